@@ -1,0 +1,101 @@
+"""Tunesmith's one settings object: read from `tunesmith.toml` and `TUNESMITH_*` / `DISCORD_TOKEN` environment variables.
+
+Environment variables win over the file; the file wins over the defaults. See `tunesmith.example.toml`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_COGS = ("plugins", "compose", "rating", "library", "recommend", "retrain", "privacy", "settings")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TUNESMITH_",
+        toml_file=os.environ.get("TUNESMITH_CONFIG", "tunesmith.toml"),
+        extra="forbid",
+    )
+
+    # Discord. Without a token the bot runs against the built-in playground.
+    discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "TUNESMITH_DISCORD_TOKEN", "discord_token"))
+    owner_ids: list[int] = Field(default_factory=list, description="Discord user ids with every permission on every server")
+    admin_permission: str = Field(default="manage_guild", description="Discord permission that makes a member a server admin")
+
+    # Plugins: cogs in cogs/ by module name, plus third-party plugins by entry-point name.
+    enabled_cogs: list[str] = Field(default_factory=lambda: list(DEFAULT_COGS))
+    enabled_plugins: list[str] = Field(default_factory=list, description="Entry-point names in the tunesmith.plugins group to load at start")
+
+    # Where things live.
+    data_dir: Path = Field(default=PROJECT_ROOT / "var", description="Database, rendered files and model versions")
+    shared_data_dir: Path = Field(default=PROJECT_ROOT.parent / "shared" / "data", description="Training data sets, when present")
+    checkpoint: Path | None = Field(default=None, description="Model checkpoint; default: the active version, else the shipped one")
+    soundfont: Path | None = Field(default=None, description="SoundFont for audio; default: the best installed General MIDI one")
+
+    # Playground (used when there is no Discord token).
+    playground_host: str = "127.0.0.1"
+    playground_port: int = 8765
+
+    # Limits.
+    upload_cap_bytes: int = Field(default=8 * 1024 * 1024, description="Largest MP3 the bot attaches")
+    user_cooldown_seconds: float = 5.0
+    server_queue_cap: int = 20
+    max_upload_midi_bytes: int = 1024 * 1024
+
+    # Engine service.
+    batch_max_requests: int = 16
+    batch_max_wait_ms: int = 20
+    render_workers: int = 2
+    request_timeout_seconds: float = 60.0
+
+    # Logging: "console" for people, "json" for machines.
+    log_level: str = "INFO"
+    log_format: str = "console"
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        if value not in ("console", "json"):
+            raise ValueError("log_format must be 'console' or 'json'")
+        return value
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "tunesmith.sqlite3"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict safe to log: the token is never included."""
+        data = self.model_dump(mode="json")
+        data["discord_token"] = "***" if self.discord_token else None
+        return data
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
