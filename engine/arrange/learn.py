@@ -1,0 +1,335 @@
+"""Learn accompaniment patterns from the training data into `patterns.json`, which ships with the package.
+
+Run by hand where the data sets exist:  python -m engine.arrange.learn [--data DIR] [--out PATH]
+
+- Drum grooves per style from Groove MIDI (real drummers): one-bar beats quantised to the 16th grid,
+  with mean velocity and mean micro-timing offset per hit; swung styles are quantised to the swung grid.
+- Walking-bass phrases from the JJazzLab walking-bass database: each chord span's notes as intervals,
+  with the interval to the next chord's root, so approach notes come from real bass lines.
+- Comping, bass and drum patterns from Impro-Visor style files (`.sty`), parsed from their rule text.
+
+The arranger reads only the JSON; nothing here runs on a user's machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import mido
+import pretty_midi
+
+from engine.music import STEPS_PER_BEAT, pitch_class
+
+PATTERNS_PATH = Path(__file__).with_name("patterns.json")
+
+# Tunesmith style -> (Groove MIDI style labels, swung?). Styles absent here take drums from Impro-Visor or none.
+GROOVE_STYLES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "blues": (("blues/shuffle", "rock/shuffle", "neworleans/shuffle"), True),
+    "latin": (("latin/brazilian-bossa", "latin/brazilian-samba", "latin/samba"), False),
+    "pop": (("pop", "pop/soft", "soul/motown"), False),
+    "rock": (("rock", "rock/indie"), False),
+    "folk": (("rock/folk", "country"), False),
+    "celtic": (("country",), False),
+    "game": (("funk/fast", "dance/disco"), False),
+    "lofi": (("hiphop", "hiphop/groove6"), True),
+}
+# Impro-Visor style files used, and what for.
+IMPRO_DRUMS = {"jazz": "swing"}
+IMPRO_COMPING = {"jazz": ("swing", "swing-RedGarland", "swing-BudPowell"), "latin": ("bossa",), "blues": ("shuffle",),
+                 "rock": ("rock-medium-even",), "folk": ("folk-rock",), "waltz": ("waltz",)}
+IMPRO_BASS = {"latin": ("bossa",), "blues": ("shuffle",), "rock": ("rock-medium-even",), "folk": ("folk-rock",)}
+
+# Groove MIDI records a Roland kit's articulations; fold them onto General MIDI drums.
+GROOVE_TO_GM = {22: 42, 26: 46, 40: 38, 50: 48, 47: 45, 58: 43, 55: 49, 52: 57, 59: 51}
+CORE_KIT = {36, 37, 38, 42, 44, 46, 51, 53}  # kick, snares, hats, ride: the groove without fills and crashes
+TIMEKEEPERS = {42, 46, 51}
+SWING_RATIO_GUESS = 2 / 3  # where a swung off-beat eighth sits inside the beat, for quantising
+
+QUALITY_FAMILY = {"": "maj", "6": "maj", "7M": "maj", "M7": "maj", "m": "min", "-": "min", "m7": "min", "-7": "min",
+                  "m6": "min", "m9": "min", "7": "dom", "9": "dom", "7b9": "dom", "7#11": "dom", "7#5": "dom",
+                  "7b5": "dom", "sus": "dom", "7sus": "dom", "m7b5": "hdim", "-7b5": "hdim", "dim7": "dim", "dim": "dim"}
+
+
+# ---------------------------------------------------------------- Groove MIDI drums
+
+
+def _quantise(beat_pos: float, swung: bool) -> tuple[int, float]:
+    """Grid step (within the beat span) and offset in beats from that step's nominal time."""
+    beat = int(beat_pos)
+    frac = beat_pos - beat
+    if swung:  # grid inside a beat: 0, the swung eighth, and the 16ths between them
+        nominal = [0.0, SWING_RATIO_GUESS / 2, SWING_RATIO_GUESS, (1 + SWING_RATIO_GUESS) / 2, 1.0]
+    else:
+        nominal = [0.0, 0.25, 0.5, 0.75, 1.0]
+    idx = min(range(5), key=lambda i: abs(frac - nominal[i]))
+    return beat * STEPS_PER_BEAT + idx, frac - nominal[idx]
+
+
+def learn_groove_drums(root: Path, max_patterns: int = 4) -> dict:
+    rows = list(csv.DictReader((root / "info.csv").open()))
+    out = {}
+    for style, (labels, swung) in GROOVE_STYLES.items():
+        bars: list[list[tuple[int, int, int, float]]] = []
+        files = []
+        for row in rows:
+            if row["style"] in labels and row["beat_type"] == "beat" and row["time_signature"] == "4-4":
+                files.append(row["midi_filename"])
+                midi = pretty_midi.PrettyMIDI(str(root / row["midi_filename"]))
+                beats = midi.get_beats()
+                spb = 60.0 / float(row["bpm"])
+                per_bar: dict[int, list] = defaultdict(list)
+                for note in (n for inst in midi.instruments for n in inst.notes):
+                    beat_pos = (note.start - beats[0]) / spb if len(beats) else note.start / spb
+                    step, offset = _quantise(beat_pos, swung)
+                    bar, step = divmod(step, 16)
+                    per_bar[bar].append((step, GROOVE_TO_GM.get(note.pitch, note.pitch), note.velocity, offset))
+                bars.extend(per_bar.values())
+        # A groove's skeleton: the accented hits. Ghost notes vary bar to bar and would split the counts.
+        counts: Counter = Counter()
+        members: dict[frozenset, list] = defaultdict(list)
+        for hits in bars:
+            key = frozenset((s, p) for s, p, v, _ in hits if v >= 30 and p in CORE_KIT)
+            # A kick on the downbeat is how nearly every groove in these styles starts its bar; it also
+            # drops bars the beat tracker placed out of phase. A groove also keeps time on a cymbal.
+            if (0, 36) in key and sum(p in TIMEKEEPERS for _, p in key) >= 4:
+                counts[key] += 1
+                members[key].append(hits)
+        patterns = []
+        for key, n in counts.most_common(max_patterns):
+            acc: dict[tuple[int, int], list] = defaultdict(list)
+            for hits in members[key]:
+                for s, p, v, o in hits:
+                    if (s, p) in key:
+                        acc[(s, p)].append((v, o))
+            hits_out = [[s, p, round(sum(v for v, _ in vs) / len(vs)), round(sum(o for _, o in vs) / len(vs), 3)]
+                        for (s, p), vs in sorted(acc.items())]
+            patterns.append({"weight": n, "hits": hits_out})
+        out[style] = {"source": f"groove-midi: {', '.join(labels)} ({len(files)} beat files, {len(bars)} bars)",
+                      "swing": SWING_RATIO_GUESS if swung else None, "patterns": patterns}
+    return out
+
+
+# ---------------------------------------------------------------- JJazzLab walking bass
+
+
+def _parse_marker_chord(text: str) -> tuple[int, str] | None:
+    m = re.match(r"^([A-G][b#]?)(.*)$", text.strip())
+    if not m:
+        return None
+    suffix = m.group(2).split("/")[0]
+    family = QUALITY_FAMILY.get(suffix)
+    return (pitch_class(m.group(1)), family) if family else None
+
+
+def learn_walking_bass(db_dir: Path) -> dict:
+    """Per database (4-feel, 2-feel): phrases over one chord span, as offsets from the chord root."""
+    out: dict[str, list] = {}
+    for name, feel in (("WalkingBassMidiDB.mid", "4feel"), ("WalkingBass2feelAMidiDB.mid", "2feel"),
+                       ("WalkingBass2feelBMidiDB.mid", "2feel")):
+        midi = mido.MidiFile(str(db_dir / name))
+        tpb = midi.ticks_per_beat
+        markers, notes = [], []
+        for track in midi.tracks:
+            t, on = 0, {}
+            for msg in track:
+                t += msg.time
+                if msg.type == "marker":
+                    chord = _parse_marker_chord(msg.text)
+                    if chord:
+                        markers.append((t, *chord))
+                elif msg.type == "note_on" and msg.velocity > 0:
+                    on[msg.note] = (t, msg.velocity)
+                elif msg.type in ("note_off", "note_on") and msg.note in on:
+                    start, vel = on.pop(msg.note)
+                    notes.append((start, t - start, msg.note, vel))
+        markers.sort()
+        notes.sort()
+        phrases: Counter = Counter()
+        for (t0, root, family), (t1, next_root, _) in zip(markers, markers[1:]):
+            beats = round((t1 - t0) / tpb)
+            if beats not in (2, 4) or t1 - t0 != beats * tpb:
+                continue
+            span = [n for n in notes if t0 - tpb // 8 <= n[0] < t1 - tpb // 8]
+            if not span:
+                continue
+            first = span[0][2]
+            if (first - root) % 12 != 0:  # keep phrases that start on the root, as nearly all do
+                continue
+            landing = next((n[2] for n in notes if abs(n[0] - t1) < tpb // 8), None)
+            if landing is None:
+                continue
+            steps = tuple((round((n[0] - t0) / tpb * STEPS_PER_BEAT), n[2] - first) for n in span)
+            if any(s >= beats * STEPS_PER_BEAT for s, _ in steps):
+                continue
+            phrases[(beats, family, (next_root - root) % 12, steps, landing - first)] += 1
+        for (beats, family, to_next, steps, landing), n in phrases.most_common():
+            out.setdefault(feel, []).append({"beats": beats, "family": family, "to_next": to_next,
+                                              "notes": [list(s) for s in steps], "landing": landing, "count": n})
+    return out
+
+
+# ---------------------------------------------------------------- Impro-Visor style files
+
+
+def _duration_steps(text: str) -> float:
+    """Impro-Visor duration ('4', '8.', '4+8', '8/3') in 16th steps."""
+    total = 0.0
+    for term in text.split("+"):
+        m = re.match(r"^(\d+)(\.*)(/3)?$", term)
+        if not m:
+            raise ValueError(f"bad duration {text!r}")
+        value = 16 / int(m.group(1))
+        value *= 1.5 ** len(m.group(2))
+        if m.group(3):
+            value *= 2 / 3
+        total += value
+    return total
+
+
+def _rule_tokens(rules: str) -> list[str]:
+    return re.findall(r"\([^()]*\)|\S+", rules)
+
+
+def _parse_rules(rules: str) -> tuple[list[list], int] | None:
+    """Rules to [[kind, step, duration, velocity, interval], ...] and length in steps; None off the 16th grid."""
+    events, pos, velocity = [], 0.0, 100
+    for tok in _rule_tokens(rules):
+        if tok.startswith("("):  # (X 5 8 U): a given scale degree
+            parts = tok.strip("()").split()
+            if parts[0] != "X" or len(parts) < 3:
+                return None
+            kind, interval, dur = "X", parts[1], parts[2]
+        else:
+            m = re.match(r"^([A-Z=])(.*)$", tok)
+            if not m:
+                return None
+            kind, dur, interval = m.group(1), m.group(2), None
+            if kind == "V":
+                velocity = int(dur)
+                continue
+        try:
+            length = _duration_steps(dur)
+        except ValueError:
+            return None
+        if abs(pos - round(pos)) > 1e-6 or abs(length - round(length)) > 1e-6:
+            return None
+        if kind != "R":
+            events.append([kind, round(pos), round(length), velocity, interval])
+        pos += length
+    return events, round(pos)
+
+
+def _sty_blocks(text: str, head: str) -> list[str]:
+    """The balanced-parenthesis blocks starting with `(head`."""
+    blocks, i = [], 0
+    while (i := text.find("(" + head, i)) >= 0:
+        depth, j = 0, i
+        while j < len(text):
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            j += 1
+            if depth == 0:
+                break
+        blocks.append(text[i:j])
+        i = j
+    return blocks
+
+
+def _weight(block: str) -> float:
+    m = re.search(r"\(weight\s+([\d.]+)\)", block)
+    return float(m.group(1)) if m else 1.0
+
+
+def _rules_text(block: str) -> str | None:
+    m = re.search(r"\(rules\s+(.*)\)\s*\(weight", block, re.S) or re.search(r"\(rules\s+(.*?)\)\s*$", block, re.S)
+    return m.group(1).strip() if m else None
+
+
+def _swing(text: str, key: str) -> float | None:
+    m = re.search(r"\(" + key + r"\s+([\d.]+)\)", text)
+    return float(m.group(1)) if m else None
+
+
+def learn_sty_patterns(path: Path, what: str) -> dict:
+    """Comping ('chord'), bass ('bass') or drum ('drum') patterns of one style file that sit on the 16th grid."""
+    text = path.read_text(errors="replace")
+    patterns = []
+    for block in _sty_blocks(text, f"{what}-pattern"):
+        if what == "drum":
+            hits, length = [], 0
+            for line in _sty_blocks(block[1:], "drum "):
+                m = re.match(r"\(drum\s+([\w\-]+)\s+(.*)\)$", line, re.S)
+                inner = _rules_text(line) if "(rules" in line else m.group(2)
+                parsed = _parse_rules(inner) if m else None
+                pitch = _gm_drum(m.group(1)) if m else None
+                if parsed is None or pitch is None:
+                    continue
+                events, n = parsed
+                length = max(length, n)
+                hits += [[e[1], pitch, e[3], 0.0] for e in events]
+            if hits:
+                patterns.append({"weight": _weight(block), "steps": max(16, -(-length // 16) * 16), "hits": sorted(hits)})
+            continue
+        rules = _rules_text(block)
+        parsed = _parse_rules(rules) if rules else None
+        if parsed is None or not parsed[0]:
+            continue
+        events, length = parsed
+        steps = max(16, -(-length // 16) * 16)
+        patterns.append({"weight": _weight(block), "steps": steps, "events": events})
+    key = "comp-swing" if what == "chord" else "swing"
+    return {"source": f"impro-visor/styles/{path.name}", "swing": _swing(text, key), "patterns": patterns}
+
+
+def _gm_drum(name: str) -> int | None:
+    wanted = re.sub(r"[^a-z0-9]", "", name.lower())
+    for number in range(35, 82):
+        if re.sub(r"[^a-z0-9]", "", pretty_midi.note_number_to_drum_name(number).lower()) == wanted:
+            return number
+    return None
+
+
+def _merge(sources: list[dict]) -> dict:
+    return {"source": ", ".join(s["source"] for s in sources), "swing": sources[0]["swing"],
+            "patterns": [p for s in sources for p in s["patterns"]]}
+
+
+def learn(data: Path) -> dict:
+    styles_dir = data / "impro-visor" / "styles"
+    drums = learn_groove_drums(data / "groove-midi")
+    for style, sty in IMPRO_DRUMS.items():
+        drums[style] = learn_sty_patterns(styles_dir / f"{sty}.sty", "drum")
+    return {
+        "about": "Learned by engine/arrange/learn.py; see docs/ARRANGEMENT.md for sources and licenses.",
+        "drums": drums,
+        "walking_bass": learn_walking_bass(data / "jjazzlab-bass-drums" / "bass" / "db"),
+        "comping": {s: _merge([learn_sty_patterns(styles_dir / f"{n}.sty", "chord") for n in names])
+                    for s, names in IMPRO_COMPING.items()},
+        "bass": {s: _merge([learn_sty_patterns(styles_dir / f"{n}.sty", "bass") for n in names])
+                 for s, names in IMPRO_BASS.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=PATTERNS_PATH)
+    args = parser.parse_args()
+    if not (args.data / "groove-midi").is_dir():
+        raise SystemExit(f"No training data at {args.data}: pass --data pointing at the shared data folder.")
+    patterns = learn(args.data)
+    args.out.write_text(json.dumps(patterns, separators=(",", ":")))
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
+    for kind in ("drums", "comping", "bass"):
+        for style, entry in patterns[kind].items():
+            print(f"  {kind:6s} {style:8s} {len(entry['patterns']):3d} patterns  <- {entry['source']}")
+    for feel, phrases in patterns["walking_bass"].items():
+        print(f"  walking {feel}: {len(phrases)} phrases")
+
+
+if __name__ == "__main__":
+    main()
