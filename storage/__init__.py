@@ -1,0 +1,62 @@
+"""Tunesmith's persistence: SQLite (via aiosqlite) for metadata, a content-addressed folder for files.
+
+    storage = await Storage.open(settings.database_path, settings.media_dir)
+    track = await storage.tracks.add(NewTrack(...))
+    await storage.ratings.set(user_id, track.id, 5)
+    await storage.close()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from storage.database import Database
+from storage.jobs import Job, JobRepository, JobStateError
+from storage.media import MediaStore
+from storage.models import ModelVersion, ModelVersionError, ModelVersionRepository
+from storage.ratings import InvalidRatingError, Rating, RatingRepository
+from storage.servers import ServerRepository, ServerSettings, ServerSettingsError
+from storage.tracks import NewTrack, Track, TrackRepository, UnknownTrackError
+from storage.users import ForgetReport, User, UserRepository
+
+
+class Storage:
+    """The database, the media store and one repository per aggregate."""
+
+    def __init__(self, db: Database, media: MediaStore) -> None:
+        self.db = db
+        self.media = media
+        self.tracks = TrackRepository(db)
+        self.ratings = RatingRepository(db)
+        self.users = UserRepository(db)
+        self.servers = ServerRepository(db)
+        self.jobs = JobRepository(db)
+        self.models = ModelVersionRepository(db)
+
+    @classmethod
+    async def open(cls, database_path: Path, media_dir: Path) -> "Storage":
+        """Open the database (migrating it to the current schema) and the media folder."""
+        media_dir = Path(media_dir)
+        media_dir.mkdir(parents=True, exist_ok=True)
+        return cls(await Database.open(database_path), MediaStore(media_dir))
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> "Storage":
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+
+__all__ = [
+    "Storage", "Database", "MediaStore",
+    "NewTrack", "Track", "UnknownTrackError",
+    "Rating", "InvalidRatingError",
+    "User", "ForgetReport",
+    "ServerSettings", "ServerSettingsError",
+    "Job", "JobStateError",
+    "ModelVersion", "ModelVersionError",
+]  # fmt: skip

@@ -1,0 +1,269 @@
+"""The SQLite database: connections, pragmas, migrations and serialised write transactions.
+
+One `Database` owns two aiosqlite connections to the same file: a writer, used only inside
+`transaction()` under an asyncio lock, and a reader for plain queries. WAL mode lets the reader see
+every committed write without waiting for the writer. Writes start with BEGIN IMMEDIATE so a writer
+takes the file's write lock up front: with the busy timeout, other processes wait for their turn instead
+of failing with "database is locked" on a lock upgrade. A transaction commits before `transaction()`
+returns, so a write the caller has seen succeed is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiosqlite
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+class MigrationError(RuntimeError):
+    """The migrations folder or a migration is broken; the database was left at its previous version."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    def statements(self) -> list[str]:
+        return split_statements(self.path.read_text(encoding="utf-8"))
+
+
+def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """Migrations in `directory`, ordered by version; versions must run 1, 2, 3... without gaps."""
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"Migration file {path.name!r} is not named NNNN_name.sql")
+        migrations.append(Migration(int(match.group(1)), match.group(2), path))
+    for expected, migration in enumerate(migrations, start=1):
+        if migration.version != expected:
+            raise MigrationError(f"Migration versions must be consecutive from 1; expected {expected:04d}, found {migration.path.name}")
+    return migrations
+
+
+def split_statements(script: str) -> list[str]:
+    """Split SQL text into complete statements (trigger bodies stay whole), dropping empty ones."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            if statement.rstrip(";").strip():
+                statements.append(statement)
+            buffer = ""
+    if buffer.strip() and not _only_comments(buffer):
+        raise MigrationError(f"Incomplete SQL statement at the end of a migration: {buffer.strip()[:80]!r}")
+    return statements
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
+
+
+def utc_now() -> str:
+    """The current time as stored in the database: ISO 8601, UTC, microseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+class Transaction:
+    """The write connection inside an open transaction; only valid within `Database.transaction()`."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
+        return await self._connection.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._connection.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._connection.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._connection.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+
+class Database:
+    """An open Tunesmith database. Create with `await Database.open(path)`; close with `await db.close()` or `async with`."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+        migrations_dir: Path = MIGRATIONS_DIR,
+        target_version: int | None = None,
+    ) -> "Database":
+        """Open (creating if needed) the database at `path` and bring its schema up to date.
+
+        `target_version` stops migrating at that version; it exists for upgrade tests.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path, busy_timeout_s)
+        try:
+            await _enable_wal(writer)
+            await apply_migrations(writer, discover_migrations(migrations_dir), target_version)
+            reader = await _connect(path, busy_timeout_s)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        await self._reader.close()
+        async with self._write_lock:
+            await self._writer.close()
+
+    async def __aenter__(self) -> "Database":
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        Not re-entrant: inside the block, use the yielded Transaction, never the Database's own methods
+        that write.
+        """
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._writer)
+            except BaseException:
+                await self._writer.rollback()
+                raise
+            else:
+                await self._writer.commit()
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one writing statement in its own transaction; returns the number of rows it changed."""
+        async with self.transaction() as tx:
+            cursor = await tx.execute(sql, params)
+            return cursor.rowcount
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._reader.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._reader.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def schema_version(self) -> int:
+        return await current_version(self._reader)
+
+    async def pragma(self, name: str) -> Any:
+        """The value of a connection pragma as the reader sees it (journal_mode, foreign_keys, busy_timeout...)."""
+        if not name.isidentifier():
+            raise ValueError(f"Not a pragma name: {name!r}")
+        return await self.fetchval(f"PRAGMA {name}")
+
+
+async def _connect(path: Path, busy_timeout_s: float) -> aiosqlite.Connection:
+    # isolation_level=None: no implicit transactions; we issue BEGIN IMMEDIATE ourselves.
+    connection = await aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+    await connection.execute("PRAGMA foreign_keys = ON")
+    # FULL: each commit is fsynced, so an acknowledged write survives a power cut, not just a crash.
+    await connection.execute("PRAGMA synchronous = FULL")
+    return connection
+
+
+async def _enable_wal(connection: aiosqlite.Connection) -> None:
+    async with connection.execute("PRAGMA journal_mode = WAL") as cursor:
+        row = await cursor.fetchone()
+    if row is None or str(row[0]).lower() != "wal":
+        raise RuntimeError(f"SQLite refused WAL mode (journal_mode is {row[0] if row else 'unknown'})")
+
+
+async def current_version(connection: aiosqlite.Connection) -> int:
+    async with connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'") as cursor:
+        if await cursor.fetchone() is None:
+            return 0
+    async with connection.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def apply_migrations(connection: aiosqlite.Connection, migrations: list[Migration], target_version: int | None = None) -> list[int]:
+    """Apply each pending migration in its own transaction; returns the versions applied.
+
+    Foreign keys are off while migrating (a migration may rebuild a table) and checked before each commit.
+    The version is re-read inside the write lock, so two processes starting at once apply each migration once.
+    """
+    target = migrations[-1].version if target_version is None and migrations else (target_version or 0)
+    applied: list[int] = []
+    await connection.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for migration in migrations:
+            if migration.version > target:
+                break
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                await connection.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
+                if migration.version <= await current_version(connection):
+                    await connection.rollback()
+                    continue
+                for statement in migration.statements():
+                    await connection.execute(statement)
+                async with connection.execute("PRAGMA foreign_key_check") as cursor:
+                    violation = await cursor.fetchone()
+                if violation is not None:
+                    raise MigrationError(f"Migration {migration.path.name} leaves a broken reference in table {violation[0]!r}")
+                await connection.execute(
+                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, utc_now()),
+                )
+            except sqlite3.Error as exc:
+                await connection.rollback()
+                raise MigrationError(f"Migration {migration.path.name} failed: {exc}") from exc
+            except BaseException:
+                await connection.rollback()
+                raise
+            await connection.commit()
+            applied.append(migration.version)
+    finally:
+        await connection.execute("PRAGMA foreign_keys = ON")
+    return applied

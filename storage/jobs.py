@@ -1,0 +1,175 @@
+"""Jobs: every request the bot accepted, persisted so a restart can resume it or tell its user it was
+interrupted. The interaction token and application id let the bot answer the original interaction later
+(Discord keeps a token valid for 15 minutes)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from storage import codec
+from storage.database import Database, parse_time, utc_now
+from storage.users import touch_user
+
+JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
+IN_FLIGHT: tuple[JobStatus, ...] = ("queued", "running")
+FINISHED: tuple[JobStatus, ...] = ("done", "failed", "interrupted")
+
+
+class JobStateError(RuntimeError):
+    """A job moved in a way its life cycle does not allow (finishing a job that already finished, say)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int | None
+    application_id: int | None
+    interaction_token: str | None
+    message_id: int | None
+    request: dict[str, Any]
+    status: JobStatus
+    error: str | None
+    track_id: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in IN_FLIGHT
+
+
+def _from_row(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        user_id=row["user_id"],
+        application_id=row["application_id"],
+        interaction_token=row["interaction_token"],
+        message_id=row["message_id"],
+        request=codec.loads(row["request"], {}),
+        status=row["status"],
+        error=row["error"],
+        track_id=row["track_id"],
+        created_at=parse_time(row["created_at"]),
+        started_at=parse_time(row["started_at"]),
+        finished_at=parse_time(row["finished_at"]),
+    )
+
+
+class JobRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        kind: str,
+        request: Mapping[str, Any],
+        *,
+        user_id: int | None,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        application_id: int | None = None,
+        interaction_token: str | None = None,
+        message_id: int | None = None,
+    ) -> Job:
+        """Persist a newly accepted request as a queued job. `request` must be JSON-serialisable."""
+        async with self._db.transaction() as tx:
+            if user_id is not None:
+                await touch_user(tx, user_id)
+            cursor = await tx.execute(
+                """
+                INSERT INTO jobs (kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id,
+                                  request, status, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+                """,
+                (kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id, codec.dumps(dict(request)), utc_now()),
+            )
+            row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (cursor.lastrowid,))
+        assert row is not None
+        return _from_row(row)
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return None if row is None else _from_row(row)
+
+    async def start(self, job_id: int) -> Job:
+        """queued -> running."""
+        return await self._move(job_id, ("queued",), "running", "started_at = ?", (utc_now(),))
+
+    async def finish(self, job_id: int, *, track_id: int | None = None, message_id: int | None = None) -> Job:
+        """queued/running -> done, with the track it produced and the message that answered it."""
+        return await self._move(
+            job_id, IN_FLIGHT, "done", "finished_at = ?, track_id = ?, message_id = COALESCE(?, message_id)", (utc_now(), track_id, message_id)
+        )
+
+    async def fail(self, job_id: int, error: str) -> Job:
+        """queued/running -> failed, with the message shown to the user."""
+        return await self._move(job_id, IN_FLIGHT, "failed", "finished_at = ?, error = ?", (utc_now(), error))
+
+    async def requeue(self, job_id: int) -> Job:
+        """interrupted -> queued, to resume a job after a restart."""
+        return await self._move(job_id, ("interrupted",), "queued", "started_at = NULL, finished_at = NULL, error = NULL", ())
+
+    async def set_message(self, job_id: int, message_id: int) -> None:
+        """Record the message (e.g. the deferred response) that will show the job's result."""
+        await self._db.execute("UPDATE jobs SET message_id = ? WHERE id = ?", (message_id, job_id))
+
+    async def in_flight(self, *, guild_id: int | None = None, user_id: int | None = None) -> list[Job]:
+        """Queued and running jobs, oldest first, optionally of one server or user (for queue caps)."""
+        sql = "SELECT * FROM jobs WHERE status IN ('queued', 'running')"
+        params: list[Any] = []
+        if guild_id is not None:
+            sql += " AND guild_id = ?"
+            params.append(guild_id)
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        return [_from_row(r) for r in await self._db.fetchall(sql + " ORDER BY id", params)]
+
+    async def recent(self, *, user_id: int | None = None, limit: int = 20) -> list[Job]:
+        """The newest jobs, optionally of one user."""
+        if user_id is None:
+            rows = await self._db.fetchall("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = await self._db.fetchall("SELECT * FROM jobs WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit))
+        return [_from_row(r) for r in rows]
+
+    async def mark_interrupted_on_startup(self) -> list[Job]:
+        """At startup, before accepting work: every job still queued or running was cut off by the last
+        shutdown or crash. Mark them interrupted and return them, so the bot can resume each (`requeue`) or
+        tell its user."""
+        now = utc_now()
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall("SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")
+            ids = [r["id"] for r in rows]
+            await tx.executemany(
+                "UPDATE jobs SET status = 'interrupted', finished_at = ?, error = 'The bot restarted before this finished.' WHERE id = ?",
+                [(now, job_id) for job_id in ids],
+            )
+            updated = await tx.fetchall(f"SELECT * FROM jobs WHERE id IN ({', '.join('?' * len(ids))}) ORDER BY id", ids) if ids else []
+        return [_from_row(r) for r in updated]
+
+    async def _move(self, job_id: int, allowed_from: tuple[str, ...], to: JobStatus, assignments: str, params: tuple[Any, ...]) -> Job:
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone("SELECT status FROM jobs WHERE id = ?", (job_id,))
+            if row is None:
+                raise LookupError(f"There is no job #{job_id}.")
+            if row["status"] not in allowed_from:
+                raise JobStateError(f"Job #{job_id} is {row['status']}; it cannot become {to}.")
+            await tx.execute(f"UPDATE jobs SET status = ?, {assignments} WHERE id = ?", (to, *params, job_id))
+            updated = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        assert updated is not None
+        return _from_row(updated)
+
+
+__all__ = ["Job", "JobRepository", "JobStatus", "JobStateError", "IN_FLIGHT", "FINISHED"]

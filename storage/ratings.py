@@ -1,0 +1,98 @@
+"""Ratings: one score from 1 to 5 per user per track, changed by reacting again, removed by un-reacting."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.database import Database, parse_time, utc_now
+from storage.tracks import UnknownTrackError
+from storage.users import touch_user
+
+MIN_SCORE, MAX_SCORE = 1, 5
+
+
+class InvalidRatingError(ValueError):
+    """A score outside 1..5; the message can be shown to the user."""
+
+
+@dataclass(frozen=True)
+class Rating:
+    user_id: int
+    track_id: int
+    score: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TrackRatingSummary:
+    track_id: int
+    count: int
+    mean: float | None  # None when nobody rated it
+
+
+def _from_row(row: sqlite3.Row) -> Rating:
+    return Rating(row["user_id"], row["track_id"], row["score"], parse_time(row["created_at"]), parse_time(row["updated_at"]))
+
+
+class RatingRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def set(self, user_id: int, track_id: int, score: int) -> Rating:
+        """Record the user's score for the track, replacing an earlier one; committed when this returns."""
+        if isinstance(score, bool) or not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
+            raise InvalidRatingError(f"A rating must be a whole number from {MIN_SCORE} to {MAX_SCORE}, not {score!r}.")
+        now = utc_now()
+        async with self._db.transaction() as tx:
+            if await tx.fetchone("SELECT 1 FROM tracks WHERE id = ?", (track_id,)) is None:
+                raise UnknownTrackError(track_id)
+            await touch_user(tx, user_id)
+            await tx.execute(
+                """
+                INSERT INTO ratings (user_id, track_id, score, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (user_id, track_id) DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at
+                """,
+                (user_id, track_id, score, now, now),
+            )
+            row = await tx.fetchone("SELECT * FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id))
+        assert row is not None
+        return _from_row(row)
+
+    async def remove(self, user_id: int, track_id: int) -> bool:
+        """Remove the user's rating of the track; False when there was none."""
+        return await self._db.execute("DELETE FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id)) > 0
+
+    async def get(self, user_id: int, track_id: int) -> Rating | None:
+        row = await self._db.fetchone("SELECT * FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id))
+        return None if row is None else _from_row(row)
+
+    async def by_user(self, user_id: int) -> list[Rating]:
+        rows = await self._db.fetchall("SELECT * FROM ratings WHERE user_id = ? ORDER BY updated_at DESC", (user_id,))
+        return [_from_row(r) for r in rows]
+
+    async def for_track(self, track_id: int) -> list[Rating]:
+        rows = await self._db.fetchall("SELECT * FROM ratings WHERE track_id = ? ORDER BY updated_at", (track_id,))
+        return [_from_row(r) for r in rows]
+
+    async def summary(self, track_id: int) -> TrackRatingSummary:
+        row = await self._db.fetchone("SELECT COUNT(*), AVG(score) FROM ratings WHERE track_id = ?", (track_id,))
+        assert row is not None
+        return TrackRatingSummary(track_id, int(row[0]), None if row[1] is None else float(row[1]))
+
+    async def for_guild(self, guild_id: int | None) -> list[Rating]:
+        """Every rating of the server's tracks (what the recommender learns from)."""
+        where = "t.guild_id IS ?" if guild_id is None else "t.guild_id = ?"
+        rows = await self._db.fetchall(
+            f"SELECT r.* FROM ratings r JOIN tracks t ON t.id = r.track_id WHERE {where} ORDER BY r.track_id, r.user_id",
+            (guild_id,),
+        )
+        return [_from_row(r) for r in rows]
+
+    async def count(self) -> int:
+        return int(await self._db.fetchval("SELECT COUNT(*) FROM ratings"))
+
+
+__all__ = ["Rating", "RatingRepository", "TrackRatingSummary", "InvalidRatingError", "MIN_SCORE", "MAX_SCORE"]

@@ -1,0 +1,230 @@
+"""Tracks: every generated piece with the parameters, model and seed that made it, its latent and
+features (for recommendations), its parent (for variations), and where its files are."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from storage import codec
+from storage.database import Database, parse_time, utc_now
+from storage.users import touch_user
+
+RELATIONS: tuple[str, ...] = ("variation", "extend", "restyle", "remood", "regenerate")
+
+
+class UnknownTrackError(LookupError):
+    """A track id that does not exist; the message can be shown to the user."""
+
+    def __init__(self, track_id: int) -> None:
+        super().__init__(f"There is no track #{track_id}.")
+        self.track_id = track_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewTrack:
+    """What the composer knows about a piece before it is stored."""
+
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int | None
+    style: str
+    mood: str
+    key: str
+    tempo: float
+    bars: int
+    seed: int
+    sampler: str
+    model_version: str
+    prompt: str | None = None
+    latent: np.ndarray | None = field(default=None, compare=False)  # float32 vector
+    features: Mapping[str, float] = field(default_factory=dict)  # e.g. density, pitch_range, valence, arousal
+    tokens: Mapping[str, np.ndarray] | None = field(default=None, compare=False, repr=False)  # engine.tokens arrays
+    parent_id: int | None = None
+    relation: str | None = None  # one of RELATIONS when parent_id is set
+    midi_path: str | None = None  # media-store relative paths
+    mp3_path: str | None = None
+    png_path: str | None = None
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Track(NewTrack):
+    id: int
+    created_at: datetime
+
+    @property
+    def label(self) -> str:
+        """How the bot names the track to people: "#12 (jazz, calm)"."""
+        return f"#{self.id} ({self.style}, {self.mood})"
+
+
+_COLUMNS = (
+    "guild_id", "channel_id", "user_id", "style", "mood", "key", "tempo", "bars", "seed", "sampler", "prompt",
+    "model_version", "latent", "features", "tokens", "parent_id", "relation", "midi_path", "mp3_path", "png_path",
+    "message_id", "created_at",
+)  # fmt: skip
+
+
+def _from_row(row: sqlite3.Row, *, with_tokens: bool = True) -> Track:
+    return Track(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        user_id=row["user_id"],
+        style=row["style"],
+        mood=row["mood"],
+        key=row["key"],
+        tempo=row["tempo"],
+        bars=row["bars"],
+        seed=row["seed"],
+        sampler=row["sampler"],
+        prompt=row["prompt"],
+        model_version=row["model_version"],
+        latent=codec.decode_latent(row["latent"]),
+        features=codec.loads(row["features"], {}),
+        tokens=codec.decode_tokens(row["tokens"]) if with_tokens else None,
+        parent_id=row["parent_id"],
+        relation=row["relation"],
+        midi_path=row["midi_path"],
+        mp3_path=row["mp3_path"],
+        png_path=row["png_path"],
+        message_id=row["message_id"],
+        created_at=parse_time(row["created_at"]),
+    )
+
+
+# Columns read for listings: everything but the token arrays, which only export and the engine need.
+_LIGHT = ", ".join(["id"] + [c if c != "tokens" else "NULL AS tokens" for c in _COLUMNS])
+
+
+class TrackRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, new: NewTrack) -> Track:
+        """Store a generated track and return it with its id. Its creator is registered as a user if new."""
+        if new.relation is not None and new.relation not in RELATIONS:
+            raise ValueError(f"Unknown relation {new.relation!r}; expected one of {', '.join(RELATIONS)}")
+        if (new.parent_id is None) != (new.relation is None):
+            raise ValueError("A track has a parent exactly when it has a relation to it")
+        values: dict[str, Any] = {
+            name: getattr(new, name) for name in _COLUMNS if name not in ("latent", "features", "tokens", "created_at")
+        }
+        values.update(
+            latent=codec.encode_latent(new.latent),
+            features=codec.encode_features(new.features),
+            tokens=codec.encode_tokens(new.tokens),
+            created_at=utc_now(),
+            tempo=float(new.tempo),
+        )
+        async with self._db.transaction() as tx:
+            if new.parent_id is not None and await tx.fetchone("SELECT 1 FROM tracks WHERE id = ?", (new.parent_id,)) is None:
+                raise UnknownTrackError(new.parent_id)
+            if new.user_id is not None:
+                await touch_user(tx, new.user_id)
+            cursor = await tx.execute(
+                f"INSERT INTO tracks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                [values[name] for name in _COLUMNS],
+            )
+            row = await tx.fetchone("SELECT * FROM tracks WHERE id = ?", (cursor.lastrowid,))
+        assert row is not None
+        return _from_row(row)
+
+    async def get(self, track_id: int) -> Track | None:
+        row = await self._db.fetchone("SELECT * FROM tracks WHERE id = ?", (track_id,))
+        return None if row is None else _from_row(row)
+
+    async def require(self, track_id: int) -> Track:
+        """The track, or UnknownTrackError with a message for the user."""
+        track = await self.get(track_id)
+        if track is None:
+            raise UnknownTrackError(track_id)
+        return track
+
+    async def by_message(self, message_id: int) -> Track | None:
+        """The track posted as this Discord message (reactions on it are ratings of it)."""
+        row = await self._db.fetchone(f"SELECT {_LIGHT} FROM tracks WHERE message_id = ?", (message_id,))
+        return None if row is None else _from_row(row, with_tokens=False)
+
+    async def for_guild(self, guild_id: int | None, *, limit: int | None = None) -> list[Track]:
+        """The server's tracks, newest first (without token arrays)."""
+        where = "guild_id IS ?" if guild_id is None else "guild_id = ?"
+        sql = f"SELECT {_LIGHT} FROM tracks WHERE {where} ORDER BY id DESC"
+        params: list[Any] = [guild_id]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_from_row(r, with_tokens=False) for r in await self._db.fetchall(sql, params)]
+
+    async def by_user(self, user_id: int, *, guild_id: int | None = None, limit: int = 25) -> list[Track]:
+        """Tracks the user made, newest first (without token arrays), optionally on one server."""
+        sql = f"SELECT {_LIGHT} FROM tracks WHERE user_id = ?"
+        params: list[Any] = [user_id]
+        if guild_id is not None:
+            sql += " AND guild_id = ?"
+            params.append(guild_id)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        return [_from_row(r, with_tokens=False) for r in await self._db.fetchall(sql, params)]
+
+    async def children(self, parent_id: int) -> list[Track]:
+        """Variations, extensions and other tracks made from this one, oldest first."""
+        rows = await self._db.fetchall(f"SELECT {_LIGHT} FROM tracks WHERE parent_id = ? ORDER BY id", (parent_id,))
+        return [_from_row(r, with_tokens=False) for r in rows]
+
+    async def lineage(self, track_id: int) -> list[Track]:
+        """The track and its ancestors, the track first and the original last."""
+        rows = await self._db.fetchall(
+            f"""
+            WITH RECURSIVE chain(id, depth) AS (
+                SELECT id, 0 FROM tracks WHERE id = ?
+                UNION ALL
+                SELECT t.parent_id, chain.depth + 1 FROM tracks t JOIN chain ON t.id = chain.id
+                WHERE t.parent_id IS NOT NULL
+            )
+            SELECT {_LIGHT.replace('id, ', 'tracks.id, ', 1)} FROM chain JOIN tracks ON tracks.id = chain.id ORDER BY chain.depth
+            """,
+            (track_id,),
+        )
+        return [_from_row(r, with_tokens=False) for r in rows]
+
+    async def set_files(self, track_id: int, *, midi_path: str | None = None, mp3_path: str | None = None, png_path: str | None = None) -> None:
+        """Record rendered files (media-store relative paths); None leaves a path as it was."""
+        await self._update(
+            track_id,
+            "midi_path = COALESCE(?, midi_path), mp3_path = COALESCE(?, mp3_path), png_path = COALESCE(?, png_path)",
+            (midi_path, mp3_path, png_path),
+        )
+
+    async def set_message(self, track_id: int, message_id: int, channel_id: int | None = None) -> None:
+        """Record the Discord message the track was posted as."""
+        await self._update(track_id, "message_id = ?, channel_id = COALESCE(?, channel_id)", (message_id, channel_id))
+
+    async def delete(self, track_id: int) -> None:
+        """Delete a track and its ratings; its children keep existing without a parent."""
+        await self._update(track_id, None, ())
+
+    async def count(self, guild_id: int | None = None) -> int:
+        if guild_id is None:
+            return int(await self._db.fetchval("SELECT COUNT(*) FROM tracks"))
+        return int(await self._db.fetchval("SELECT COUNT(*) FROM tracks WHERE guild_id = ?", (guild_id,)))
+
+    async def _update(self, track_id: int, assignments: str | None, params: Sequence[Any]) -> None:
+        async with self._db.transaction() as tx:
+            if assignments is None:
+                # Children lose their relation with their parent (the schema ties the two together).
+                await tx.execute("UPDATE tracks SET parent_id = NULL, relation = NULL WHERE parent_id = ?", (track_id,))
+                cursor = await tx.execute("DELETE FROM tracks WHERE id = ?", (track_id,))
+            else:
+                cursor = await tx.execute(f"UPDATE tracks SET {assignments} WHERE id = ?", (*params, track_id))
+            if cursor.rowcount == 0:
+                raise UnknownTrackError(track_id)
+
+
+__all__ = ["NewTrack", "Track", "TrackRepository", "UnknownTrackError", "RELATIONS"]

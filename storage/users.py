@@ -1,0 +1,72 @@
+"""Users: who has used the bot, and forgetting someone completely when they ask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.database import Database, Transaction, parse_time, utc_now
+
+
+@dataclass(frozen=True)
+class User:
+    id: int  # Discord user id
+    display_name: str | None
+    created_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    """What forgetting a user removed or anonymised, to tell them."""
+
+    user_id: int
+    ratings_deleted: int
+    jobs_deleted: int
+    tracks_anonymised: int
+    user_deleted: bool
+
+
+async def touch_user(tx: Transaction, user_id: int, display_name: str | None = None) -> None:
+    """Register the user if new and note they were seen; used inside every write that names a user."""
+    now = utc_now()
+    await tx.execute(
+        """
+        INSERT INTO users (id, display_name, created_at, last_seen_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+                                       display_name = COALESCE(excluded.display_name, users.display_name)
+        """,
+        (user_id, display_name, now, now),
+    )
+
+
+class UserRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def touch(self, user_id: int, display_name: str | None = None) -> None:
+        async with self._db.transaction() as tx:
+            await touch_user(tx, user_id, display_name)
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        if row is None:
+            return None
+        return User(row["id"], row["display_name"], parse_time(row["created_at"]), parse_time(row["last_seen_at"]))
+
+    async def forget(self, user_id: int) -> ForgetReport:
+        """Delete the user's ratings, jobs (with their interaction tokens) and user row, and anonymise
+        their tracks, in one transaction: afterwards no row anywhere refers to them.
+
+        Tracks stay because other people may have rated or remixed them; the prompt goes too, since it is
+        text the user wrote.
+        """
+        async with self._db.transaction() as tx:
+            ratings = await tx.execute("DELETE FROM ratings WHERE user_id = ?", (user_id,))
+            jobs = await tx.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
+            tracks = await tx.execute("UPDATE tracks SET user_id = NULL, prompt = NULL WHERE user_id = ?", (user_id,))
+            user = await tx.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            return ForgetReport(user_id, ratings.rowcount, jobs.rowcount, tracks.rowcount, user.rowcount > 0)
+
+
+__all__ = ["User", "ForgetReport", "UserRepository", "touch_user"]

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage import JobStateError, Storage
+
+
+async def test_life_cycle(storage: Storage) -> None:
+    job = await storage.jobs.create(
+        "compose", {"style": "jazz", "mood": "calm"}, user_id=1, guild_id=2, channel_id=3, application_id=4, interaction_token="tok"
+    )
+    assert job.status == "queued" and job.in_flight and job.request == {"style": "jazz", "mood": "calm"}
+    running = await storage.jobs.start(job.id)
+    assert running.status == "running" and running.started_at is not None
+    done = await storage.jobs.finish(job.id, track_id=None, message_id=99)
+    assert done.status == "done" and done.finished_at is not None and done.message_id == 99
+    with pytest.raises(JobStateError, match="is done"):
+        await storage.jobs.fail(job.id, "late")
+    with pytest.raises(LookupError, match="no job #999"):
+        await storage.jobs.start(999)
+
+
+async def test_failure_keeps_the_message(storage: Storage) -> None:
+    job = await storage.jobs.create("compose", {}, user_id=1)
+    failed = await storage.jobs.fail(job.id, "The engine ran out of time.")
+    assert failed.status == "failed" and failed.error == "The engine ran out of time."
+
+
+async def test_in_flight_jobs_are_interrupted_on_restart_and_can_resume(tmp_path: Path) -> None:
+    db, media = tmp_path / "db.sqlite3", tmp_path / "media"
+    async with await Storage.open(db, media) as before:
+        queued = await before.jobs.create("compose", {"n": 1}, user_id=1, guild_id=7, interaction_token="a")
+        running = await before.jobs.create("variation", {"n": 2}, user_id=2, guild_id=7, interaction_token="b")
+        await before.jobs.start(running.id)
+        finished = await before.jobs.create("compose", {"n": 3}, user_id=3)
+        await before.jobs.finish(finished.id)
+        assert [j.id for j in await before.jobs.in_flight(guild_id=7)] == [queued.id, running.id]
+    # The process "crashed": a new one opens the same database.
+    async with await Storage.open(db, media) as after:
+        interrupted = await after.jobs.mark_interrupted_on_startup()
+        assert [(j.id, j.status, j.interaction_token) for j in interrupted] == [
+            (queued.id, "interrupted", "a"),
+            (running.id, "interrupted", "b"),
+        ]
+        assert all(j.error for j in interrupted)
+        assert (await after.jobs.get(finished.id)).status == "done"
+        assert await after.jobs.in_flight() == []
+        assert await after.jobs.mark_interrupted_on_startup() == []
+        resumed = await after.jobs.requeue(queued.id)
+        assert resumed.status == "queued" and resumed.error is None
+        assert [j.id for j in await after.jobs.in_flight(user_id=1)] == [queued.id]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from storage import InvalidRatingError, Storage, UnknownTrackError
+from tests.storage.factories import new_track
+
+
+async def test_one_rating_per_user_per_track_upserts(storage: Storage) -> None:
+    track = await storage.tracks.add(new_track())
+    first = await storage.ratings.set(2001, track.id, 2)
+    second = await storage.ratings.set(2001, track.id, 5)
+    assert second.score == 5 and second.created_at == first.created_at and second.updated_at >= first.updated_at
+    assert [r.score for r in await storage.ratings.for_track(track.id)] == [5]
+    await storage.ratings.set(2002, track.id, 3)
+    summary = await storage.ratings.summary(track.id)
+    assert summary.count == 2 and summary.mean == pytest.approx(4.0)
+
+
+async def test_remove(storage: Storage) -> None:
+    track = await storage.tracks.add(new_track())
+    await storage.ratings.set(2001, track.id, 4)
+    assert await storage.ratings.remove(2001, track.id) is True
+    assert await storage.ratings.remove(2001, track.id) is False
+    assert (await storage.ratings.summary(track.id)).mean is None
+
+
+@pytest.mark.parametrize("score", [0, 6, 3.5, True, "5"])
+async def test_scores_outside_one_to_five_are_refused(storage: Storage, score: object) -> None:
+    track = await storage.tracks.add(new_track())
+    with pytest.raises(InvalidRatingError, match="from 1 to 5"):
+        await storage.ratings.set(2001, track.id, score)  # type: ignore[arg-type]
+
+
+async def test_rating_an_unknown_track(storage: Storage) -> None:
+    with pytest.raises(UnknownTrackError, match="no track #404"):
+        await storage.ratings.set(2001, 404, 5)
+    assert await storage.users.get(2001) is None  # nothing half-written
+
+
+async def test_ratings_of_a_guild(storage: Storage) -> None:
+    here = await storage.tracks.add(new_track(guild_id=1))
+    elsewhere = await storage.tracks.add(new_track(guild_id=2))
+    await storage.ratings.set(1, here.id, 5)
+    await storage.ratings.set(1, elsewhere.id, 1)
+    assert [(r.track_id, r.score) for r in await storage.ratings.for_guild(1)] == [(here.id, 5)]
+    assert [r.track_id for r in await storage.ratings.by_user(1)] == [elsewhere.id, here.id]

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from storage import Storage
+from tests.storage.factories import new_track
+
+FORGOTTEN = 987654321012345678  # a Discord-sized id that no other value in the database can equal by chance
+OTHER = 123456789098765432
+
+
+async def _cells_holding(storage: Storage, value: int) -> list[str]:
+    """Every table.column (over the whole schema, found through sqlite_master) with a cell equal to `value`."""
+    found = []
+    tables = await storage.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    for table in (t["name"] for t in tables):
+        for column in await storage.db.fetchall(f"PRAGMA table_info({table})"):
+            name = column["name"]
+            count = await storage.db.fetchval(f'SELECT COUNT(*) FROM "{table}" WHERE "{name}" = ? OR "{name}" = ?', (value, str(value)))
+            if count:
+                found.append(f"{table}.{name}")
+    return found
+
+
+async def test_forgetting_a_user_leaves_no_row_that_refers_to_them(storage: Storage) -> None:
+    await storage.users.touch(FORGOTTEN, "Ada")
+    mine = await storage.tracks.add(new_track(user_id=FORGOTTEN, prompt="for my cat"))
+    theirs = await storage.tracks.add(new_track(user_id=OTHER))
+    remix = await storage.tracks.add(new_track(user_id=OTHER, parent_id=mine.id, relation="variation"))
+    await storage.ratings.set(FORGOTTEN, theirs.id, 5)
+    await storage.ratings.set(FORGOTTEN, mine.id, 4)
+    await storage.ratings.set(OTHER, mine.id, 3)
+    job = await storage.jobs.create("compose", {"style": "jazz"}, user_id=FORGOTTEN, interaction_token="secret-token")
+    await storage.jobs.start(job.id)
+    await storage.jobs.create("compose", {}, user_id=OTHER)
+    assert len(await _cells_holding(storage, FORGOTTEN)) >= 4  # the probe does find them before
+
+    report = await storage.users.forget(FORGOTTEN)
+
+    assert (report.ratings_deleted, report.jobs_deleted, report.tracks_anonymised, report.user_deleted) == (2, 1, 1, True)
+    assert await _cells_holding(storage, FORGOTTEN) == []
+    assert await storage.db.fetchval("SELECT COUNT(*) FROM jobs WHERE interaction_token = 'secret-token'") == 0
+    anonymised = await storage.tracks.get(mine.id)
+    assert anonymised is not None and anonymised.user_id is None and anonymised.prompt is None
+    # Other people's data stays, including their rating of the anonymised track and their remix of it.
+    assert (await storage.ratings.get(OTHER, mine.id)).score == 3
+    assert (await storage.tracks.get(remix.id)).parent_id == mine.id
+    assert await storage.users.get(OTHER) is not None
+    assert len(await storage.jobs.recent(user_id=OTHER)) == 1
+
+
+async def test_forgetting_someone_unknown_is_harmless(storage: Storage) -> None:
+    report = await storage.users.forget(5)
+    assert (report.ratings_deleted, report.jobs_deleted, report.tracks_anonymised, report.user_deleted) == (0, 0, 0, False)
+
+
+async def test_touch_records_name_and_keeps_it(storage: Storage) -> None:
+    await storage.users.touch(1, "Ada")
+    await storage.users.touch(1)
+    user = await storage.users.get(1)
+    assert user is not None and user.display_name == "Ada" and user.last_seen_at >= user.created_at
