@@ -1,0 +1,31 @@
+"""The engine service: the bot's one door to the models and the renderer.
+
+Importing this package never imports torch (cogs import it); the model and the renderer load inside
+`EngineService.start()` on a worker thread and in worker processes.
+
+    service = EngineService(checkpoint, soundfont, render_workers=2)
+    await service.start()
+    ticket = service.submit(EngineJob.compose(request, user_key="guild:user"))   # may raise EngineBusy
+    async for position in ticket.positions(): ...                                # 0 = being worked on
+    result = await ticket.result()                                               # TrackResult
+    await service.stop()
+"""
+
+from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout
+from engine.service.jobs import EngineJob, JobKind, TrackResult
+from engine.service.lag import LagSummary, LoopLagMonitor
+from engine.service.service import EngineService
+from engine.service.ticket import JobTicket
+
+__all__ = [
+    "EngineBusy",
+    "EngineFailure",
+    "EngineJob",
+    "EngineService",
+    "EngineTimeout",
+    "JobKind",
+    "JobTicket",
+    "LagSummary",
+    "LoopLagMonitor",
+    "TrackResult",
+]

@@ -1,0 +1,108 @@
+"""What a caller asks the service to do (EngineJob) and what it gets back (TrackResult)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine.music import Piece
+from engine.request import MAX_BARS, ComposeRequest, EngineInputError
+from engine.vocab import normalise_mood, normalise_style
+
+if TYPE_CHECKING:  # the real types import torch; cogs must be able to import this module without it
+    from engine.generate import Composition
+    from engine.render import RenderedTrack
+
+
+class JobKind(enum.Enum):
+    COMPOSE = "compose"
+    REGENERATE = "regenerate"
+    VARIATION = "variation"
+    RESTYLE = "restyle"
+    REMOOD = "remood"
+    EXTEND = "extend"
+    CONTINUE = "continue"
+
+    @property
+    def batched(self) -> bool:
+        """Fresh compositions share one batched model call; edits of an existing piece run one by one."""
+        return self in (JobKind.COMPOSE, JobKind.REGENERATE)
+
+
+@dataclass(frozen=True)
+class EngineJob:
+    """One unit of work for the engine. Build it with the class methods, which validate the user's input."""
+
+    kind: JobKind
+    request: ComposeRequest
+    user_key: str = "anonymous"
+    piece: Piece | None = None  # the piece being edited (restyle, remood, extend, continue)
+    parent: Any = None  # variation: the parent Composition or its latent vector
+    strength: float = 0.3  # variation: how far from the parent
+    target: str | None = None  # restyle: the new style; remood: the new mood
+    bars: int = 0  # extend / continue: how many bars to add
+
+    @classmethod
+    def compose(cls, request: ComposeRequest, user_key: str = "anonymous") -> "EngineJob":
+        return cls(JobKind.COMPOSE, request.validated(), user_key)
+
+    @classmethod
+    def regenerate(cls, request: ComposeRequest, user_key: str = "anonymous") -> "EngineJob":
+        """The same request with the same seed: the model reproduces the identical piece."""
+        if request.seed is None:
+            raise ValueError("regenerate needs the seed of the original piece; the request has none")
+        return cls(JobKind.REGENERATE, request.validated(), user_key)
+
+    @classmethod
+    def variation(cls, parent: Any, request: ComposeRequest, strength: float = 0.3, user_key: str = "anonymous") -> "EngineJob":
+        if not 0.0 < strength <= 1.0:
+            raise EngineInputError(f"Variation strength must be between 0 and 1, not {strength}.")
+        return cls(JobKind.VARIATION, request.validated(), user_key, parent=parent, strength=strength)
+
+    @classmethod
+    def restyle(cls, piece: Piece, style: str, request: ComposeRequest, user_key: str = "anonymous") -> "EngineJob":
+        try:
+            target = normalise_style(style)
+        except ValueError as exc:
+            raise EngineInputError(str(exc)) from None
+        return cls(JobKind.RESTYLE, request.validated(), user_key, piece=piece, target=target)
+
+    @classmethod
+    def remood(cls, piece: Piece, mood: str, request: ComposeRequest, user_key: str = "anonymous") -> "EngineJob":
+        try:
+            target = normalise_mood(mood)
+        except ValueError as exc:
+            raise EngineInputError(str(exc)) from None
+        return cls(JobKind.REMOOD, request.validated(), user_key, piece=piece, target=target)
+
+    @classmethod
+    def extend(cls, piece: Piece, bars: int, request: ComposeRequest, user_key: str = "anonymous") -> "EngineJob":
+        """The piece followed by `bars` new bars, as one longer piece."""
+        _check_added_bars(bars, piece.bars + bars)
+        return cls(JobKind.EXTEND, request.validated(), user_key, piece=piece, bars=bars)
+
+    @classmethod
+    def continue_piece(cls, piece: Piece, bars: int, request: ComposeRequest, user_key: str = "anonymous") -> "EngineJob":
+        """Only the `bars` new bars that carry on from the piece."""
+        _check_added_bars(bars, bars)
+        return cls(JobKind.CONTINUE, request.validated(), user_key, piece=piece, bars=bars)
+
+
+def _check_added_bars(added: int, resulting: int) -> None:
+    if added < 1:
+        raise EngineInputError(f"Add at least one bar, not {added}.")
+    if resulting > MAX_BARS:
+        raise EngineInputError(f"That would make the piece {resulting} bars long; the most is {MAX_BARS}.")
+
+
+@dataclass
+class TrackResult:
+    """A finished job: the model's composition, the rendered files and seconds spent per stage."""
+
+    composition: "Composition"
+    track: "RenderedTrack"
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+__all__ = ["EngineJob", "JobKind", "TrackResult"]

@@ -1,0 +1,112 @@
+"""Small stand-ins for the Composer and render_track with the same signatures, fast and scriptable.
+
+The request's `prompt` scripts the fakes: "poison" makes the model fail on that request, "crash" kills the
+render worker, "slow:<s>" renders for <s> seconds, "marker:<path>" writes the worker's pid to <path> and then
+renders slowly (so a test can kill it mid-job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.music import Note, Piece
+from engine.request import ComposeRequest
+from engine.service.render_worker import RenderTask
+
+
+@dataclass
+class FakeComposition:
+    piece: Piece
+    request: ComposeRequest
+    latent: np.ndarray
+    model_version: str
+
+
+@dataclass
+class FakeTrack:
+    midi: bytes
+    mp3: bytes
+    png: bytes
+    duration_seconds: float
+    arrangement: Any
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class FakeComposer:
+    def __init__(self, model_version: str = "fake-1", delay_s: float = 0.0) -> None:
+        self.model_version = model_version
+        self.delay_s = delay_s
+        self.batch_sizes: list[int] = []
+        self.calls: list[str] = []
+        self.lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: Path | None = None, device: str | None = None) -> "FakeComposer":
+        return cls(model_version=path.name if path else "fake-1")
+
+    def _compose(self, request: ComposeRequest, kind: str = "compose") -> FakeComposition:
+        if request.prompt == "poison":
+            raise RuntimeError("poisoned request")
+        seed = request.seed if request.seed is not None else random.randrange(2**31)
+        resolved = replace(request, seed=seed, style=request.style or "jazz", mood=request.mood or "calm")
+        rng = random.Random(seed)
+        melody = [Note(60 + rng.randrange(12), step * 4, 4) for step in range(request.bars * 4)]
+        piece = Piece(bars=request.bars, melody=melody, style=resolved.style, mood=resolved.mood,
+                      source="generated", name=request.prompt or kind)
+        return FakeComposition(piece, resolved, np.full(4, seed, dtype=np.float32), self.model_version)
+
+    def generate(self, requests: list[ComposeRequest]) -> list[FakeComposition]:
+        with self.lock:
+            self.batch_sizes.append(len(requests))
+            self.calls.append("generate")
+        time.sleep(self.delay_s)
+        if any(r.prompt == "poison" for r in requests):
+            raise RuntimeError("poisoned batch")
+        return [self._compose(r) for r in requests]
+
+    def variation(self, parent: Any, request: ComposeRequest, strength: float = 0.3) -> FakeComposition:
+        self.calls.append("variation")
+        return self._compose(request, "variation")
+
+    def restyle(self, piece: Piece, style: str, request: ComposeRequest) -> FakeComposition:
+        self.calls.append("restyle")
+        return self._compose(replace(request, style=style), "restyle")
+
+    def remood(self, piece: Piece, mood: str, request: ComposeRequest) -> FakeComposition:
+        self.calls.append("remood")
+        return self._compose(replace(request, mood=mood), "remood")
+
+    def continue_piece(self, piece: Piece, bars: int, request: ComposeRequest) -> FakeComposition:
+        self.calls.append("continue")
+        return self._compose(replace(request, bars=bars), "continue")
+
+    def encode(self, piece: Piece) -> np.ndarray:
+        return np.zeros(4, dtype=np.float32)
+
+
+def fake_render(task: RenderTask) -> FakeTrack:
+    """Runs in a worker process. The MIDI bytes are a digest of the notes, so equal pieces give equal MIDI."""
+    script = task.piece.name
+    if script == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if script == "explode":
+        raise ValueError("ffmpeg said no")
+    if script.startswith("slow:"):
+        time.sleep(float(script.split(":", 1)[1]))
+    if script.startswith("marker:"):
+        Path(script.split(":", 1)[1]).write_text(str(os.getpid()))
+        time.sleep(2.0)
+    notes = repr([(n.pitch, n.start, n.duration) for n in task.piece.melody]).encode()
+    midi = hashlib.sha256(notes).digest()
+    return FakeTrack(midi=midi, mp3=b"mp3" + midi, png=b"png", duration_seconds=task.piece.duration_seconds,
+                     arrangement=None, timings={"arrange": 0.001, "render": 0.002, "encode": 0.001, "picture": 0.001})
