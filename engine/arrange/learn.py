@@ -40,14 +40,17 @@ GROOVE_STYLES: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 # Impro-Visor style files used, and what for.
 IMPRO_DRUMS = {"jazz": "swing"}
-IMPRO_COMPING = {"jazz": ("swing", "swing-RedGarland", "swing-BudPowell"), "latin": ("bossa",), "blues": ("shuffle",),
-                 "rock": ("rock-medium-even",), "folk": ("folk-rock",), "waltz": ("waltz",)}
+IMPRO_COMPING = {"jazz": ("swing", "swing-RedGarland", "swing-BudPowell"), "blues": ("shuffle",),
+                 "folk": ("folk-rock",), "waltz": ("waltz",)}
+# Bossa guitar comps on the clave, which the bossa style file gives as its claves drum line.
+IMPRO_CLAVE_COMPING = {"latin": "bossa"}
 IMPRO_BASS = {"latin": ("bossa",), "blues": ("shuffle",), "rock": ("rock-medium-even",), "folk": ("folk-rock",)}
 
 # Groove MIDI records a Roland kit's articulations; fold them onto General MIDI drums.
 GROOVE_TO_GM = {22: 42, 26: 46, 40: 38, 50: 48, 47: 45, 58: 43, 55: 49, 52: 57, 59: 51}
 CORE_KIT = {36, 37, 38, 42, 44, 46, 51, 53}  # kick, snares, hats, ride: the groove without fills and crashes
 TIMEKEEPERS = {42, 46, 51}
+CLAVES = 75
 SWING_RATIO_GUESS = 2 / 3  # where a swung off-beat eighth sits inside the beat, for quantising
 
 QUALITY_FAMILY = {"": "maj", "6": "maj", "7M": "maj", "M7": "maj", "m": "min", "-": "min", "m7": "min", "-7": "min",
@@ -272,17 +275,30 @@ def learn_sty_patterns(path: Path, what: str) -> dict:
                 length = max(length, n)
                 hits += [[e[1], pitch, e[3], 0.0] for e in events]
             if hits:
-                patterns.append({"weight": _weight(block), "steps": max(16, -(-length // 16) * 16), "hits": sorted(hits)})
+                patterns.append({"weight": _weight(block), "length": length, "hits": sorted(hits)})
             continue
         rules = _rules_text(block)
         parsed = _parse_rules(rules) if rules else None
         if parsed is None or not parsed[0]:
             continue
         events, length = parsed
-        steps = max(16, -(-length // 16) * 16)
-        patterns.append({"weight": _weight(block), "steps": steps, "events": events})
+        patterns.append({"weight": _weight(block), "length": length, "events": events})
     key = "comp-swing" if what == "chord" else "swing"
     return {"source": f"impro-visor/styles/{path.name}", "swing": _swing(text, key), "patterns": patterns}
+
+
+def learn_clave_comping(path: Path) -> dict:
+    """The claves line of each drum pattern, as chord-hit rhythms (each hit held to the next)."""
+    drums = learn_sty_patterns(path, "drum")
+    patterns = []
+    for pattern in drums["patterns"]:
+        steps = sorted({s for s, pitch, _, _ in pattern["hits"] if pitch == CLAVES})
+        if len(steps) >= 3:
+            length = -(-max(steps) // 16) * 16
+            ends = steps[1:] + [length]
+            patterns.append({"weight": pattern["weight"], "length": length,
+                             "events": [["X", s, e - s, 100, None] for s, e in zip(steps, ends)]})
+    return {"source": drums["source"] + " (claves line)", "swing": None, "patterns": patterns}
 
 
 def _gm_drum(name: str) -> int | None:
@@ -308,7 +324,8 @@ def learn(data: Path) -> dict:
         "drums": drums,
         "walking_bass": learn_walking_bass(data / "jjazzlab-bass-drums" / "bass" / "db"),
         "comping": {s: _merge([learn_sty_patterns(styles_dir / f"{n}.sty", "chord") for n in names])
-                    for s, names in IMPRO_COMPING.items()},
+                    for s, names in IMPRO_COMPING.items()}
+                   | {s: learn_clave_comping(styles_dir / f"{n}.sty") for s, n in IMPRO_CLAVE_COMPING.items()},
         "bass": {s: _merge([learn_sty_patterns(styles_dir / f"{n}.sty", "bass") for n in names])
                  for s, names in IMPRO_BASS.items()},
     }

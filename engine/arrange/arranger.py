@@ -1,0 +1,141 @@
+"""arrange(): a piece, a style and a mood in; a named, multi-instrument MIDI arrangement out."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+import pretty_midi
+
+from engine.arrange import parts
+from engine.arrange.mood import mood_shape, suggested_tempo
+from engine.arrange.parts import Context, Hit, Timeline
+from engine.arrange.perform import Feel, perform
+from engine.arrange.styles import STYLE_SPECS, Instrument, instruments_for
+from engine.music import Chord, Key, Meter, Piece
+from engine.vocab import normalise_mood, normalise_style
+
+# Mixer per role: (volume CC7, pan CC10). The lead sits in the middle, the chords a little left, pads right.
+MIX: dict[str, tuple[int, int]] = {"Melody": (108, 64), "Bass": (100, 60), "Drums": (92, 64), "Pad": (72, 84)}
+CHORD_MIX = (84, 44)
+ROLE_ORDER = ("Melody", "Piano", "Guitar", "Keys", "Synth", "Pad", "Bass", "Drums")
+
+
+@dataclass
+class Arrangement:
+    """An arranged piece: the MIDI (one named instrument per role) and what the renderer and picture need."""
+
+    midi: pretty_midi.PrettyMIDI
+    style: str
+    mood: str
+    tempo: float
+    key: Key
+    meter: Meter
+    duration_seconds: float
+    parts: dict[str, str]  # role -> General MIDI instrument name
+    chord_symbols: list[tuple[float, str]]  # (time in seconds, symbol) at each chord change
+    bar_times: list[float]  # start of each bar in seconds, and the end of the last
+    swing: float  # 0.5 straight; the swing ratio the off-beat eighths were played at
+
+
+def _timeline(piece: Piece, intro_bars: int, tonic: Chord) -> Timeline:
+    bar = piece.steps_per_bar
+    harmony = piece.harmony or [Chord(tonic.root, tonic.quality, b * bar, bar) for b in range(piece.bars)]
+    intro_steps = intro_bars * bar
+    intro = [replace(c, duration=min(c.end, intro_steps) - c.start) for c in harmony if c.start < intro_steps]
+    body = [replace(c, start=c.start + intro_steps) for c in harmony if c.start < piece.total_steps]
+    body = [replace(c, duration=min(c.duration, intro_steps + piece.total_steps - c.start)) for c in body]
+    ending = replace(tonic, start=intro_steps + piece.total_steps, duration=bar)
+    return Timeline(intro + body + [ending], bar, intro_steps, piece.total_steps, bar, piece.key)
+
+
+def _tonic(key: Key, jazzy: bool) -> Chord:
+    if key.mode == "major":
+        return Chord(key.tonic, "maj7" if jazzy else "maj", 0, 0)
+    return Chord(key.tonic, "min6" if jazzy else "min", 0, 0)
+
+
+def _swing_ratio(base: float, tempo: float) -> float:
+    """Faster tempos swing straighter, as players do."""
+    if base <= 0.5:
+        return 0.5
+    return base - 0.06 * max(0.0, min(1.0, (tempo - 120) / 100))
+
+
+def _part_hits(role: str, ctx: Context, piece: Piece, style: str) -> list[Hit]:
+    spec = ctx.spec
+    if role == "Melody":
+        return parts.melody(ctx, piece.melody)
+    if role == "Drums":
+        return parts.drums(ctx, spec.drums) if spec.drums else []
+    if role == "Bass":
+        kind = spec.bass
+        if kind == "walking":
+            return parts.walking_bass(ctx, "2feel" if ctx.shape.density < 0.3 else "4feel")
+        if kind == "pattern" and ctx.timeline.steps_per_bar == 16 and not (style == "rock" and ctx.shape.density > 0.7):
+            return parts.pattern_bass(ctx, style)
+        if kind == "pedal":
+            return parts.pedal_bass(ctx)
+        if kind == "piece" and piece.bass:
+            return parts.piece_bass(ctx, piece.bass)
+        return parts.root_fifth_bass(ctx)
+    if role == "Pad":
+        return parts.pads(ctx, spec.comp_register + ctx.shape.register_shift)
+    return parts.comping(ctx, spec.comp_rhythm)
+
+
+def arrange(piece: Piece, style: str, mood: str, seed: int = 0) -> Arrangement:
+    """Arrange `piece` for the style's band, shaped by the mood. The same inputs and seed give the same MIDI.
+
+    Raises ValueError (naming the allowed values) for an unknown style or mood, or an empty piece.
+    """
+    style, mood = normalise_style(style), normalise_mood(mood)
+    if piece.bars < 1:
+        raise ValueError("The piece has no bars to arrange.")
+    spec, shape = STYLE_SPECS[style], mood_shape(mood)
+    tempo = float(piece.tempo) if piece.tempo else float(suggested_tempo(style, mood))
+    rng = random.Random(seed)
+    tonic = _tonic(piece.key, spec.comping in ("rootless", "shell"))
+    intro_bars = 2 if piece.bars >= 8 and spec.drums else 1
+    timeline = _timeline(piece, intro_bars, tonic)
+    swing = _swing_ratio(spec.swing, tempo)
+    feel = Feel(tempo, swing, spec.timing_spread_ms * shape.timing_spread / 1000,
+                ritardando_from=timeline.play_steps - timeline.steps_per_bar, ritardando_steps=2 * timeline.steps_per_bar)
+    ctx = Context(timeline, spec, shape, rng, tempo)
+
+    midi = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(piece.meter.numerator, piece.meter.denominator, 0.0))
+    midi.key_signature_changes.append(pretty_midi.KeySignature(piece.key.tonic + (12 if piece.key.mode == "minor" else 0), 0.0))
+    band = instruments_for(style, mood)
+    roles = sorted(band, key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else len(ROLE_ORDER))
+    last_melody = max(piece.melody, key=lambda n: n.start).pitch if piece.melody else None
+    for role in roles:
+        hits = _part_hits(role, ctx, piece, style)
+        if role == "Melody" and hits:
+            last_melody = max(hits, key=lambda h: h.start).pitch
+        hits += parts.ending(ctx, role, timeline.chords[-1], last_melody)
+        midi.instruments.append(_instrument(role, band[role], perform(hits, feel, rng, 0.5 if role == "Drums" else 1.0), shape))
+
+    duration = midi.get_end_time()
+    bar_steps = range(0, timeline.total_steps + 1, timeline.steps_per_bar)
+    chord_symbols = []
+    for chord in timeline.chords:
+        if not chord.is_rest and (not chord_symbols or chord_symbols[-1][1] != chord.symbol()):
+            chord_symbols.append((feel.seconds(chord.start), chord.symbol()))
+    return Arrangement(
+        midi=midi, style=style, mood=mood, tempo=tempo, key=piece.key, meter=piece.meter,
+        duration_seconds=duration, parts={role: band[role].name for role in roles}, chord_symbols=chord_symbols,
+        bar_times=[feel.seconds(s) for s in bar_steps], swing=swing,
+    )
+
+
+def _instrument(role: str, instrument: Instrument, notes: list[pretty_midi.Note], shape) -> pretty_midi.Instrument:
+    inst = pretty_midi.Instrument(program=instrument.program, is_drum=instrument.is_drum, name=role)
+    inst.notes = sorted(notes, key=lambda n: (n.start, n.pitch))
+    volume, pan = MIX.get(role, CHORD_MIX)
+    for number, value in ((7, volume), (10, pan), (91, shape.reverb), (93, shape.chorus)):
+        inst.control_changes.append(pretty_midi.ControlChange(number, value, 0.0))
+    return inst
+
+
+__all__ = ["Arrangement", "arrange"]

@@ -1,0 +1,39 @@
+"""How a mood shapes an arrangement, derived from its valence and arousal (engine.vocab.MOODS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.arrange.styles import STYLE_SPECS
+from engine.vocab import MOODS
+
+
+@dataclass(frozen=True)
+class MoodShape:
+    tempo_position: float  # where in the style's tempo range the mood sits, 0..1
+    velocity_scale: float  # multiplies every part's velocity
+    register_shift: int  # semitones for chord voicings: brighter moods sit higher
+    density: float  # 0 sparse (two-feel, half-time, held chords) .. 1 busy
+    reverb: int  # MIDI CC91 send, 0..127
+    chorus: int  # MIDI CC93 send, 0..127
+    timing_spread: float  # multiplies the style's humanising spread
+
+
+def mood_shape(mood: str) -> MoodShape:
+    m = MOODS[mood]
+    calmness = (1 - m.arousal) / 2  # 0 excited .. 1 calm
+    return MoodShape(
+        tempo_position=(m.arousal + 1) / 2,
+        velocity_scale=0.8 + 0.2 * m.arousal,
+        register_shift=round(3 * m.valence),
+        density=(m.arousal + 1) / 2,
+        reverb=round(40 + 70 * calmness),
+        chorus=round(10 + 40 * calmness),
+        timing_spread=1.0 + 0.5 * calmness,
+    )
+
+
+def suggested_tempo(style: str, mood: str) -> float:
+    """A tempo for the style in the mood, for a piece whose tempo nobody chose."""
+    lo, hi = STYLE_SPECS[style].tempo_range
+    return round(lo + mood_shape(mood).tempo_position * (hi - lo))

@@ -1,0 +1,440 @@
+"""The players: each function turns the harmony timeline into one part's notes, on the straight 16th grid.
+
+Times are in grid steps (floats allowed); swing, micro-timing and humanising are applied later by
+`perform.py`, so every part here can be checked against the grid.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from dataclasses import dataclass, field
+
+from engine.arrange import voicings
+from engine.arrange.mood import MoodShape
+from engine.arrange.patterns import bass_patterns, comp_patterns, drum_patterns, walking_phrases, weighted_choice
+from engine.arrange.styles import StyleSpec
+from engine.music import MAJOR_SCALE, MINOR_SCALE, STEPS_PER_BEAT, Chord, Key, Note
+from engine.tokens import fold_into
+
+BASS_LOW, BASS_HIGH = 28, 52  # E1..E3: where a bass walks
+CRASH, KICK, SNARE = 49, 36, 38
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A note of a part: start and duration in grid steps, with a micro-timing offset in steps."""
+
+    start: float
+    duration: float
+    pitch: int
+    velocity: int
+    offset: float = 0.0
+
+
+@dataclass
+class Timeline:
+    """The harmony of the whole arrangement (intro, body, ending) and where each section starts."""
+
+    chords: list[Chord]
+    steps_per_bar: int
+    intro_steps: int
+    body_steps: int
+    ending_steps: int
+    key: Key
+    _starts: list[int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.chords = sorted((c for c in self.chords if c.duration > 0), key=lambda c: c.start)
+        self._starts = [c.start for c in self.chords]
+
+    @property
+    def play_steps(self) -> int:
+        """Steps before the ending bar."""
+        return self.intro_steps + self.body_steps
+
+    @property
+    def total_steps(self) -> int:
+        return self.play_steps + self.ending_steps
+
+    def chord_at(self, step: float) -> Chord | None:
+        i = bisect.bisect_right(self._starts, step) - 1
+        if i >= 0 and self.chords[i].start <= step < self.chords[i].end and not self.chords[i].is_rest:
+            return self.chords[i]
+        return None
+
+    def next_chord(self, chord: Chord) -> Chord | None:
+        i = bisect.bisect_right(self._starts, chord.start)
+        while i < len(self.chords):
+            if not self.chords[i].is_rest:
+                return self.chords[i]
+            i += 1
+        return None
+
+
+@dataclass
+class Context:
+    timeline: Timeline
+    spec: StyleSpec
+    shape: MoodShape
+    rng: random.Random
+    tempo: float
+
+    def steps(self, milliseconds: float) -> float:
+        return milliseconds / 1000 / (60.0 / self.tempo / STEPS_PER_BEAT)
+
+    def velocity(self, base: float) -> int:
+        return max(1, min(127, round(base * self.shape.velocity_scale)))
+
+
+def family(chord: Chord) -> str:
+    """The walking-bass database's chord families."""
+    q = chord.quality
+    if q == "hdim7":
+        return "hdim"
+    if q in ("dim", "dim7"):
+        return "dim"
+    if q.startswith("min"):
+        return "min"
+    if q in ("7", "9", "13", "7b9", "7sus4", "sus4"):
+        return "dom"
+    return "maj"
+
+
+def _nearest(pc: int, target: float, low: int = BASS_LOW, high: int = BASS_HIGH) -> int:
+    candidates = [p for p in range(low, high + 1) if p % 12 == pc % 12]
+    return min(candidates, key=lambda p: abs(p - target))
+
+
+# ---------------------------------------------------------------- bass
+
+
+def _segments(tl: Timeline, max_beats: int) -> list[tuple[Chord, int, int, Chord | None]]:
+    """Chord spans cut into pieces of at most `max_beats` beats: (chord, start, length, chord that follows)."""
+    out = []
+    for chord in tl.chords:
+        if chord.is_rest or chord.start >= tl.play_steps:
+            continue
+        end = min(chord.end, tl.play_steps)
+        nxt = tl.next_chord(chord) or chord
+        pos = chord.start
+        while pos < end:
+            length = min(max_beats * STEPS_PER_BEAT, end - pos)
+            out.append((chord, pos, length, nxt if pos + length >= chord.end else chord))
+            pos += length
+    return out
+
+
+def walking_bass(ctx: Context, feel: str) -> list[Hit]:
+    """One note a beat (four-feel) or two a bar (two-feel), phrases taken from the walking-bass database.
+
+    A phrase is chosen for the chord's family and length, preferring one recorded against the same move
+    to the next root, so its last note is the real approach note a bassist played into that root.
+    """
+    phrases = walking_phrases(feel)
+    by_move: dict[tuple, list[dict]] = {}
+    by_shape: dict[tuple, list[dict]] = {}
+    for p in phrases:
+        by_move.setdefault((p["beats"], p["family"], p["to_next"]), []).append(p)
+        by_shape.setdefault((p["beats"], p["family"]), []).append(p)
+    hits: list[Hit] = []
+    previous = 36.0
+    for chord, start, length, nxt in _segments(ctx.timeline, 4):
+        beats = length // STEPS_PER_BEAT
+        move = (nxt.root - chord.root) % 12
+        options = by_move.get((beats, family(chord), move)) or by_shape.get((beats, family(chord)))
+        root = _nearest(chord.root, previous if previous < 45 else previous - 7)
+        if options:
+            phrase = weighted_choice(ctx.rng, options, [p["count"] for p in options])
+            notes = [(start + s, root + off) for s, off in phrase["notes"]]
+            matched = phrase["to_next"] == move
+        else:  # a span the database has no phrase for (one or three beats): root, chord tones, approach
+            tones = [0, voicings.fifth(chord), voicings.third(chord) + 12]
+            notes = [(start + b * STEPS_PER_BEAT, root + tones[b % 3]) for b in range(max(1, beats))]
+            matched = False
+        if not matched and len(notes) > 1 and nxt is not chord:
+            target = _nearest(nxt.root, notes[-1][1])
+            approach = target - 1 if abs(target - 1 - notes[-2][1]) <= abs(target + 1 - notes[-2][1]) else target + 1
+            notes[-1] = (notes[-1][0], approach)
+        ends = [n[0] for n in notes[1:]] + [start + length]
+        for (onset, pitch), end in zip(notes, ends):
+            pitch = fold_into(pitch, BASS_LOW, BASS_HIGH)
+            hits.append(Hit(onset, (end - onset) * 0.92, pitch, ctx.velocity(88 + ctx.rng.randint(-6, 6))))
+            previous = pitch
+    return hits
+
+
+_DEGREES = {"1": 0, "2": 2, "3": 4, "4": 5, "5": 7, "6": 9, "7": 11, "8": 12, "9": 14}
+
+
+def _degree(text: str, chord: Chord) -> int:
+    """An Impro-Visor scale degree ('5', 'b7', '#4') above the chord root; plain 3, 5 and 7 follow the chord."""
+    flat, sharp = text.count("b"), text.count("#")
+    number = text.strip("b#")
+    if not flat and not sharp:
+        if number == "3":
+            return voicings.third(chord)
+        if number == "5":
+            return voicings.fifth(chord)
+        if number == "7":
+            return voicings.seventh(chord)
+    return _DEGREES.get(number, 0) - flat + sharp
+
+
+def pattern_bass(ctx: Context, style: str) -> list[Hit]:
+    """Bass from a style file's rules, each bar filled with patterns that fit it."""
+    tl = ctx.timeline
+    patterns = [p for p in bass_patterns(style) if tl.steps_per_bar % p["length"] == 0]
+    hits: list[Hit] = []
+    previous = 36
+    for bar_start in range(0, tl.play_steps, tl.steps_per_bar):
+        pos = bar_start
+        while pos < bar_start + tl.steps_per_bar:
+            fits = [p for p in patterns if pos + p["length"] <= bar_start + tl.steps_per_bar]
+            if not fits:
+                break
+            pattern = weighted_choice(ctx.rng, fits, [p["weight"] for p in fits])
+            for kind, step, dur, vel, interval in pattern["events"]:
+                onset = pos + step
+                chord = tl.chord_at(onset)
+                if chord is None:
+                    continue
+                nxt = tl.chord_at(onset + dur) or tl.next_chord(chord) or chord
+                root = _nearest(chord.root, previous if previous < 45 else previous - 5)
+                scale = MAJOR_SCALE if voicings.third(chord) == 4 else MINOR_SCALE
+                pitch = {
+                    "B": root,
+                    "C": root + ctx.rng.choice((voicings.third(chord), voicings.fifth(chord))),
+                    "S": root + ctx.rng.choice(scale[1:]),
+                    "A": _nearest(nxt.root, previous) + ctx.rng.choice((-1, 1)),
+                    "N": _nearest(nxt.root, previous),
+                    "=": previous,
+                    "X": root + _degree(interval or "1", chord),
+                }.get(kind, root)
+                pitch = fold_into(pitch, BASS_LOW, BASS_HIGH)
+                hits.append(Hit(onset, dur * 0.9, pitch, ctx.velocity(vel * 0.85 + ctx.rng.randint(-5, 5))))
+                previous = pitch
+            pos += pattern["length"]
+    return hits
+
+
+def root_fifth_bass(ctx: Context) -> list[Hit]:
+    """Root on the downbeat, fifth on the middle beat; eighth-note roots when the mood drives."""
+    tl, hits = ctx.timeline, []
+    half = tl.steps_per_bar // 2 if tl.steps_per_bar % 8 == 0 else tl.steps_per_bar
+    step_len = 2 if ctx.shape.density > 0.7 else (STEPS_PER_BEAT if ctx.shape.density > 0.35 else half)
+    previous = 36
+    for onset in range(0, tl.play_steps, step_len):
+        chord = tl.chord_at(onset)
+        if chord is None:
+            continue
+        root = _nearest(chord.root, previous)
+        in_bar = onset % tl.steps_per_bar
+        pitch = root + voicings.fifth(chord) if step_len >= STEPS_PER_BEAT and in_bar == half and half < tl.steps_per_bar else root
+        accent = 10 if in_bar % STEPS_PER_BEAT == 0 else 0
+        hits.append(Hit(onset, step_len * 0.9, fold_into(pitch, BASS_LOW, BASS_HIGH), ctx.velocity(80 + accent)))
+        previous = root
+    return hits
+
+
+def pedal_bass(ctx: Context) -> list[Hit]:
+    """The chord root held for the chord (split at bar lines so long chords re-sound)."""
+    tl, hits = ctx.timeline, []
+    for chord, start, length, _ in _segments(tl, tl.steps_per_bar // STEPS_PER_BEAT):
+        hits.append(Hit(start, length * 0.97, _nearest(chord.root, 38), ctx.velocity(72)))
+    return hits
+
+
+def piece_bass(ctx: Context, notes: list[Note]) -> list[Hit]:
+    """The model's own bass line, moved into the bass register."""
+    shift = ctx.timeline.intro_steps
+    return [Hit(n.start + shift, n.duration * 0.92, fold_into(n.pitch, BASS_LOW, BASS_HIGH), ctx.velocity(n.velocity * 0.9)) for n in notes]
+
+
+# ---------------------------------------------------------------- chords
+
+
+def _fill_bars(ctx: Context, patterns: list[dict], prefer_short: bool) -> list[tuple[int, int, int]]:
+    """(onset, duration, velocity) chord hits: each bar (or group of bars) filled with learned rhythms."""
+    tl = ctx.timeline
+    bar = tl.steps_per_bar
+    usable = [p for p in patterns if bar % p["length"] == 0 or p["length"] % bar == 0]
+    hits = []
+    pos = 0
+    while pos < tl.play_steps and usable:
+        fits = [p for p in usable if pos % p["length"] == 0 or p["length"] < bar] or usable
+        weights = [p["weight"] * (len(p["events"]) / p["length"] * 16 if prefer_short else 1.0) for p in fits]
+        pattern = weighted_choice(ctx.rng, fits, weights)
+        for _, step, dur, vel, _ in pattern["events"]:
+            if pos + step < tl.play_steps:
+                hits.append((pos + step, min(dur, bar), vel))
+        pos += pattern["length"]
+    return hits
+
+
+def _idiom_rhythm(ctx: Context) -> list[tuple[int, int, int]]:
+    """Rhythms for textures without a learned pattern: eighths, quarters or halves by the mood's density."""
+    tl = ctx.timeline
+    every = 2 if ctx.shape.density > 0.7 else (STEPS_PER_BEAT if ctx.shape.density > 0.35 else tl.steps_per_bar // 2)
+    return [(s, every, 100 if s % STEPS_PER_BEAT == 0 else 86) for s in range(0, tl.play_steps, every)]
+
+
+def _chord_for(tl: Timeline, onset: int, duration: int) -> tuple[Chord | None, int]:
+    """The chord a hit plays, anticipating a change an eighth away (a pushed chord), and how long it may ring."""
+    chord = tl.chord_at(onset)
+    ahead = tl.chord_at(onset + 2)
+    if ahead is not None and ahead is not chord and onset % STEPS_PER_BEAT == 2:
+        chord = ahead
+    if chord is None:
+        return None, 0
+    return chord, max(1, min(duration, chord.end - onset if chord.start <= onset else duration))
+
+
+def comping(ctx: Context, style_key: str | None) -> list[Hit]:
+    """The chord instrument: the style's texture on learned rhythms (or idiomatic ones where none was learned)."""
+    tl, spec, shape = ctx.timeline, ctx.spec, ctx.shape
+    centre = spec.comp_register + shape.register_shift
+    texture = spec.comping
+    if texture == "rootless" and shape.density < 0.3:
+        texture = "shell"  # a ballad's comping thins to the two guide tones
+    if texture == "alberti" and shape.density < 0.3:
+        texture = "chorale"
+    if texture == "pad":
+        return pads(ctx, centre)
+    if texture in ("arpeggio", "alberti"):
+        return _broken_chords(ctx, centre, texture)
+    if style_key and tl.steps_per_bar == 16:
+        rhythm = _fill_bars(ctx, comp_patterns(style_key), prefer_short=shape.density > 0.6)
+    elif texture == "chorale":
+        rhythm = [(s, tl.steps_per_bar // 2, 90) for s in range(0, tl.play_steps, tl.steps_per_bar // 2)]
+    else:
+        rhythm = _idiom_rhythm(ctx)
+    hits: list[Hit] = []
+    previous: list[int] | None = None
+    for n, (onset, duration, vel) in enumerate(rhythm):
+        chord, duration = _chord_for(tl, onset, duration)
+        if chord is None:
+            continue
+        if texture == "rootless":
+            pitches = voicings.rootless(chord, centre, previous)
+        elif texture == "shell":
+            pitches = voicings.shell(chord, centre, previous)
+        elif texture == "power":
+            pitches = voicings.power(chord, 40 + shape.register_shift)
+        elif texture == "strum":
+            pitches = voicings.guitar(chord, 40)
+        else:
+            pitches = voicings.close(chord, centre, previous)
+        previous = pitches
+        base = vel * (0.62 if texture in ("rootless", "shell") else 0.72)
+        if texture == "strum":
+            down = onset % STEPS_PER_BEAT == 0
+            strings = pitches if down else list(reversed(pitches[2:]))
+            gap = ctx.steps(14 if down else 9)
+            for i, p in enumerate(strings):
+                hits.append(Hit(onset, duration * 0.95, p, ctx.velocity(base * (1.0 if down else 0.8)), offset=i * gap))
+        else:
+            v = ctx.velocity(base + ctx.rng.randint(-6, 6))
+            hits.extend(Hit(onset, duration * 0.92, p, v) for p in pitches)
+    return hits
+
+
+def pads(ctx: Context, centre: int) -> list[Hit]:
+    tl = ctx.timeline
+    return [Hit(start, length, p, ctx.velocity(64)) for chord, start, length, _ in _segments(tl, tl.steps_per_bar // STEPS_PER_BEAT)
+            for p in voicings.spread(chord, centre)]
+
+
+def _broken_chords(ctx: Context, centre: int, texture: str) -> list[Hit]:
+    """Alberti bass (low-high-middle-high) or a rising and falling arpeggio, an eighth or a sixteenth apart."""
+    tl = ctx.timeline
+    every = 1 if texture == "arpeggio" and ctx.shape.density > 0.6 else 2
+    hits, previous = [], None
+    for onset in range(0, tl.play_steps, every):
+        chord = tl.chord_at(onset)
+        if chord is None:
+            continue
+        if texture == "alberti":
+            triad = voicings.close(chord, centre - 5, previous, max_notes=3)
+            previous = triad
+            order = (triad[0], triad[2], triad[1], triad[2])
+            pitch = order[(onset // every) % 4]
+        else:
+            tones = voicings.close(chord, centre, None, max_notes=4)
+            cycle = tones + [t + 12 for t in tones] + [t + 12 for t in reversed(tones)] + list(reversed(tones))[1:-1]
+            pitch = cycle[(onset // every) % len(cycle)]
+        accent = 8 if onset % STEPS_PER_BEAT == 0 else 0
+        hits.append(Hit(onset, every * 1.6 if texture == "alberti" else every * 0.9, pitch, ctx.velocity(62 + accent)))
+    return hits
+
+
+# ---------------------------------------------------------------- drums
+
+
+def drums(ctx: Context, style_key: str) -> list[Hit]:
+    """The learned groove, with a variation every fourth bar and a snare pickup into each new phrase."""
+    tl, shape = ctx.timeline, ctx.shape
+    patterns = drum_patterns(style_key)
+    weights = [p["weight"] for p in patterns]
+    main = weighted_choice(ctx.rng, patterns, weights)
+    variant = weighted_choice(ctx.rng, patterns, weights)
+    bar = tl.steps_per_bar
+    hits: list[Hit] = []
+    for bar_start in range(0, tl.play_steps, bar):
+        index = bar_start // bar
+        body_bar = (bar_start - tl.intro_steps) // bar
+        pattern = variant if index % 4 == 3 else main
+        phrase_end = bar_start + bar == tl.intro_steps or (body_bar % 8 == 7 and bar_start + bar < tl.play_steps)
+        for step, pitch, vel, offset in pattern["hits"]:
+            if step >= bar or (phrase_end and step >= bar - STEPS_PER_BEAT):
+                continue
+            if shape.density < 0.3 and step % 2 == 1:
+                continue  # a calm groove keeps to the eighths
+            hits.append(Hit(bar_start + step, 1, pitch, ctx.velocity(vel), offset * STEPS_PER_BEAT))
+        if phrase_end:  # a short pickup into the next phrase
+            for i, step in enumerate(range(bar - STEPS_PER_BEAT, bar, 2 if shape.density < 0.6 else 1)):
+                hits.append(Hit(bar_start + step, 1, SNARE, ctx.velocity(70 + 8 * i)))
+        if bar_start == tl.intro_steps or (body_bar > 0 and body_bar % 8 == 0):
+            hits.append(Hit(bar_start, 4, CRASH, ctx.velocity(96)))
+    return hits
+
+
+# ---------------------------------------------------------------- melody and ending
+
+
+def melody(ctx: Context, notes: list[Note]) -> list[Hit]:
+    """The piece's melody in the lead instrument's register, with a lift on the downbeats."""
+    if not notes:
+        return []
+    low, high = ctx.spec.melody_register
+    pitches = sorted(n.pitch for n in notes)
+    median = pitches[len(pitches) // 2]
+    shift = 0
+    while median + shift < low + 5:
+        shift += 12
+    while median + shift > high - 5:
+        shift -= 12
+    out = []
+    for n in notes:
+        accent = 6 if n.start % ctx.timeline.steps_per_bar == 0 else 0
+        out.append(Hit(n.start + ctx.timeline.intro_steps, n.duration * 0.95, n.pitch + shift,
+                       ctx.velocity(n.velocity * 0.95 + accent)))
+    return out
+
+
+def ending(ctx: Context, role: str, chord: Chord, last_melody: int | None) -> list[Hit]:
+    """The final bar: everyone lands together on the tonic chord and lets it ring."""
+    tl = ctx.timeline
+    start, length = tl.play_steps, tl.ending_steps
+    centre = ctx.spec.comp_register + ctx.shape.register_shift
+    if role == "Drums":
+        return [Hit(start, 4, CRASH, ctx.velocity(100)), Hit(start, 4, KICK, ctx.velocity(100))]
+    if role == "Bass":
+        return [Hit(start, length, _nearest(chord.root, 36), ctx.velocity(90))]
+    if role == "Melody":
+        if last_melody is None:
+            return []
+        return [Hit(start, length, min((p for p in range(last_melody - 12, last_melody + 13) if p % 12 == chord.root),
+                                       key=lambda p: abs(p - last_melody)), ctx.velocity(88))]
+    pitches = voicings.spread(chord, centre) if ctx.spec.comping in ("pad", "strum", "power") else voicings.close(chord, centre, None)
+    return [Hit(start, length, p, ctx.velocity(78)) for p in pitches]
