@@ -1,0 +1,70 @@
+"""Render worker failures: the affected job gets a clear error, the worker is replaced, nothing else is lost."""
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from engine.request import ComposeRequest
+from engine.service import EngineFailure, EngineJob, EngineTimeout
+
+
+def compose(user: str, prompt: str | None = None) -> EngineJob:
+    return EngineJob.compose(ComposeRequest(prompt=prompt), user_key=user)
+
+
+async def wait_for(predicate, timeout_s: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached"
+        await asyncio.sleep(0.02)
+
+
+async def test_worker_killed_mid_job_fails_that_job_and_the_next_one_succeeds(make_service, tmp_path: Path):
+    service = await make_service()
+    marker = tmp_path / "pid"
+    victim = service.submit(compose("g:a", prompt=f"marker:{marker}"))
+    waiting = service.submit(compose("g:b"))  # queued behind it on the only worker
+    await wait_for(marker.exists)
+    pid = int(marker.read_text())
+    assert pid in service.render_worker_pids()
+    os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(EngineFailure, match="renderer crashed"):
+        await victim.result()
+    assert (await waiting.result()).track.mp3
+    assert (await service.submit(compose("g:a")).result()).track.mp3
+    stats = service.stats()
+    assert stats["worker_crashes"] == 1 and stats["worker_restarts"] == 1
+    assert pid not in service.render_worker_pids()
+
+
+async def test_a_crashing_job_does_not_take_down_jobs_on_other_workers(make_service):
+    service = await make_service(render_workers=2)
+    slow = service.submit(compose("g:a", prompt="slow:0.5"))
+    crash = service.submit(compose("g:b", prompt="crash"))
+    with pytest.raises(EngineFailure, match="renderer crashed"):
+        await crash.result()
+    assert (await slow.result()).track.mp3
+    await wait_for(lambda: service.stats()["worker_restarts"] == 1)
+    assert len(service.render_worker_pids()) == 2
+
+
+async def test_an_exception_in_the_renderer_is_reported_and_the_worker_kept(make_service):
+    service = await make_service()
+    pids = service.render_worker_pids()
+    with pytest.raises(EngineFailure, match=r"while rendering your piece \(ValueError\)"):
+        await service.submit(compose("g:a", prompt="explode")).result()
+    assert (await service.submit(compose("g:a")).result()).track.mp3
+    assert service.render_worker_pids() == pids and service.stats()["worker_restarts"] == 0
+
+
+async def test_a_hung_render_is_killed_at_the_time_limit(make_service):
+    service = await make_service(timeout_s=0.5)
+    with pytest.raises(EngineTimeout):
+        await service.submit(compose("g:a", prompt="slow:30")).result()
+    await wait_for(lambda: service.stats()["worker_hangs"] == 1 and service.stats()["worker_restarts"] == 1)
+    assert (await service.submit(compose("g:a")).result()).track.mp3
