@@ -1,0 +1,256 @@
+"""Engine benchmark: per-stage latency, latency and throughput through the service, loop lag, memory, GPU batching.
+
+    python -m engine.service.bench                 # everything this machine can run, as one table
+    python -m engine.service.bench --stages 10 --seconds 10
+
+The functions are what `tunesmith bench` calls; each returns plain rows so the CLI can add its own
+(end to end through the playground) to the same table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from engine.request import ComposeRequest
+from engine.service.errors import EngineBusy, EngineFailure
+from engine.service.jobs import EngineJob
+from engine.service.lag import LoopLagMonitor, percentile
+from engine.service.memory import resident_bytes
+from engine.service.service import MiB, EngineService
+from engine.vocab import MOODS, STYLES
+
+STAGES = ("generate", "arrange", "render", "encode", "picture")
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One line of the benchmark table. Latencies in milliseconds; `value` for single numbers (rates, memory)."""
+
+    metric: str
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    value: str = ""
+    samples: int = 0
+    target: str = ""
+
+
+def requests(bars: int) -> Iterator[ComposeRequest]:
+    """Every style and mood in turn, fixed seeds: the same workload on every run."""
+    for seed, (style, mood) in enumerate(itertools.cycle(itertools.product(STYLES, MOODS))):
+        yield ComposeRequest(style=style, mood=mood, bars=bars, seed=seed).validated()
+
+
+def latency_row(metric: str, seconds: list[float], target: str = "") -> BenchRow:
+    return BenchRow(metric, percentile(seconds, 0.5) * 1000, percentile(seconds, 0.99) * 1000, samples=len(seconds), target=target)
+
+
+def bench_stages(n: int = 30, bars: int = 8, checkpoint: Path | None = None, soundfont: Path | None = None) -> list[BenchRow]:
+    """Each stage alone, one piece at a time in this process (no contention): the floor the service is judged by."""
+    from engine.render import AudioRenderer, render_track
+    from engine.service.model_stage import load_composer
+
+    composer = load_composer(checkpoint)
+    renderer = AudioRenderer(soundfont)
+    samples: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    floor: list[float] = []
+    for request in itertools.islice(requests(bars), n):
+        started = time.perf_counter()
+        [composition] = composer.generate([request])
+        samples["generate"].append(time.perf_counter() - started)
+        resolved = composition.request
+        track = render_track(composition.piece, resolved.style, resolved.mood, resolved.seed, renderer, 8 * MiB)
+        for stage in STAGES[1:]:
+            samples[stage].append(track.timings[stage])
+        floor.append(track.timings["render"] + track.timings["encode"])
+    rows = [latency_row(stage, samples[stage]) for stage in STAGES]
+    rows.append(latency_row("render+encode floor", floor))
+    return rows
+
+
+def bench_latency(n: int = 20, bars: int = 8, **service_options: Any) -> list[BenchRow]:
+    """One job at a time through the service (submit -> TrackResult): the service's share of end-to-end latency."""
+
+    async def run() -> list[BenchRow]:
+        async with EngineService(**service_options) as service:
+            totals: list[float] = []
+            floor: list[float] = []
+            for request in itertools.islice(requests(bars), n + 1):
+                result = await service.submit(EngineJob.compose(request, user_key="bench:latency")).result()
+                totals.append(result.timings["total"])
+                floor.append(result.timings["render"] + result.timings["encode"])
+            totals, floor = totals[1:], floor[1:]  # the first job warms caches in the workers
+        ratio = statistics.median(totals) / statistics.median(floor)
+        return [
+            latency_row("service end to end, 1 in flight", totals, target="p99 <= 1000 ms"),
+            BenchRow("  e2e p50 / floor p50", value=f"{ratio:.2f}x", samples=len(totals), target="<= 1.3x"),
+        ]
+
+    return asyncio.run(run())
+
+
+@dataclass(frozen=True)
+class ThroughputResult:
+    composes_per_second: float
+    completed: int
+    failed: int
+    totals: list[float]
+    lag_p50_ms: float
+    lag_p99_ms: float
+    mean_batch_size: float
+    memory: list[BenchRow]  # measured while the service was under load
+
+
+def bench_throughput(seconds: float = 20.0, bars: int = 8, concurrency: int | None = None, **service_options: Any) -> ThroughputResult:
+    """Keep `concurrency` composes in flight for `seconds` and count completions per second once warm."""
+
+    async def run() -> ThroughputResult:
+        async with EngineService(**service_options) as service:
+            clients = concurrency or 2 * service.stats()["render_workers"] + 2
+            loop = asyncio.get_running_loop()
+            stop_at = loop.time() + seconds
+            finished: list[float] = []
+            totals: list[float] = []
+            failed = 0
+            source = requests(bars)
+
+            async def client(index: int) -> None:
+                nonlocal failed
+                while loop.time() < stop_at:
+                    try:
+                        result = await service.submit(EngineJob.compose(next(source), user_key=f"bench:{index}")).result()
+                    except (EngineFailure, EngineBusy):
+                        failed += 1
+                        continue
+                    finished.append(loop.time())
+                    totals.append(result.timings["total"])
+
+            async with LoopLagMonitor() as lag:
+                await asyncio.gather(*(client(i) for i in range(clients)))
+            stats = service.stats()
+            memory = memory_rows(service.render_worker_pids())
+        # Rate between the first and last completion: leaves out the pipeline filling up.
+        span = finished[-1] - finished[0] if len(finished) > 1 else float("nan")
+        summary = lag.summary()
+        return ThroughputResult((len(finished) - 1) / span, len(finished), failed, totals, summary.p50_ms, summary.p99_ms,
+                                stats["mean_batch_size"], memory)
+
+    return asyncio.run(run())
+
+
+def bench_in_flight(jobs: int = 50, bars: int = 8, **service_options: Any) -> list[BenchRow]:
+    """`jobs` composes submitted at once by different users: how long submit() takes (the work between a slash
+    command and its acknowledgement) and how late the event loop runs while they drain."""
+
+    async def run() -> list[BenchRow]:
+        options = {"queue_cap": max(jobs, 100), **service_options}
+        async with EngineService(**options) as service:
+            async with LoopLagMonitor() as lag:
+                submit_seconds: list[float] = []
+                tickets = []
+                for index, request in enumerate(itertools.islice(requests(bars), jobs)):
+                    started = time.perf_counter()
+                    tickets.append(service.submit(EngineJob.compose(request, user_key=f"bench:{index}")))
+                    submit_seconds.append(time.perf_counter() - started)
+                    await asyncio.sleep(0)  # one slash command per loop turn, as the gateway delivers them
+                outcomes = await asyncio.gather(*(t.result() for t in tickets), return_exceptions=True)
+            failures = sum(isinstance(o, BaseException) for o in outcomes)
+        summary = lag.summary()
+        return [
+            latency_row(f"submit with {jobs} in flight", submit_seconds),
+            BenchRow(f"event-loop lag, {jobs} in flight", summary.p50_ms, summary.p99_ms, samples=summary.samples, target="p99 <= 50 ms"),
+            BenchRow(f"  {jobs} composes drained", value=f"{jobs - failures} ok, {failures} failed", samples=jobs),
+        ]
+
+    return asyncio.run(run())
+
+
+def bench_gpu_generation(batch_sizes: tuple[int, ...] = (1, 4, 16, 64), bars: int = 8, repeats: int = 5,
+                         checkpoint: Path | None = None) -> list[BenchRow]:
+    """Pieces per second from Composer.generate at each batch size, on CUDA. Empty without a GPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    from engine.service.model_stage import load_composer
+
+    composer = load_composer(checkpoint)
+    source = requests(bars)
+    rows = []
+    for size in batch_sizes:
+        composer.generate(list(itertools.islice(source, size)))  # warm-up: kernels, allocator
+        torch.cuda.synchronize()
+        seconds = []
+        for _ in range(repeats):
+            batch = list(itertools.islice(source, size))
+            started = time.perf_counter()
+            composer.generate(batch)
+            torch.cuda.synchronize()
+            seconds.append(time.perf_counter() - started)
+        per_second = size / statistics.median(seconds)
+        rows.append(BenchRow(f"GPU generate, batch {size}", percentile(seconds, 0.5) * 1000, percentile(seconds, 0.99) * 1000,
+                             value=f"{per_second:.1f} pieces/s", samples=repeats))
+    return rows
+
+
+def memory_rows(worker_pids: list[int] | None = None) -> list[BenchRow]:
+    """Resident memory of this (the bot's) process, and of the render workers when given."""
+    rows = [BenchRow("resident memory, bot process", value=f"{resident_bytes() / MiB:.0f} MB", target="<= 600 MB")]
+    if worker_pids:
+        each = [resident_bytes(pid) / MiB for pid in worker_pids]
+        rows.append(BenchRow("resident memory, render workers", value=" + ".join(f"{m:.0f}" for m in each) + " MB"))
+    return rows
+
+
+def print_table(rows: list[BenchRow], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column, justify in (("metric", "left"), ("p50 ms", "right"), ("p99 ms", "right"), ("value", "right"), ("n", "right"), ("target", "left")):
+        table.add_column(column, justify=justify)
+
+    def ms(value: float | None) -> str:
+        return "" if value is None else f"{value:.1f}"
+
+    for row in rows:
+        table.add_row(row.metric, ms(row.p50_ms), ms(row.p99_ms), row.value, str(row.samples or ""), row.target)
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stages", type=int, default=30, help="pieces for the per-stage timings")
+    parser.add_argument("--latency", type=int, default=20, help="pieces sent one at a time through the service")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the throughput run")
+    parser.add_argument("--in-flight", type=int, default=50, help="composes submitted at once")
+    parser.add_argument("--bars", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="render worker processes")
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--soundfont", type=Path, default=None)
+    args = parser.parse_args(argv)
+    service = dict(checkpoint=args.checkpoint, soundfont=args.soundfont, render_workers=args.workers)
+
+    # The service runs first, so the memory figure is the bot's (model, no synth), not this script's extras.
+    rows = bench_latency(args.latency, args.bars, **service)
+    throughput = bench_throughput(args.seconds, args.bars, **service)
+    rows.append(latency_row("service end to end, saturated", throughput.totals))
+    rows.append(BenchRow("composes per second, sustained", value=f"{throughput.composes_per_second:.2f}/s",
+                         samples=throughput.completed, target=f"{throughput.failed} failed, mean batch {throughput.mean_batch_size:.1f}"))
+    rows.append(BenchRow("event-loop lag, saturated", throughput.lag_p50_ms, throughput.lag_p99_ms, target="p99 <= 50 ms"))
+    rows += bench_in_flight(args.in_flight, args.bars, **service)
+    rows += throughput.memory
+    rows += bench_stages(args.stages, args.bars, args.checkpoint, args.soundfont)
+    rows += bench_gpu_generation(bars=args.bars, checkpoint=args.checkpoint)
+    print_table(rows, f"Tunesmith engine, {args.bars} bars, {os.cpu_count()} CPUs, {args.workers} render workers")
+
+
+if __name__ == "__main__":
+    main()
