@@ -1,0 +1,144 @@
+"""The Tunesmith bot: a discord.py `commands.Bot` whose features are all plugins, with a clean start and stop.
+
+Start-up (`setup_hook`, after login and before the gateway connects): open storage, record jobs a previous run
+left unfinished as interrupted, load the enabled cogs and plugins, sync the command tree. Shutdown (`close`):
+refuse new commands, let the engine finish what it can, unload plugins, record what is left as interrupted,
+close storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.logging import register_secret
+from bot.permissions import AccessPolicy
+from bot.plugins import PluginManager, PluginOutcome
+from bot.services import Services
+from bot.tree import TunesmithTree
+from bot.version import BOT_VERSION
+from storage import Job, Storage
+
+log = logging.getLogger(__name__)
+
+
+def default_intents() -> discord.Intents:
+    # Slash commands need no message content; reactions carry ratings.
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_reactions = True
+    return intents
+
+
+class TunesmithBot(commands.Bot):
+    def __init__(self, settings: Settings, *, sync_guild_id: int | None = None, storage: Storage | None = None) -> None:
+        """`sync_guild_id`: register commands in that guild only (instant; used with the playground) instead of globally.
+        `storage`: an already open Storage to use (and leave open); by default the bot opens and closes its own."""
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=default_intents(),
+            tree_cls=TunesmithTree,
+            help_command=None,
+            owner_ids=set(settings.owner_ids),
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+        )
+        self.version = BOT_VERSION
+        self.services = Services(settings=settings)
+        self.services.attach_storage(storage)
+        self._owns_storage = storage is None
+        self.access = AccessPolicy(settings)
+        self.plugins = PluginManager(self, sync=self.sync_commands)
+        self.sync_guild_id = sync_guild_id
+        self.interrupted_jobs: list[Job] = []  # left unfinished by the previous run; the compose cog may resume them
+        self.startup_outcomes: list[PluginOutcome] = []
+        self.shutting_down = False
+        self._sync_lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    # Start ----------------------------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        register_secret(self.http.token)
+        if not self.services.has_storage:
+            self.services.attach_storage(await Storage.open(self.settings.database_path, self.settings.media_dir))
+        self.interrupted_jobs = await self.services.storage.jobs.mark_interrupted_on_startup()
+        if self.interrupted_jobs:
+            log.warning("Jobs from the previous run were interrupted", extra={"count": len(self.interrupted_jobs)})
+
+        enabled = list(dict.fromkeys([*self.settings.enabled_cogs, *self.settings.enabled_plugins]))
+        self.startup_outcomes = await self.plugins.load_many(enabled)
+        await self.sync_commands()
+        loaded = [o.name for o in self.startup_outcomes if o.ok]
+        log.info("Bot set up", extra={"version": self.version, "plugins": ",".join(loaded) or "none"})
+
+    async def sync_commands(self) -> list[discord.app_commands.AppCommand]:
+        """Publish the current commands: to the sync guild when set (instant), else globally."""
+        async with self._sync_lock:
+            if self.sync_guild_id is not None:
+                guild = discord.Object(self.sync_guild_id)
+                self.tree.clear_commands(guild=guild)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+            else:
+                synced = await self.tree.sync()
+        log.info("Command tree synced", extra={"commands": len(synced), "guild": self.sync_guild_id or "global"})
+        return synced
+
+    async def on_ready(self) -> None:
+        log.info("Connected", extra={"user": str(self.user), "guilds": len(self.guilds)})
+
+    async def on_resumed(self) -> None:
+        log.info("Gateway session resumed")
+
+    # Stop -----------------------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.shutting_down = True  # the tree refuses new commands from here on
+        log.info("Shutting down")
+        try:
+            await self._stop_engine()
+            await super().close()  # unloads plugins (their cog_unload runs), then closes the gateway and HTTP
+        finally:
+            await self._close_storage()
+        log.info("Stopped")
+
+    async def _stop_engine(self) -> None:
+        engine = self.services.engine
+        close = getattr(engine, "close", None)
+        if close is None:
+            return
+        grace = self.settings.shutdown_grace_seconds
+        try:
+            await asyncio.wait_for(close(grace_seconds=grace), timeout=grace + 5)
+        except Exception:
+            log.exception("Engine service did not stop cleanly")
+
+    async def _close_storage(self) -> None:
+        if not self.services.has_storage:
+            return
+        storage = self.services.storage
+        try:
+            # Whatever the engine could not finish in its grace period is recorded, so users can be told.
+            left = await storage.jobs.mark_interrupted_on_startup()
+            if left:
+                log.warning("Jobs interrupted by shutdown", extra={"count": len(left)})
+        except Exception:
+            log.exception("Could not record interrupted jobs")
+        if self._owns_storage:
+            await storage.close()
+            self.services.attach_storage(None)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        log.exception("Unhandled error in event handler", extra={"event": event_method})
