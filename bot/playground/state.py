@@ -1,0 +1,308 @@
+"""The playground's world: the guild, users, messages and commands, and the operations that change them.
+
+Every change is recorded in the event log and, when the bot would see it on Discord, dispatched
+over the gateway. REST routes, interactions and the Python API all go through these operations.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from bot.playground import events as ev
+from bot.playground.bodies import UploadedFile
+from bot.playground.commands import CommandRegistry
+from bot.playground.errors import FormErrors, PlaygroundError, unknown_channel, unknown_emoji, unknown_message
+from bot.playground.gateway import INTENT_GUILD_MEMBERS, Gateway, GatewaySession
+from bot.playground.guild import Guild, PlaygroundUser, TextChannel, iso_now
+from bot.playground.messages import LOADING, MessageStore, StoredAttachment, StoredMessage, guess_content_type
+from bot.playground.snowflakes import SnowflakeFactory
+from bot.playground.validation import validate_message
+
+DEFAULT_USERS = (("alice", True), ("bob", False), ("carol", False))
+
+
+@dataclass(frozen=True)
+class Limits:
+    upload_limit: int
+    ack_deadline: float
+    followup_window: float
+
+
+class PlaygroundState:
+    def __init__(self, *, limits: Limits, heartbeat_interval: float, resume_window: float, bot_name: str = "Tunesmith") -> None:
+        self.limits = limits
+        self.new_id = SnowflakeFactory()
+        self.base_url = ""
+        self.bot_token = f"playground.{secrets.token_urlsafe(24)}"
+        self.application_id = self.new_id()
+        self.bot_user = PlaygroundUser(id=self.application_id, name=bot_name, bot=True)
+        self.guild = Guild(self.new_id, self.bot_user)
+        self.users: list[PlaygroundUser] = []
+        self.events = ev.EventLog()
+        self.messages = MessageStore()
+        self.commands = CommandRegistry(self.application_id, self.new_id)
+        self.gateway = Gateway(
+            token=lambda: self.bot_token,
+            log_=self.events,
+            identify_payloads=self._identify_payloads,
+            members_chunk=self._members_chunk,
+            heartbeat_interval=heartbeat_interval,
+            resume_window=resume_window,
+        )
+        for name, admin in DEFAULT_USERS:
+            self.add_user(name, admin=admin)
+
+    # --- people and places -------------------------------------------------------------------
+
+    def add_user(self, name: str, *, admin: bool = False) -> PlaygroundUser:
+        if any(u.name == name for u in self.users):
+            raise PlaygroundError(f"a user named {name!r} already exists")
+        user = PlaygroundUser(id=self.new_id(), name=name, admin=admin)
+        self.users.append(user)
+        self.guild.members[user.id] = user
+        self.gateway.dispatch("GUILD_MEMBER_ADD", {**self.guild.member_payload(user), "guild_id": str(self.guild.id)})
+        self.events.record(ev.MEMBER_ADD, user=user.user_payload())
+        return user
+
+    def user(self, ref: PlaygroundUser | int | str) -> PlaygroundUser:
+        """A member by object, id or name; the bot itself counts."""
+        if isinstance(ref, PlaygroundUser):
+            return ref
+        for user in [*self.users, self.bot_user]:
+            if user.id == ref or user.name == ref or str(user.id) == str(ref):
+                return user
+        names = ", ".join(u.name for u in self.users)
+        raise PlaygroundError(f"unknown user {ref!r}; the playground's users are: {names}")
+
+    def channel(self, channel_id: int | str) -> TextChannel:
+        try:
+            return self.guild.channels[int(channel_id)]
+        except (KeyError, ValueError):
+            raise unknown_channel() from None
+
+    def message(self, channel: TextChannel, message_id: int | str) -> StoredMessage:
+        try:
+            message = self.messages.get(int(message_id))
+        except ValueError:
+            message = None
+        # Ephemeral messages are not reachable through channel endpoints, as on Discord.
+        if message is None or message.channel_id != channel.id or message.visible_to is not None:
+            raise unknown_message()
+        return message
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    def render(self, message: StoredMessage, viewer: PlaygroundUser | None) -> dict[str, Any]:
+        return message.payload(self.base_url, None if viewer is None else viewer.id)
+
+    def gateway_message(self, message: StoredMessage) -> dict[str, Any]:
+        payload = self.render(message, self.bot_user)
+        if not message.author.bot:
+            payload["member"] = self.guild.member_payload(message.author, with_user=False)
+        return payload
+
+    def _strip_content(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Without the MESSAGE_CONTENT intent Discord blanks other people's message content."""
+        if data.get("author", {}).get("id") == str(self.bot_user.id):
+            return data
+        return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+
+    # --- messages -----------------------------------------------------------------------------
+
+    def build_attachments(self, channel_id: int, payload: dict[str, Any], files: list[UploadedFile], existing: list[StoredAttachment]) -> list[StoredAttachment] | None:
+        """Apply a message payload's `attachments` array and uploaded `files[n]`; None means unchanged."""
+        metadata = payload.get("attachments")
+        if metadata is None and not files:
+            return None
+        by_index = {f.index: f for f in files}
+        kept = {a.id: a for a in existing}
+        result: list[StoredAttachment] = []
+        used: set[int] = set()
+        errors = FormErrors()
+        for position, item in enumerate(metadata or []):
+            if not isinstance(item, dict) or "id" not in item:
+                errors.add(("attachments", position, "id"), "BASE_TYPE_REQUIRED", "This field is required")
+                continue
+            try:
+                ref = int(item["id"])
+            except (TypeError, ValueError):
+                errors.add(("attachments", position, "id"), "NUMBER_TYPE_COERCE", f"Value \"{item['id']}\" is not snowflake.")
+                continue
+            if ref in kept:
+                result.append(kept[ref])
+            elif ref in by_index:
+                upload = by_index[ref]
+                used.add(ref)
+                result.append(self._new_attachment(channel_id, item.get("filename") or upload.filename, upload.data, item.get("description")))
+            else:
+                errors.add(("attachments", position, "id"), "ATTACHMENT_NOT_FOUND", "Unknown attachment; upload it as files[n] or keep an existing id.")
+        errors.raise_if_any()
+        if metadata is None:
+            result = list(existing)
+        result.extend(self._new_attachment(channel_id, f.filename, f.data, None) for f in files if f.index not in used)
+        return result
+
+    def _new_attachment(self, channel_id: int, filename: str, data: bytes, description: str | None) -> StoredAttachment:
+        attachment = StoredAttachment(self.new_id(), channel_id, filename, data, guess_content_type(filename), description)
+        self.messages.add_attachment(attachment)
+        return attachment
+
+    def create_message(
+        self,
+        channel: TextChannel,
+        author: PlaygroundUser,
+        payload: dict[str, Any],
+        files: list[UploadedFile] = (),  # type: ignore[assignment]
+        *,
+        visible_to: PlaygroundUser | None = None,
+        require_body: bool = True,
+        **extra: Any,
+    ) -> StoredMessage:
+        files = list(files)
+        validate_message(payload, require_body=require_body, has_files=bool(files))
+        message = StoredMessage(
+            id=self.new_id(),
+            channel_id=channel.id,
+            guild_id=self.guild.id,
+            author=author,
+            content=payload.get("content") or "",
+            embeds=payload.get("embeds") or [],
+            components=payload.get("components") or [],
+            attachments=self.build_attachments(channel.id, payload, files, []) or [],
+            flags=(payload.get("flags") or 0) | extra.pop("flags", 0),
+            visible_to=None if visible_to is None else visible_to.id,
+            nonce=payload.get("nonce"),
+            message_reference=payload.get("message_reference"),
+            **extra,
+        )
+        self.messages.add(message)
+        if visible_to is None:
+            channel.last_message_id = message.id
+            self.gateway.dispatch("MESSAGE_CREATE", self.gateway_message(message), strip_content=self._strip_content)
+        self.events.record(ev.MESSAGE_CREATE, message=self.render(message, visible_to or author), ephemeral=visible_to is not None)
+        return message
+
+    def edit_message(self, message: StoredMessage, payload: dict[str, Any], files: list[UploadedFile] = ()) -> StoredMessage:  # type: ignore[assignment]
+        files = list(files)
+        validate_message(payload, require_body=False, has_files=bool(files))
+        if "content" in payload:
+            message.content = payload["content"] or ""
+        if "embeds" in payload:
+            message.embeds = payload["embeds"] or []
+        if "components" in payload:
+            message.components = payload["components"] or []
+        if "flags" in payload and payload["flags"] is not None:
+            # Only suppress-embeds may change after sending; ephemeral and loading stay as they were.
+            message.flags = (message.flags & ~(1 << 2)) | (payload["flags"] & (1 << 2))
+        attachments = self.build_attachments(message.channel_id, payload, files, message.attachments)
+        if attachments is not None:
+            message.attachments = attachments
+        message.flags &= ~LOADING
+        message.edited_timestamp = iso_now()
+        self._announce_update(message)
+        return message
+
+    def _announce_update(self, message: StoredMessage) -> None:
+        if message.visible_to is None:
+            self.gateway.dispatch("MESSAGE_UPDATE", self.gateway_message(message), strip_content=self._strip_content)
+        viewer = None if message.visible_to is None else self.user(message.visible_to)
+        self.events.record(ev.MESSAGE_UPDATE, message=self.render(message, viewer), ephemeral=message.visible_to is not None)
+
+    def delete_message(self, message: StoredMessage) -> None:
+        self.messages.remove(message.id)
+        if message.visible_to is None:
+            self.gateway.dispatch("MESSAGE_DELETE", {"id": str(message.id), "channel_id": str(message.channel_id), "guild_id": str(self.guild.id)})
+        self.events.record(ev.MESSAGE_DELETE, message_id=str(message.id), channel_id=str(message.channel_id))
+
+    # --- reactions ----------------------------------------------------------------------------
+
+    @staticmethod
+    def emoji_key(raw: str) -> str:
+        """'👍' stays as is; custom 'name:id' (or '<:name:id>') must exist in the guild, and the playground has none."""
+        raw = raw.strip()
+        if not raw:
+            raise unknown_emoji()
+        if ":" in raw:
+            raise unknown_emoji()
+        return raw
+
+    def add_reaction(self, message: StoredMessage, user: PlaygroundUser, emoji: str) -> bool:
+        key = self.emoji_key(emoji)
+        users = message.reactions.setdefault(key, [])
+        if user.id in users:
+            return False
+        users.append(user.id)
+        data = self._reaction_event(message, user, key)
+        data["member"] = self.guild.member_payload(user)
+        data["message_author_id"] = str(message.author.id)
+        self.gateway.dispatch("MESSAGE_REACTION_ADD", data)
+        self.events.record(ev.REACTION_ADD, message_id=str(message.id), user_id=str(user.id), emoji=key)
+        self._announce_reactions(message)
+        return True
+
+    def remove_reaction(self, message: StoredMessage, user: PlaygroundUser, emoji: str) -> bool:
+        key = self.emoji_key(emoji)
+        users = message.reactions.get(key, [])
+        if user.id not in users:
+            return False
+        users.remove(user.id)
+        if not users:
+            del message.reactions[key]
+        self.gateway.dispatch("MESSAGE_REACTION_REMOVE", self._reaction_event(message, user, key))
+        self.events.record(ev.REACTION_REMOVE, message_id=str(message.id), user_id=str(user.id), emoji=key)
+        self._announce_reactions(message)
+        return True
+
+    def _reaction_event(self, message: StoredMessage, user: PlaygroundUser, key: str) -> dict[str, Any]:
+        name, _, emoji_id = key.partition(":")
+        return {
+            "user_id": str(user.id),
+            "channel_id": str(message.channel_id),
+            "message_id": str(message.id),
+            "guild_id": str(self.guild.id),
+            "emoji": {"id": emoji_id or None, "name": name},
+            "burst": False,
+            "burst_colors": [],
+            "type": 0,
+        }
+
+    def _announce_reactions(self, message: StoredMessage) -> None:
+        # Reactions are not a MESSAGE_UPDATE on Discord; this event only refreshes the web page.
+        self.events.record("reactions_changed", message_id=str(message.id))
+
+    # --- gateway callbacks --------------------------------------------------------------------
+
+    def _identify_payloads(self, session: GatewaySession) -> list[tuple[str, dict[str, Any]]]:
+        ready: dict[str, Any] = {
+            "v": 10,
+            "user": {**self.bot_user.user_payload(), "verified": True, "mfa_enabled": False, "flags": 0},
+            "guilds": [{"id": str(self.guild.id), "unavailable": True}],
+            "session_id": session.session_id,
+            "session_type": "normal",
+            "resume_gateway_url": self.base_url.replace("http", "ws", 1) + "/gateway",
+            "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "user_settings": {},
+            "_trace": ["playground"],
+        }
+        if session.shard is not None:
+            ready["shard"] = session.shard
+        guild = self.guild.payload(include_all_members=bool(session.intents & INTENT_GUILD_MEMBERS))
+        return [("READY", ready), ("GUILD_CREATE", guild)]
+
+    def _members_chunk(self, session: GatewaySession, request: dict[str, Any]) -> dict[str, Any]:
+        wanted = {str(i) for i in request.get("user_ids") or []}
+        prefix = request.get("query") or ""
+        members = [
+            self.guild.member_payload(user)
+            for user in self.guild.members.values()
+            if (not wanted or str(user.id) in wanted) and user.name.startswith(prefix)
+        ]
+        limit = request.get("limit") or 0
+        chunk: dict[str, Any] = {"guild_id": str(self.guild.id), "members": members[:limit] if limit else members, "chunk_index": 0, "chunk_count": 1}
+        if request.get("nonce") is not None:
+            chunk["nonce"] = request["nonce"]
+        return chunk

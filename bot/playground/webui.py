@@ -1,0 +1,209 @@
+"""The web page at `/`: static files, a small JSON API for the page's actions, and a websocket that
+pushes every change to the page as it happens, rendered for the user the page is acting as."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from bot.playground import events as ev
+from bot.playground.errors import APIError, InteractionFailed, PlaygroundError
+from bot.playground.guild import PlaygroundUser
+from bot.playground.interactions import InteractionHandle
+
+if TYPE_CHECKING:
+    from bot.playground.server import Playground
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+class WebUI:
+    def __init__(self, playground: Playground) -> None:
+        self.pg = playground
+        self.state = playground.state
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self.index)
+        app.router.add_static("/static/", STATIC_DIR, show_index=False)
+        app.router.add_get("/ui/state", self.get_state)
+        app.router.add_get("/ui/ws", self.websocket)
+        app.router.add_post("/ui/command", self.command)
+        app.router.add_post("/ui/click", self.click)
+        app.router.add_post("/ui/react", self.react)
+        app.router.add_post("/ui/modal", self.modal)
+        app.router.add_post("/ui/message", self.message)
+        app.router.add_post("/ui/autocomplete", self.autocomplete)
+
+    async def index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _viewer(self, ref: Any) -> PlaygroundUser:
+        try:
+            return self.state.user(int(ref)) if ref not in (None, "") else self.state.users[0]
+        except (PlaygroundError, ValueError):
+            raise web.HTTPBadRequest(text=f"unknown user {ref!r}") from None
+
+    def _users(self) -> list[dict[str, Any]]:
+        return [{"id": str(u.id), "name": u.name, "admin": u.admin} for u in self.state.users]
+
+    def _commands(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "path": path,
+                "description": leaf.get("description", ""),
+                "options": [
+                    {k: o.get(k) for k in ("name", "description", "type", "required", "choices", "autocomplete", "min_value", "max_value")}
+                    for o in options
+                ],
+            }
+            for path, leaf, options in self.state.commands.chat_input_paths(self.state.guild.id)
+        ]
+
+    async def get_state(self, request: web.Request) -> web.Response:
+        viewer = self._viewer(request.query.get("user"))
+        guild = self.state.guild
+        return web.json_response({
+            "me": str(viewer.id),
+            "users": self._users(),
+            "bot": {**self.state.bot_user.user_payload(), "connected": self.state.gateway.connected},
+            "guild": {"id": str(guild.id), "name": guild.name},
+            "channel": {"id": str(guild.default_channel.id), "name": guild.default_channel.name, "topic": guild.default_channel.topic},
+            "commands": self._commands(),
+            "messages": self.pg.messages(as_user=viewer),
+            "upload_limit": self.state.limits.upload_limit,
+        })
+
+    # --- live updates -------------------------------------------------------------------------
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        viewer = self._viewer(request.query.get("user"))
+        socket = web.WebSocketResponse(heartbeat=20)
+        await socket.prepare(request)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        unsubscribe = self.state.events.subscribe(lambda event: self._push(event, viewer, queue))
+
+        async def writer() -> None:
+            while True:
+                await socket.send_str(json.dumps(await queue.get()))
+
+        task = asyncio.create_task(writer())
+        try:
+            async for message in socket:
+                if message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                    break
+        finally:
+            unsubscribe()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await task
+        return socket
+
+    def _push(self, event: ev.PlaygroundEvent, viewer: PlaygroundUser, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        data = event.data
+        mine = data.get("user_id") == str(viewer.id)
+        if event.kind in (ev.MESSAGE_CREATE, ev.MESSAGE_UPDATE, "reactions_changed"):
+            message_id = data["message"]["id"] if "message" in data else data["message_id"]
+            stored = self.state.messages.get(int(message_id))
+            if stored is not None and stored.visible_for(viewer.id):
+                queue.put_nowait({"type": "message", "message": self.state.render(stored, viewer)})
+        elif event.kind == ev.MESSAGE_DELETE:
+            queue.put_nowait({"type": "delete", "id": data["message_id"]})
+        elif event.kind == ev.COMMANDS_SYNCED:
+            queue.put_nowait({"type": "commands", "commands": self._commands()})
+        elif event.kind == ev.MEMBER_ADD:
+            queue.put_nowait({"type": "users", "users": self._users()})
+        elif event.kind in (ev.GATEWAY_IDENTIFY, ev.GATEWAY_RESUME, ev.GATEWAY_DISCONNECT):
+            queue.put_nowait({"type": "bot", "connected": self.state.gateway.connected})
+        elif mine and event.kind == ev.INTERACTION_CREATE:
+            queue.put_nowait({"type": "pending", "interaction_id": data["interaction_id"], "label": data["label"], "kind": data["type"]})
+        elif mine and event.kind == ev.INTERACTION_CALLBACK:
+            callback = data["callback"]
+            update: dict[str, Any] = {"type": "callback", "interaction_id": data["interaction_id"], "callback_type": callback["type"]}
+            if callback["type"] == 9:
+                update["modal"] = callback["data"]
+            queue.put_nowait(update)
+        elif mine and event.kind == ev.INTERACTION_TIMEOUT:
+            queue.put_nowait({"type": "failed", "interaction_id": data["interaction_id"], "label": data["label"]})
+
+    # --- actions ------------------------------------------------------------------------------
+
+    async def _read(self, request: web.Request) -> tuple[dict[str, Any], PlaygroundUser]:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="expected a JSON body") from None
+        return body, self._viewer(body.get("user"))
+
+    @staticmethod
+    def _fail(error: Exception) -> web.Response:
+        return web.json_response({"error": str(error)}, status=400)
+
+    @staticmethod
+    def _started(handle: InteractionHandle) -> web.Response:
+        return web.json_response({"interaction_id": str(handle.id)})
+
+    async def command(self, request: web.Request) -> web.Response:
+        body, user = await self._read(request)
+        try:
+            files = [(f["name"], base64.b64decode(f["data"], validate=True)) for f in body.get("attachments") or []]
+            options = dict(body.get("options") or {})
+            for name, (filename, data) in (body.get("attachment_options") or {}).items():
+                options[name] = (filename, base64.b64decode(data, validate=True))
+            handle = await self.pg.run_command(user, str(body.get("name", "")), options, attachments=files)
+        except (PlaygroundError, InteractionFailed, APIError, binascii.Error, KeyError, TypeError, ValueError) as error:
+            return self._fail(error)
+        return self._started(handle)
+
+    async def autocomplete(self, request: web.Request) -> web.Response:
+        body, user = await self._read(request)
+        try:
+            choices = await self.pg.autocomplete(user, str(body.get("name", "")), dict(body.get("options") or {}), str(body.get("focused")), timeout=3)
+        except (PlaygroundError, InteractionFailed, APIError) as error:
+            return self._fail(error)
+        return web.json_response({"choices": choices})
+
+    async def click(self, request: web.Request) -> web.Response:
+        body, user = await self._read(request)
+        try:
+            handle = await self.pg.click(user, str(body.get("message_id")), str(body.get("custom_id")), body.get("values"))
+        except (PlaygroundError, InteractionFailed, ValueError) as error:
+            return self._fail(error)
+        return self._started(handle)
+
+    async def react(self, request: web.Request) -> web.Response:
+        body, user = await self._read(request)
+        try:
+            if body.get("remove"):
+                await self.pg.remove_reaction(user, str(body.get("message_id")), str(body.get("emoji")))
+            else:
+                await self.pg.add_reaction(user, str(body.get("message_id")), str(body.get("emoji")))
+        except (PlaygroundError, APIError, ValueError) as error:
+            return self._fail(error)
+        return web.json_response({"ok": True})
+
+    async def modal(self, request: web.Request) -> web.Response:
+        body, user = await self._read(request)
+        try:
+            record = self.pg.interactions.by_id[int(body.get("interaction_id", 0))]
+            handle = await self.pg.submit_modal(user, InteractionHandle(self.pg.interactions, record), dict(body.get("values") or {}))
+        except KeyError:
+            return self._fail(PlaygroundError("unknown interaction"))
+        except (PlaygroundError, InteractionFailed, ValueError) as error:
+            return self._fail(error)
+        return self._started(handle)
+
+    async def message(self, request: web.Request) -> web.Response:
+        body, user = await self._read(request)
+        try:
+            return web.json_response(await self.pg.send_message(user, str(body.get("content", ""))))
+        except APIError as error:
+            return self._fail(error)
