@@ -1,0 +1,79 @@
+"""Inference checkpoints: config + weights + version string + training metrics in one torch file.
+
+Weights are stored as float16 (half the size; inference runs in float32 after loading). The version
+string names the config, the training date and a hash of the weights, e.g. "base-2026-11-26-3f9a1c2e".
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from engine.model import ComposerModel
+from engine.model_config import ModelConfig
+
+CHECKPOINT_FORMAT = 1
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+SHIPPED_CHECKPOINT = CHECKPOINT_DIR / "base.pt"
+
+
+@dataclass
+class LoadedCheckpoint:
+    model: ComposerModel
+    config: ModelConfig
+    styles: list[str]  # the model's style vocabulary (condition indices)
+    version: str
+    metrics: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)  # corpus statistics used at generation (e.g. minor-key rates)
+
+
+def weights_hash(state: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(state):
+        h.update(name.encode())
+        h.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:8]
+
+
+def make_version(config_name: str, state: dict[str, torch.Tensor], date: _dt.date | None = None) -> str:
+    date = date or _dt.datetime.now(_dt.timezone.utc).date()
+    return f"{config_name}-{date.isoformat()}-{weights_hash(state)}"
+
+
+def save_checkpoint(path: str | Path, model: ComposerModel, styles: list[str], metrics: dict | None = None, stats: dict | None = None) -> str:
+    """Write an inference checkpoint; returns its version string."""
+    state = {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()) for k, v in model.state_dict().items()}
+    version = make_version(model.cfg.name, state)
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": version,
+        "config": model.cfg.to_dict(),
+        "styles": list(styles),
+        "state_dict": state,
+        "metrics": metrics or {},
+        "stats": stats or {},
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return version
+
+
+def load_checkpoint(path: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedCheckpoint:
+    path = Path(path) if path is not None else SHIPPED_CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"No model checkpoint at {path}; train one with `tunesmith train --config base`.")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: checkpoint format {payload.get('format')} is not {CHECKPOINT_FORMAT}")
+    config = ModelConfig.from_dict(payload["config"])
+    model = ComposerModel(config, n_styles=len(payload["styles"]))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    model.to(device).eval()
+    return LoadedCheckpoint(model, config, payload["styles"], payload["version"], payload.get("metrics", {}), payload.get("stats", {}))

@@ -1,0 +1,443 @@
+"""Generation API: requests in, pieces out, batched and deterministic per seed and model version.
+
+    composer = Composer.load()                       # the shipped checkpoint, CUDA when present
+    [c] = composer.generate([ComposeRequest(style="jazz", mood="calm", seed=7)])
+    c.piece, c.request (resolved: style, mood, key, tempo, seed filled), c.latent, c.model_version
+
+The model writes 8-bar segments in C major / C minor. Longer pieces chain segments whose latents follow a
+small form (A A' B A for 32 bars: the return reuses A's latent with fresh notes); 4 bars are half a
+segment. Tokens are post-processed to the style's rules, decoded, transposed to the key, and checked
+against the training melodies: a piece sharing 2 bars or more with one is resampled with a derived seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from engine.checkpoint import CHECKPOINT_DIR, load_checkpoint
+from engine.model import SEGMENT_BARS, ComposerModel, Condition, Segments, tempo_bucket
+from engine.music import Key, Meter, Piece
+from engine.postprocess import clamp_ranges, postprocess_tokens
+from engine.prompt import read_prompt
+from engine.request import MAX_BARS, MAX_TEMPO, MIN_BARS, MIN_TEMPO, ComposeRequest, EngineInputError
+from engine.tokens import STEPS_PER_BAR, Encoded, decode, encode
+from engine.vocab import MOODS, STYLE_DERIVATION, STYLES, normalise_mood
+
+log = logging.getLogger(__name__)
+
+# Default tempo per style (bpm) and a factor per mood: the tempo when neither the request nor its prompt gives one.
+STYLE_TEMPO: dict[str, int] = {
+    "jazz": 132, "blues": 92, "latin": 118, "pop": 108, "rock": 124, "folk": 112, "celtic": 118,
+    "classical": 96, "game": 132, "lofi": 78, "ambient": 66,
+}
+MOOD_TEMPO_FACTOR: dict[str, float] = {"happy": 1.05, "energetic": 1.25, "calm": 0.8, "dreamy": 0.85, "sad": 0.8, "dark": 1.0}
+# How often a mood is in a minor key when the request names no key.
+MOOD_MINOR_RATE: dict[str, float] = {"happy": 0.05, "energetic": 0.3, "calm": 0.15, "dreamy": 0.35, "sad": 0.85, "dark": 0.9}
+# Keys chosen when the request names none: comfortable for singers and the arranger's instruments.
+DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
+    "major": ("C", "F", "G", "D", "Bb", "Eb", "A"),
+    "minor": ("Am", "Dm", "Em", "Gm", "Cm", "Bm", "F#m"),
+}
+# Latent plan per number of 8-bar segments: (which earlier segment to start from, step toward a fresh sample).
+# Segment 0 is the theme A; 0.25 makes a variation A', 0.6 a contrasting B, 0.0 a return of A.
+FORMS: dict[int, tuple[tuple[int, float], ...]] = {
+    1: ((0, 0.0),),
+    2: ((0, 0.0), (0, 0.25)),
+    3: ((0, 0.0), (0, 0.6), (0, 0.2)),
+    4: ((0, 0.0), (0, 0.25), (0, 0.6), (0, 0.0)),
+}
+MAX_NOVELTY_ATTEMPTS = 6
+COPY_BARS = 2  # sharing this many bars with a training melody counts as copying
+CONTINUATION_STEP = 0.3  # how far a continuation's latent moves from the fragment's toward a fresh sample
+
+
+class NoveltyChecker(Protocol):
+    def longest_shared_bars(self, piece: Piece) -> int: ...
+
+
+@dataclass
+class Composition:
+    piece: Piece
+    request: ComposeRequest  # resolved: style, mood, key, tempo and seed filled in
+    latent: np.ndarray  # the latent of the first 8 bars: the piece's embedding
+    model_version: str
+
+
+def derive_seed(seed: int, *labels: object) -> int:
+    """A new 31-bit seed from a seed and labels (segment, retry, ...), stable across runs and machines."""
+    digest = hashlib.blake2b(repr((seed, *labels)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & 0x7FFFFFFF
+
+
+def default_tempo(style: str, mood: str, factor: float = 1.0) -> int:
+    bpm = STYLE_TEMPO[style] * MOOD_TEMPO_FACTOR[mood] * factor
+    return int(round(min(MAX_TEMPO, max(MIN_TEMPO, bpm))))
+
+
+def resolve_request(request: ComposeRequest) -> ComposeRequest:
+    """Fill in everything the request leaves open: prompt words first, then choices drawn from the seed.
+    Raises EngineInputError (naming the allowed values) for unknown names or out-of-range numbers."""
+    request = request.validated()
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    reading = read_prompt(request.prompt)
+    rng = np.random.default_rng(derive_seed(seed, "resolve"))
+    style = request.style or reading.style or STYLES[int(rng.integers(len(STYLES)))]
+    mood = request.mood or reading.mood or list(MOODS)[int(rng.integers(len(MOODS)))]
+    tempo = request.tempo or reading.tempo or default_tempo(style, mood, reading.tempo_factor)
+    tempo = int(min(MAX_TEMPO, max(MIN_TEMPO, tempo)))
+    key = request.key
+    if key is None:
+        mode = "minor" if rng.random() < MOOD_MINOR_RATE[mood] else "major"
+        key = DEFAULT_KEYS[mode][int(rng.integers(len(DEFAULT_KEYS[mode])))]
+    return replace(request, style=style, mood=mood, tempo=tempo, key=key, seed=seed)
+
+
+@dataclass
+class _Job:
+    """One piece to write: its resolved request and the latent of each 8-bar segment."""
+
+    request: ComposeRequest
+    latents: list[torch.Tensor]
+    bars: int
+    seed: int  # the seed the notes are sampled with (the request's, or one derived for a retry)
+
+
+class Composer:
+    def __init__(self, model: ComposerModel, styles: list[str], model_version: str, device: str | torch.device = "cpu",
+                 novelty: NoveltyChecker | None = None):
+        self.model = model.eval()
+        self.styles = list(styles)
+        self.model_version = model_version
+        self.device = torch.device(device)
+        self.novelty = novelty
+
+    @classmethod
+    def load(cls, path: Path | None = None, device: str | None = None, novelty: NoveltyChecker | None = None) -> "Composer":
+        """Load a checkpoint (None: the shipped one) and the novelty index shipped beside it, if any."""
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        ckpt = load_checkpoint(path, device)
+        if novelty is None:
+            novelty = _load_novelty_index(Path(path).parent if path else CHECKPOINT_DIR)
+        return cls(ckpt.model, ckpt.styles, ckpt.version, device, novelty)
+
+    # --- conditions and latents ------------------------------------------------------------------
+
+    def _style_index(self, style: str) -> int:
+        model_style = STYLE_DERIVATION.get(style, style)
+        if model_style not in self.styles:
+            raise EngineInputError(f"This model cannot write {style!r}. Choose one of: {', '.join(self.supported_styles())}.")
+        return self.styles.index(model_style)
+
+    def supported_styles(self) -> list[str]:
+        return [s for s in STYLES if STYLE_DERIVATION.get(s, s) in self.styles]
+
+    def _conditions(self, requests: list[ComposeRequest]) -> Condition:
+        moods = [MOODS[r.mood] for r in requests]
+        d = self.device
+        return Condition(
+            style=torch.tensor([self._style_index(r.style) for r in requests], dtype=torch.long, device=d),
+            valence=torch.tensor([m.valence for m in moods], dtype=torch.float32, device=d),
+            arousal=torch.tensor([m.arousal for m in moods], dtype=torch.float32, device=d),
+            tempo_bucket=tempo_bucket(torch.tensor([float(r.tempo) for r in requests], device=d)),
+            mode=torch.tensor([int(Key.parse(r.key).mode == "minor") for r in requests], dtype=torch.long, device=d),
+            shift=torch.zeros(len(requests), dtype=torch.long, device=d),
+        )
+
+    def _sample_latents(self, requests: list[ComposeRequest], seeds: list[int]) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model.sample_latents(self._conditions(requests), self._seeds(seeds), [r.sampler for r in requests])
+
+    def _seeds(self, seeds: list[int]) -> torch.Tensor:
+        return torch.tensor(seeds, dtype=torch.long, device=self.device)
+
+    def _plan(self, request: ComposeRequest, theme: torch.Tensor, bars: int, attempt: int = 0) -> _Job:
+        """Latents for each segment of a piece, following FORMS from the theme latent."""
+        n_segments = math.ceil(bars / SEGMENT_BARS)
+        form = FORMS.get(n_segments, FORMS[4])
+        fresh_requests = [request] * (n_segments - 1)
+        fresh = self._sample_latents(fresh_requests, [derive_seed(request.seed, "segment", k, attempt) for k in range(1, n_segments)]) if n_segments > 1 else []
+        latents = [theme]
+        for k in range(1, n_segments):
+            origin, step = form[k]
+            latents.append(torch.lerp(latents[origin], fresh[k - 1], step))
+        return _Job(request, latents, bars, request.seed if attempt == 0 else derive_seed(request.seed, "retry", attempt))
+
+    # --- decoding ---------------------------------------------------------------------------------
+
+    def _decode_jobs(self, jobs: list[_Job]) -> list[Encoded]:
+        """Sample every segment of every job in one batch; join, cut and post-process each job's tokens."""
+        rows_req, rows_z, rows_seed = [], [], []
+        for job in jobs:
+            for k, z in enumerate(job.latents):
+                rows_req.append(job.request)
+                rows_z.append(z)
+                rows_seed.append(derive_seed(job.seed, "notes", k))
+        with torch.inference_mode():
+            seg = self.model.decode(
+                torch.stack(rows_z), self._conditions(rows_req), self._seeds(rows_seed),
+                torch.tensor([r.temperature for r in rows_req], dtype=torch.float32, device=self.device),
+            )
+        arrays = _segments_to_numpy(seg)
+        out, row = [], 0
+        for job in jobs:
+            n = len(job.latents)
+            steps = job.bars * STEPS_PER_BAR
+            mode = int(Key.parse(job.request.key).mode == "minor")
+            tracks = Encoded(
+                melody=arrays["melody"][row : row + n].reshape(-1)[:steps],
+                bass=arrays["bass"][row : row + n].reshape(-1)[:steps],
+                chords=arrays["chords"][row : row + n].reshape(-1)[: steps // 4],
+                drums=arrays["drums"][row : row + n].reshape(-1, arrays["drums"].shape[-1])[:steps],
+                has_bass=True, has_drums=True, mode=mode,
+            )
+            out.append(postprocess_tokens(tracks, job.request.style))
+            row += n
+        return out
+
+    def _to_piece(self, tracks: Encoded, request: ComposeRequest, name: str) -> Piece:
+        key = Key.parse(request.key)
+        piece = decode(tracks.melody, tracks.chords, tracks.bass, tracks.drums, mode=tracks.mode, tempo=float(request.tempo))
+        shift = key.tonic if key.tonic <= 6 else key.tonic - 12  # stay near the trained register
+        piece = clamp_ranges(piece.transposed(shift))
+        mood = MOODS[request.mood]
+        return replace(piece, key=key, style=request.style, mood=request.mood, valence=mood.valence, arousal=mood.arousal,
+                       source="generated", name=name)
+
+    def _is_copy(self, piece: Piece) -> bool:
+        return self.novelty is not None and self.novelty.longest_shared_bars(piece) >= COPY_BARS
+
+    def _render(self, jobs: list[_Job], replan) -> list[Piece]:
+        """Decode jobs; any piece that copies a training melody is replanned (replan(index, attempt) -> job)
+        and decoded again, up to MAX_NOVELTY_ATTEMPTS times."""
+        pieces: list[Piece | None] = [None] * len(jobs)
+        pending = list(range(len(jobs)))
+        for attempt in range(MAX_NOVELTY_ATTEMPTS):
+            if attempt > 0:
+                jobs = [replan(i, attempt) if i in pending else job for i, job in enumerate(jobs)]
+            tracks = self._decode_jobs([jobs[i] for i in pending])
+            still = []
+            for i, t in zip(pending, tracks):
+                pieces[i] = self._to_piece(t, jobs[i].request, f"{self.model_version}/{jobs[i].request.seed}")
+                if self._is_copy(pieces[i]):
+                    still.append(i)
+            pending = still
+            if not pending:
+                break
+        if pending:
+            log.warning("%d piece(s) still share %d+ bars with training data after %d attempts", len(pending), COPY_BARS, MAX_NOVELTY_ATTEMPTS)
+        return pieces  # type: ignore[return-value]
+
+    # --- public API -------------------------------------------------------------------------------
+
+    def generate(self, requests: list[ComposeRequest]) -> list[Composition]:
+        """Compose one piece per request, in one batch. The same resolved request gives the same piece."""
+        if not requests:
+            return []
+        resolved = [resolve_request(r) for r in requests]
+        themes = self._sample_latents(resolved, [r.seed for r in resolved])
+        jobs = [self._plan(r, themes[i], r.bars) for i, r in enumerate(resolved)]
+
+        def replan(i: int, attempt: int) -> _Job:
+            r = resolved[i]
+            theme = self._sample_latents([r], [derive_seed(r.seed, "theme", attempt)])[0]
+            return self._plan(r, theme, r.bars, attempt)
+
+        pieces = self._render(jobs, replan)
+        return [Composition(p, r, j.latents[0].float().cpu().numpy(), self.model_version) for p, r, j in zip(pieces, resolved, jobs)]
+
+    def generate_pieces(self, requests: list[ComposeRequest]) -> list[Piece]:
+        """Just the pieces: the generator interface of engine.evaluation."""
+        return [c.piece for c in self.generate(requests)]
+
+    __call__ = generate_pieces
+
+    def _from_latent(self, z: torch.Tensor, request: ComposeRequest) -> Composition:
+        job = self._plan(request, z, request.bars)
+
+        def replan(i: int, attempt: int) -> _Job:  # keep the latent; only the sampled notes change
+            return replace(job, seed=derive_seed(request.seed, "retry", attempt))
+
+        [piece] = self._render([job], replan)
+        return Composition(piece, request, z.float().cpu().numpy(), self.model_version)
+
+    def _latent_of(self, parent: "Composition | np.ndarray") -> torch.Tensor:
+        z = parent.latent if isinstance(parent, Composition) else parent
+        return torch.as_tensor(np.asarray(z, dtype=np.float32), device=self.device)
+
+    def variation(self, parent: "Composition | np.ndarray", request: ComposeRequest | None = None, strength: float = 0.3) -> Composition:
+        """A latent neighbour of the parent: `strength` 0 keeps its latent, 1 is a fresh piece."""
+        if not 0.0 <= strength <= 1.0:
+            raise EngineInputError(f"Variation strength must be between 0 and 1, not {strength}.")
+        request = resolve_request(_inherit(request, parent.request if isinstance(parent, Composition) else None))
+        fresh = self._sample_latents([request], [derive_seed(request.seed, "variation")])[0]
+        return self._from_latent(torch.lerp(self._latent_of(parent), fresh, strength), request)
+
+    def interpolate(self, a: "Composition | np.ndarray", b: "Composition | np.ndarray", steps: int,
+                    request: ComposeRequest | None = None) -> list[Composition]:
+        """`steps` pieces on the spherical path from a's latent to b's (both ends included). The first half
+        keeps a's style and mood, the second half b's (when b is a Composition)."""
+        if not 2 <= steps <= 16:
+            raise EngineInputError(f"Interpolation steps must be between 2 and 16, not {steps}.")
+        req_a = resolve_request(_inherit(request, a.request if isinstance(a, Composition) else None))
+        req_b = resolve_request(_inherit(request, b.request if isinstance(b, Composition) else None)) if isinstance(b, Composition) else req_a
+        za, zb = self._latent_of(a), self._latent_of(b)
+        out = []
+        for i in range(steps):
+            t = i / (steps - 1)
+            req = replace(req_a if t < 0.5 else req_b, seed=derive_seed(req_a.seed, "interpolate", i))
+            out.append(self._from_latent(_slerp(za, zb, t), req))
+        return out
+
+    def encode(self, piece: Piece) -> np.ndarray:
+        """The latent (embedding) of a piece's first 8 bars."""
+        return self._encode_segments(piece)[0].float().cpu().numpy()
+
+    def _encode_segments(self, piece: Piece) -> list[torch.Tensor]:
+        """Latents of each 8-bar segment of a piece (key-normalised; a short last segment is padded with rests)."""
+        piece = _checked_fragment(piece)
+        normalised, _ = piece.normalised()
+        n_segments = math.ceil(piece.bars / SEGMENT_BARS)
+        padded = replace(normalised, bars=n_segments * SEGMENT_BARS)
+        enc = encode(padded)
+        steps = SEGMENT_BARS * STEPS_PER_BAR
+        seg = Segments(
+            melody=torch.as_tensor(enc.melody.reshape(n_segments, steps), dtype=torch.long, device=self.device),
+            bass=torch.as_tensor(enc.bass.reshape(n_segments, steps), dtype=torch.long, device=self.device),
+            chords=torch.as_tensor(enc.chords.reshape(n_segments, steps // 4), dtype=torch.long, device=self.device),
+            drums=torch.as_tensor(enc.drums.reshape(n_segments, steps, -1), dtype=torch.float32, device=self.device),
+        )
+        with torch.inference_mode():
+            return list(self.model.encode(seg))
+
+    def _recondition(self, piece: Piece, request: ComposeRequest) -> Composition:
+        """Encode each segment of the piece and decode it under the request's condition."""
+        latents = self._encode_segments(piece)
+        bars = min(MAX_BARS, max(MIN_BARS, piece.bars))
+        request = replace(request, bars=bars)
+        job = _Job(request, latents[: math.ceil(bars / SEGMENT_BARS)], bars, request.seed)
+
+        def replan(i: int, attempt: int) -> _Job:
+            return replace(job, seed=derive_seed(request.seed, "retry", attempt))
+
+        [out] = self._render([job], replan)
+        return Composition(out, request, latents[0].float().cpu().numpy(), self.model_version)
+
+    def restyle(self, piece: Piece, style: str, request: ComposeRequest | None = None) -> Composition:
+        """The same tune (its latents) written in another style; key and mood stay unless the request sets them."""
+        base = request or ComposeRequest()
+        request = resolve_request(replace(base, style=style, mood=base.mood or piece.mood, key=base.key or piece.key.name))
+        return self._recondition(piece, request)
+
+    def remood(self, piece: Piece, mood: str, request: ComposeRequest | None = None) -> Composition:
+        """The same tune in another mood: the mode follows the mood (sad and dark go minor) unless a key is given."""
+        base = request or ComposeRequest()
+        try:
+            mood_name = normalise_mood(mood)
+        except ValueError as exc:
+            raise EngineInputError(str(exc)) from None
+        key = base.key
+        if key is None:
+            minor = MOOD_MINOR_RATE[mood_name] >= 0.5
+            key = Key(piece.key.tonic, "minor" if minor else "major").name
+        request = resolve_request(replace(base, mood=mood_name, style=base.style or piece.style, key=key,
+                                          tempo=base.tempo or default_tempo(base.style or piece.style or "pop", mood_name)))
+        return self._recondition(piece, request)
+
+    def continue_piece(self, piece: "Piece | bytes | str | Path", bars: int, request: ComposeRequest | None = None) -> Composition:
+        """The fragment followed by `bars` new bars in its key and tempo, from a latent near the fragment's.
+        `piece` may be a Piece or MIDI (bytes or a path); a broken fragment raises EngineInputError."""
+        piece = _checked_fragment(_as_piece(piece))
+        if not MIN_BARS <= bars <= MAX_BARS:
+            raise EngineInputError(f"Bars must be between {MIN_BARS} and {MAX_BARS}, not {bars}.")
+        base = request or ComposeRequest()
+        request = resolve_request(replace(base, bars=bars, style=base.style or piece.style, mood=base.mood or piece.mood,
+                                          key=piece.key.name, tempo=base.tempo or int(round(min(MAX_TEMPO, max(MIN_TEMPO, piece.tempo))))))
+        z_fragment = self._encode_segments(piece)[-1]
+        fresh = self._sample_latents([request], [derive_seed(request.seed, "continue")])[0]
+        new = self._from_latent(torch.lerp(z_fragment, fresh, CONTINUATION_STEP), request)
+        return replace(new, piece=_join(piece, new.piece))
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _segments_to_numpy(seg: Segments) -> dict[str, np.ndarray]:
+    return {
+        "melody": seg.melody.cpu().numpy().astype(np.int16),
+        "bass": seg.bass.cpu().numpy().astype(np.int16),
+        "chords": seg.chords.cpu().numpy().astype(np.int16),
+        "drums": seg.drums.cpu().numpy().astype(np.uint8),
+    }
+
+
+def _slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    cos = torch.clamp(torch.dot(a, b) / (a.norm() * b.norm() + 1e-8), -1.0, 1.0)
+    omega = torch.arccos(cos)
+    if float(omega) < 1e-4:
+        return torch.lerp(a, b, t)
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def _inherit(request: ComposeRequest | None, parent: ComposeRequest | None) -> ComposeRequest:
+    """The request with open fields taken from the parent's resolved request (a new seed unless given)."""
+    request = request or ComposeRequest()
+    if parent is None:
+        return request
+    return replace(request, style=request.style or parent.style, mood=request.mood or parent.mood,
+                   key=request.key or parent.key, tempo=request.tempo or parent.tempo)
+
+
+def _as_piece(source: "Piece | bytes | str | Path") -> Piece:
+    if isinstance(source, Piece):
+        return source
+    from engine.data.midi import MidiReadError, midi_to_piece  # pretty_midi only when MIDI is uploaded
+
+    try:
+        return midi_to_piece(source)
+    except (MidiReadError, ValueError) as exc:
+        raise EngineInputError(f"That MIDI fragment cannot be used: {exc}") from None
+
+
+def _checked_fragment(piece: Piece) -> Piece:
+    if piece.meter != Meter(4, 4):
+        raise EngineInputError(f"Fragments must be in 4/4; this one is in {piece.meter.numerator}/{piece.meter.denominator}.")
+    if piece.bars < 1 or not piece.melody:
+        raise EngineInputError("That fragment has no melody notes to work from.")
+    if piece.bars > MAX_BARS:
+        piece = piece.window(0, MAX_BARS)
+    return piece
+
+
+def _join(first: Piece, second: Piece) -> Piece:
+    """`second` appended after `first` (same key and meter), as one piece."""
+    offset = first.total_steps
+
+    def moved(items):
+        return [replace(x, start=x.start + offset) for x in items]
+
+    return replace(second, bars=first.bars + second.bars, melody=first.melody + moved(second.melody),
+                   harmony=first.harmony + moved(second.harmony), bass=first.bass + moved(second.bass),
+                   drums=first.drums + moved(second.drums))
+
+
+def _load_novelty_index(directory: Path) -> NoveltyChecker | None:
+    """The novelty index shipped beside the checkpoint, when both it and engine.evaluation.novelty exist."""
+    try:
+        from engine.evaluation.novelty import NoveltyIndex
+    except ImportError:
+        return None
+    for name in ("novelty.npz", "novelty_index.npz", "novelty.pkl", "novelty.json"):
+        path = directory / name
+        if path.exists():
+            return NoveltyIndex.load(path)
+    log.warning("No novelty index in %s: generated pieces are not checked against the training data", directory)
+    return None

@@ -1,0 +1,88 @@
+"""Named hyper-parameter sets for the generation models: data, not code.
+
+`tiny` trains for a few steps on a CPU in the tests; `base` is the shipped model, trained on one GPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+
+    # Sizes: the VAE (encoder, per-bar conductor, per-step decoder) and the latent GAN.
+    latent_dim: int = 96
+    token_embed_dim: int = 64
+    condition_dim: int = 64
+    encoder_hidden: int = 256
+    encoder_layers: int = 2
+    conductor_hidden: int = 256
+    bar_embed_dim: int = 256
+    decoder_hidden: int = 512
+    gan_hidden: int = 512
+    gan_layers: int = 3
+
+    # VAE objective: KL weight annealed from 0 to kl_weight; the first free_nats of KL per segment are free.
+    kl_weight: float = 1.0
+    kl_anneal_steps: int = 2000
+    free_nats: float = 48.0
+    transpose_max: int = 2  # augmentation: random shift in [-transpose_max, transpose_max], told to the decoder
+
+    # Optimisation.
+    batch_size: int = 512
+    vae_steps: int = 6000
+    vae_lr: float = 1e-3
+    lr_min_fraction: float = 0.05  # cosine decay to this fraction of the peak learning rate
+    grad_clip: float = 1.0
+    gan_steps: int = 8000
+    gan_batch_size: int = 1024
+    gan_lr: float = 2e-4
+    r1_weight: float = 1.0  # gradient penalty on the critic at real latents, for stable non-saturating training
+    eval_every: int = 500
+    save_every: int = 1000
+    amp: bool = True  # bf16 autocast on CUDA
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+CONFIGS: dict[str, ModelConfig] = {
+    "tiny": ModelConfig(
+        name="tiny",
+        latent_dim=16,
+        token_embed_dim=16,
+        condition_dim=16,
+        encoder_hidden=32,
+        encoder_layers=1,
+        conductor_hidden=32,
+        bar_embed_dim=32,
+        decoder_hidden=64,
+        gan_hidden=64,
+        gan_layers=2,
+        kl_anneal_steps=20,
+        free_nats=4.0,
+        transpose_max=1,
+        batch_size=16,
+        vae_steps=60,
+        vae_lr=3e-3,
+        gan_steps=60,
+        gan_batch_size=32,
+        gan_lr=1e-3,
+        eval_every=20,
+        save_every=30,
+    ),
+    "base": ModelConfig(name="base"),
+}
+
+
+def get_config(name: str, **overrides) -> ModelConfig:
+    if name not in CONFIGS:
+        raise ValueError(f"Unknown model config {name!r}. Choose one of: {', '.join(CONFIGS)}.")
+    return replace(CONFIGS[name], **overrides)

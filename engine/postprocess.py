@@ -1,0 +1,199 @@
+"""Musical rules applied to generated tokens (in C major / C minor) before they become a Piece.
+
+Order: silence orphan holds, fill empty bars, give every beat a chord, write the cadence chords, snap
+melody and bass to what the style allows, end the melody and bass on the tonic chord. Then, on the
+Piece in its real key: keep each instrument inside its range. The rules per style are a table (data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from engine.music import CHORD_QUALITIES, Note, Piece
+from engine.tokens import (
+    BASS_HIGH,
+    BASS_LOW,
+    FIRST_PITCH_TOKEN,
+    HOLD,
+    MELODY_HIGH,
+    MELODY_LOW,
+    MODEL_QUALITIES,
+    REST,
+    STEPS_PER_BAR,
+    Encoded,
+    chord_token,
+    fold_into,
+)
+from engine.music import Chord
+
+STEPS_PER_BEAT = 4
+
+
+@dataclass(frozen=True)
+class StyleRules:
+    blue_notes: bool  # b3, b5, b7 allowed in major (jazz, blues, rock)
+    chord_tones_on_strong_beats: bool  # notes on beats 1 and 3 that last a beat or more are chord tones
+
+
+STYLE_RULES: dict[str, StyleRules] = {
+    "jazz": StyleRules(blue_notes=True, chord_tones_on_strong_beats=False),
+    "lofi": StyleRules(blue_notes=True, chord_tones_on_strong_beats=False),
+    "blues": StyleRules(blue_notes=True, chord_tones_on_strong_beats=False),
+    "latin": StyleRules(blue_notes=False, chord_tones_on_strong_beats=False),
+    "rock": StyleRules(blue_notes=True, chord_tones_on_strong_beats=True),
+    "pop": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
+    "folk": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
+    "celtic": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
+    "classical": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
+    "ambient": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
+    "game": StyleRules(blue_notes=False, chord_tones_on_strong_beats=False),
+}
+
+# Sounding ranges (MIDI pitches) the arranger can rely on, after transposition to the requested key.
+RANGES: dict[str, tuple[int, int]] = {"melody": (55, 88), "bass": (28, 55)}
+
+_MAJOR = (0, 2, 4, 5, 7, 9, 11)
+_MINOR = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the harmonic-minor leading tone
+_BLUE = (3, 6, 10)
+_Q = len(MODEL_QUALITIES)
+# Pitch classes of each chord token (C-relative), as a boolean table [CHORD_VOCAB, 12].
+_CHORD_PCS = np.zeros((1 + 12 * _Q, 12), dtype=bool)
+for _root in range(12):
+    for _qi, _q in enumerate(MODEL_QUALITIES):
+        for _iv in CHORD_QUALITIES[_q]:
+            _CHORD_PCS[1 + _root * _Q + _qi, (_root + _iv) % 12] = True
+
+
+def tonic_chord(mode: int) -> int:
+    return chord_token(Chord(0, "maj" if mode == 0 else "min", 0, 4))
+
+
+DOMINANT_CHORD = chord_token(Chord(7, "7", 0, 4))
+
+
+def _silence_orphan_holds(line: np.ndarray) -> np.ndarray:
+    """A HOLD with no sounding note before it (bars are decoded independently) becomes a REST."""
+    out = line.copy()
+    sounding = False
+    for s, t in enumerate(out):
+        if t >= FIRST_PITCH_TOKEN:
+            sounding = True
+        elif t == HOLD and not sounding:
+            out[s] = REST
+        elif t == REST:
+            sounding = False
+    return out
+
+
+def _fill_empty_bars(line: np.ndarray) -> np.ndarray:
+    """Copy the nearest bar with notes into bars that have none (repetition is musical; silence is not)."""
+    bars = line.reshape(-1, STEPS_PER_BAR).copy()
+    has_notes = (bars >= FIRST_PITCH_TOKEN).any(1)
+    if not has_notes.any():
+        return bars.reshape(-1)
+    full = np.flatnonzero(has_notes)
+    for b in np.flatnonzero(~has_notes):
+        source = full[np.argmin(np.abs(full - b) + (full > b) * 0.5)]  # nearest, the earlier one on ties
+        bars[b] = bars[source]
+    return _silence_orphan_holds(bars.reshape(-1))
+
+
+def _fill_chords(chords: np.ndarray, mode: int) -> np.ndarray:
+    """Every beat gets a chord: N.C. beats take the chord before them (or the tonic at the start)."""
+    out = chords.copy()
+    previous = tonic_chord(mode)
+    for i, c in enumerate(out):
+        if c == 0:
+            out[i] = previous
+        previous = out[i]
+    return out
+
+
+def _snap_line(line: np.ndarray, chords: np.ndarray, mode: int, rules: StyleRules, low: int, high: int, strong_beats: bool) -> np.ndarray:
+    """Move notes outside the allowed pitch classes to the nearest allowed pitch (ties go down)."""
+    out = line.copy()
+    scale = np.zeros(12, dtype=bool)
+    scale[list(_MAJOR if mode == 0 else _MINOR)] = True
+    if rules.blue_notes:
+        scale[list(_BLUE)] = True
+    onsets = np.flatnonzero(out >= FIRST_PITCH_TOKEN)
+    for s in onsets:
+        chord_pcs = _CHORD_PCS[chords[s // STEPS_PER_BEAT]]
+        length = 1
+        while s + length < len(out) and out[s + length] == HOLD:
+            length += 1
+        if strong_beats and s % (2 * STEPS_PER_BEAT) == 0 and length >= STEPS_PER_BEAT and chord_pcs.any():
+            allowed = chord_pcs
+        else:
+            allowed = scale | chord_pcs
+        pitch = low + int(out[s]) - FIRST_PITCH_TOKEN
+        for delta in (0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6):
+            p = pitch + delta
+            if low <= p <= high and allowed[p % 12]:
+                out[s] = FIRST_PITCH_TOKEN + p - low
+                break
+    return out
+
+
+def _nearest_pitch(target_pcs: tuple[int, ...], near: int, low: int, high: int) -> int:
+    candidates = [p for p in range(low, high + 1) if p % 12 in target_pcs]
+    return min(candidates, key=lambda p: (abs(p - near), p % 12 != target_pcs[0]))
+
+
+def _end_on_tonic(line: np.ndarray, tones: tuple[int, ...], low: int, high: int, default: int) -> np.ndarray:
+    """The last note starts in the first half of the last bar, is one of `tones` (pitch classes, the first
+    preferred on ties), and holds to the end."""
+    out = line.copy()
+    last_bar = len(out) - STEPS_PER_BAR
+    onsets = np.flatnonzero(out[: last_bar + STEPS_PER_BAR // 2] >= FIRST_PITCH_TOKEN)
+    if len(onsets) and onsets[-1] >= last_bar:
+        start = int(onsets[-1])
+        near = low + int(out[start]) - FIRST_PITCH_TOKEN
+    else:
+        start = last_bar
+        near = low + int(out[onsets[-1]]) - FIRST_PITCH_TOKEN if len(onsets) else default
+    out[start] = FIRST_PITCH_TOKEN + _nearest_pitch(tones, near, low, high) - low
+    out[start + 1 :] = HOLD
+    return out
+
+
+def postprocess_tokens(tracks: Encoded, style: str) -> Encoded:
+    """Apply the style's rules to one piece's tokens (C-relative, length a whole number of bars)."""
+    rules = STYLE_RULES[style]
+    mode = int(tracks.mode)
+    melody = _fill_empty_bars(_silence_orphan_holds(tracks.melody))
+    if not (melody >= FIRST_PITCH_TOKEN).any():  # nothing at all: a plain tonic line rather than silence
+        melody = np.full_like(melody, HOLD)
+        melody[::STEPS_PER_BAR] = FIRST_PITCH_TOKEN + 60 - MELODY_LOW
+    bass = _silence_orphan_holds(tracks.bass)
+    chords = _fill_chords(tracks.chords, mode)
+    beats_per_bar = STEPS_PER_BAR // STEPS_PER_BEAT
+    # Cadence: dominant on the second half of the penultimate bar, tonic for the whole last bar.
+    chords[-beats_per_bar:] = tonic_chord(mode)
+    if len(chords) >= 2 * beats_per_bar:
+        chords[-beats_per_bar - 2 : -beats_per_bar] = DOMINANT_CHORD
+    melody = _snap_line(melody, chords, mode, rules, MELODY_LOW, MELODY_HIGH, rules.chord_tones_on_strong_beats)
+    melody = _end_on_tonic(melody, (0, 7, 4 if mode == 0 else 3), MELODY_LOW, MELODY_HIGH, default=67)
+    if (bass >= FIRST_PITCH_TOKEN).any():
+        bass = _snap_line(bass, chords, mode, rules, BASS_LOW, BASS_HIGH, strong_beats=True)
+        bass = _end_on_tonic(bass, (0,), BASS_LOW, BASS_HIGH, default=36)
+    return replace(tracks, melody=melody, bass=bass, chords=chords)
+
+
+def clamp_ranges(piece: Piece) -> Piece:
+    """Fold melody and bass notes by octaves into their instrument ranges (after transposition)."""
+
+    def fold(notes: list[Note], low: int, high: int) -> list[Note]:
+        return [n if low <= n.pitch <= high else replace(n, pitch=fold_into(n.pitch, low, high)) for n in notes]
+
+    return replace(piece, melody=fold(piece.melody, *RANGES["melody"]), bass=fold(piece.bass, *RANGES["bass"]))
+
+
+def empty_bars(piece: Piece) -> list[int]:
+    """Bars in which no melody note sounds (for checks and tests)."""
+    sounding = np.zeros(piece.total_steps, dtype=bool)
+    for n in piece.melody:
+        sounding[n.start : min(n.end, piece.total_steps)] = True
+    return [b for b in range(piece.bars) if not sounding[b * piece.steps_per_bar : (b + 1) * piece.steps_per_bar].any()]

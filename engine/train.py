@@ -1,0 +1,405 @@
+"""Train the VAE, then the latent GAN, on the corpus cache; write an inference checkpoint.
+
+    python -m engine.train --config base --cache var/corpus/corpus.npz --out var/models/base
+
+Writes under --out: `model.pt` (the inference checkpoint), `train_state.pt` (for --resume),
+`metrics.jsonl` (one JSON object per log/validation event). CUDA when present (bf16 autocast), CPU otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.checkpoint import save_checkpoint
+from engine.data.cache import SPLITS, CorpusCache
+from engine.model import (
+    ComposerModel,
+    Condition,
+    Segments,
+    critic_loss,
+    generator_loss,
+    kl_divergence,
+    reconstruction_losses,
+    tempo_bucket,
+)
+from engine.model_config import ModelConfig, get_config
+from engine.tokens import FIRST_PITCH_TOKEN, MELODY_HIGH, MELODY_LOW, BASS_HIGH, BASS_LOW, MODEL_QUALITIES
+from engine.vocab import MOODS
+
+
+@dataclass
+class TensorCorpus:
+    """The cache's arrays as tensors on the training device, plus the condition inputs."""
+
+    melody: torch.Tensor
+    bass: torch.Tensor
+    chords: torch.Tensor
+    drums: torch.Tensor  # uint8 [N, 128, 8]
+    has_bass: torch.Tensor
+    has_drums: torch.Tensor
+    style: torch.Tensor
+    valence: torch.Tensor
+    arousal: torch.Tensor
+    tempo_bucket: torch.Tensor
+    mode: torch.Tensor
+
+    @classmethod
+    def from_cache(cls, cache: CorpusCache, device: torch.device) -> "TensorCorpus":
+        def t(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+            return torch.as_tensor(np.ascontiguousarray(a)).to(device=device, dtype=dtype)
+
+        return cls(
+            melody=t(cache.melody, torch.long),
+            bass=t(cache.bass, torch.long),
+            chords=t(cache.chords, torch.long),
+            drums=t(cache.drums_multi_hot(), torch.uint8),
+            has_bass=t(cache.has_bass, torch.bool),
+            has_drums=t(cache.has_drums, torch.bool),
+            style=t(cache.style, torch.long),
+            valence=t(cache.valence, torch.float32),
+            arousal=t(cache.arousal, torch.float32),
+            tempo_bucket=tempo_bucket(t(cache.tempo, torch.float32)),
+            mode=t(cache.mode, torch.long),
+        )
+
+    def __len__(self) -> int:
+        return self.melody.shape[0]
+
+    def batch(self, idx: torch.Tensor, shift: torch.Tensor | None = None) -> tuple[Segments, Condition, torch.Tensor, torch.Tensor]:
+        if shift is None:
+            shift = torch.zeros(len(idx), dtype=torch.long, device=idx.device)
+        seg = Segments(self.melody[idx], self.bass[idx], self.chords[idx], self.drums[idx].float())
+        seg = transpose_segments(seg, shift)
+        cond = Condition(self.style[idx], self.valence[idx], self.arousal[idx], self.tempo_bucket[idx], self.mode[idx], shift)
+        return seg, cond, self.has_bass[idx], self.has_drums[idx]
+
+
+def _shift_line(tokens: torch.Tensor, shift: torch.Tensor, low: int, high: int) -> torch.Tensor:
+    """Transpose note tokens by shift[B] semitones, folding by octaves back into the token range."""
+    pitch = tokens - FIRST_PITCH_TOKEN + shift[:, None]
+    span = high - low
+    pitch = torch.where(pitch < 0, pitch + 12, pitch)
+    pitch = torch.where(pitch > span, pitch - 12, pitch)
+    return torch.where(tokens >= FIRST_PITCH_TOKEN, pitch + FIRST_PITCH_TOKEN, tokens)
+
+
+def transpose_segments(seg: Segments, shift: torch.Tensor) -> Segments:
+    """Augmentation: move melody, bass and chord roots by shift[B] semitones (drums unchanged)."""
+    if not bool(shift.any()):
+        return seg
+    q = len(MODEL_QUALITIES)
+    root, quality = (seg.chords - 1).div(q, rounding_mode="floor"), (seg.chords - 1) % q
+    chords = torch.where(seg.chords > 0, 1 + ((root + shift[:, None]) % 12) * q + quality, seg.chords)
+    return Segments(
+        _shift_line(seg.melody, shift, MELODY_LOW, MELODY_HIGH),
+        _shift_line(seg.bass, shift, BASS_LOW, BASS_HIGH),
+        chords,
+        seg.drums,
+    )
+
+
+def cosine_lr(step: int, total: int, peak: float, min_fraction: float, warmup: int = 100) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * (min_fraction + (1 - min_fraction) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def corpus_stats(cache: CorpusCache) -> dict:
+    """Corpus facts the generator uses: how often each (style, mood) is in minor, and its median tempo."""
+    stats: dict = {"minor_rate": {}, "median_tempo": {}}
+    train = cache.split_mask("train")
+    for si, style in enumerate(cache.styles):
+        for mood, m in MOODS.items():
+            # Segments near this mood on the valence/arousal plane (mood labels are sparse; the plane is not).
+            near = train & (cache.style == si) & ((cache.valence - m.valence) ** 2 + (cache.arousal - m.arousal) ** 2 < 0.5)
+            if near.sum() >= 5:
+                stats["minor_rate"].setdefault(style, {})[mood] = round(float(cache.mode[near].mean()), 3)
+                stats["median_tempo"].setdefault(style, {})[mood] = round(float(np.median(cache.tempo[near])), 1)
+    return stats
+
+
+class MetricsLog:
+    def __init__(self, path: Path, append: bool):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("a" if append else "w")
+
+    def write(self, **record) -> None:
+        record["time"] = round(time.time(), 3)
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+
+
+def _progress(total: int, description: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"), disable=not sys.stdout.isatty(),
+    )
+    task = progress.add_task(description, total=total, info="")
+    return progress, task
+
+
+@torch.no_grad()
+def validate_vae(model: ComposerModel, data: TensorCorpus, idx: torch.Tensor, batch_size: int, amp: bool) -> dict:
+    """Mean reconstruction NLL per segment and token accuracies on held-out segments (z = mu)."""
+    model.eval()
+    totals = {"nll": 0.0, "kl": 0.0, "melody_acc": 0.0, "chord_acc": 0.0}
+    for start in range(0, len(idx), batch_size):
+        b = idx[start : start + batch_size]
+        seg, cond, has_bass, has_drums = data.batch(b)
+        with torch.autocast(device_type=b.device.type, dtype=torch.bfloat16, enabled=amp):
+            logits, mu, logvar = model.vae(seg, cond)
+        rec = reconstruction_losses(logits, seg, has_bass, has_drums)
+        totals["nll"] += float(sum(rec.values()).sum())
+        totals["kl"] += float(kl_divergence(mu, logvar).sum())
+        totals["melody_acc"] += float((logits["melody"].argmax(-1) == seg.melody).float().mean(1).sum())
+        totals["chord_acc"] += float((logits["chords"].argmax(-1) == seg.chords).float().mean(1).sum())
+    model.train()
+    return {k: round(v / max(1, len(idx)), 4) for k, v in totals.items()}
+
+
+@torch.no_grad()
+def encode_all(model: ComposerModel, data: TensorCorpus, idx: torch.Tensor, batch_size: int, amp: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    model.eval()
+    mus, logvars = [], []
+    for start in range(0, len(idx), batch_size):
+        seg, _, _, _ = data.batch(idx[start : start + batch_size])
+        with torch.autocast(device_type=idx.device.type, dtype=torch.bfloat16, enabled=amp):
+            mu, logvar = model.vae.encoder(seg)
+        mus.append(mu.float())
+        logvars.append(logvar.float())
+    model.train()
+    return torch.cat(mus), torch.cat(logvars)
+
+
+def latent_style_probe(z_train: torch.Tensor, style_train: torch.Tensor, n_styles: int, steps: int = 300) -> torch.nn.Linear:
+    """A linear style classifier on latents: a quick check that GAN latents carry the requested style."""
+    probe = torch.nn.Linear(z_train.shape[1], n_styles).to(z_train.device)
+    opt = torch.optim.Adam(probe.parameters(), lr=1e-2)
+    for _ in range(steps):
+        loss = F.cross_entropy(probe(z_train), style_train)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return probe
+
+
+def train(
+    cfg: ModelConfig,
+    cache: CorpusCache,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    seed: int = 0,
+    device: str | None = None,
+    log_every: int = 50,
+) -> dict:
+    """Train the VAE then the GAN; returns the final metrics. Writes model.pt, train_state.pt, metrics.jsonl."""
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    amp = cfg.amp and dev.type == "cuda"
+    torch.manual_seed(seed)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state_path = out_dir / "train_state.pt"
+
+    data = TensorCorpus.from_cache(cache, dev)
+    train_idx = torch.as_tensor(np.flatnonzero(cache.split_mask("train")), device=dev)
+    valid_idx = torch.as_tensor(np.flatnonzero(cache.split_mask("valid")), device=dev)
+    if len(train_idx) == 0:
+        raise ValueError("The corpus cache has no training segments.")
+    if len(valid_idx) == 0:  # tiny caches: validate on a slice of the training data rather than not at all
+        valid_idx = train_idx[: max(1, len(train_idx) // 10)]
+    styles = list(cache.styles)
+
+    model = ComposerModel(cfg, n_styles=len(styles)).to(dev)
+    vae_opt = torch.optim.AdamW(model.vae.parameters(), lr=cfg.vae_lr, weight_decay=0.01)
+    gen_opt = torch.optim.Adam(list(model.gan.generator.parameters()) + list(model.gan.generator_condition.parameters()), lr=cfg.gan_lr, betas=(0.5, 0.9))
+    critic_opt = torch.optim.Adam(list(model.gan.critic.parameters()) + list(model.gan.critic_condition.parameters()), lr=cfg.gan_lr, betas=(0.5, 0.9))
+    batch_rng = torch.Generator().manual_seed(seed)
+
+    phase, step, best_valid, best_vae, history = "vae", 0, float("inf"), None, {}
+    if resume and state_path.exists():
+        st = torch.load(state_path, map_location=dev, weights_only=False)
+        model.load_state_dict(st["model"])
+        vae_opt.load_state_dict(st["vae_opt"])
+        gen_opt.load_state_dict(st["gen_opt"])
+        critic_opt.load_state_dict(st["critic_opt"])
+        batch_rng.set_state(st["batch_rng"])
+        phase, step, best_valid, history = st["phase"], st["step"], st["best_valid"], st["history"]
+        best_vae = st.get("best_vae")
+        print(f"resumed at {phase} step {step}")
+    log = MetricsLog(out_dir / "metrics.jsonl", append=resume)
+    log.write(event="start", config=cfg.to_dict(), device=str(dev), segments_train=len(train_idx), segments_valid=len(valid_idx), resume=resume, phase=phase, step=step)
+
+    def save_state() -> None:
+        torch.save(
+            {"model": model.state_dict(), "vae_opt": vae_opt.state_dict(), "gen_opt": gen_opt.state_dict(),
+             "critic_opt": critic_opt.state_dict(), "batch_rng": batch_rng.get_state(), "phase": phase, "step": step,
+             "best_valid": best_valid, "best_vae": best_vae, "history": history, "config": cfg.to_dict()},
+            state_path,
+        )
+
+    def draw(n: int, pool: torch.Tensor) -> torch.Tensor:
+        return pool[torch.randint(len(pool), (n,), generator=batch_rng).to(dev)]
+
+    t0 = time.time()
+    # --- phase 1: the VAE ---------------------------------------------------------------------------
+    if phase == "vae":
+        model.train()
+        progress, task = _progress(cfg.vae_steps, "VAE")
+        progress.update(task, completed=step)
+        with progress:
+            while step < cfg.vae_steps:
+                for group in vae_opt.param_groups:
+                    group["lr"] = cosine_lr(step, cfg.vae_steps, cfg.vae_lr, cfg.lr_min_fraction)
+                idx = draw(cfg.batch_size, train_idx)
+                shift = torch.randint(-cfg.transpose_max, cfg.transpose_max + 1, (len(idx),), generator=batch_rng).to(dev)
+                seg, cond, has_bass, has_drums = data.batch(idx, shift)
+                noise = torch.randn(len(idx), cfg.latent_dim, device=dev)
+                with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
+                    logits, mu, logvar = model.vae(seg, cond, noise)
+                rec = reconstruction_losses(logits, seg, has_bass, has_drums)
+                kl = kl_divergence(mu, logvar).mean()
+                beta = cfg.kl_weight * min(1.0, step / max(1, cfg.kl_anneal_steps))
+                rec_total = sum(rec.values()).mean()
+                loss = rec_total + beta * torch.clamp(kl - cfg.free_nats, min=0.0)
+                vae_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.vae.parameters(), cfg.grad_clip)
+                vae_opt.step()
+                step += 1
+                if step % log_every == 0 or step == 1:
+                    log.write(event="vae_train", step=step, loss=loss.item(), recon=rec_total.item(), kl=kl.item(), beta=beta,
+                              **{f"nll_{k}": float(v.mean()) for k, v in rec.items()}, elapsed=round(time.time() - t0, 1))
+                    progress.update(task, info=f"loss {float(loss):.1f} kl {float(kl):.1f}")
+                if step % cfg.eval_every == 0 or step == cfg.vae_steps:
+                    val = validate_vae(model, data, valid_idx, 2 * cfg.batch_size, amp)
+                    history.setdefault("vae_valid", []).append({"step": step, **val})
+                    log.write(event="vae_valid", step=step, **val, elapsed=round(time.time() - t0, 1))
+                    print(f"vae step {step}/{cfg.vae_steps} train loss {float(loss):.2f} valid nll {val['nll']:.2f} kl {val['kl']:.1f} "
+                          f"melody acc {val['melody_acc']:.3f} chord acc {val['chord_acc']:.3f} ({time.time() - t0:.0f}s)", flush=True)
+                    if val["nll"] < best_valid:  # keep the best VAE by validation likelihood (early stopping)
+                        best_valid = val["nll"]
+                        best_vae = copy.deepcopy({k: v.detach().clone() for k, v in model.vae.state_dict().items()})
+                progress.update(task, completed=step)
+                if step % cfg.save_every == 0:
+                    save_state()
+        if best_vae is not None:
+            model.vae.load_state_dict(best_vae)
+        phase, step = "gan", 0
+        history["vae_seconds"] = round(time.time() - t0, 1)
+        save_state()
+
+    # --- phase 2: the latent GAN on encoded training latents ----------------------------------------
+    t1 = time.time()
+    mu_train, logvar_train = encode_all(model, data, train_idx, 4 * cfg.batch_size, amp)
+    cond_all = Condition(data.style, data.valence, data.arousal, data.tempo_bucket, data.mode, torch.zeros_like(data.style))
+    if phase == "gan":
+        model.gan.train()
+        pool = torch.arange(len(train_idx), device=dev)
+        progress, task = _progress(cfg.gan_steps, "GAN")
+        progress.update(task, completed=step)
+        with progress:
+            while step < cfg.gan_steps:
+                rows = draw(cfg.gan_batch_size, pool)
+                z_real = mu_train[rows] + torch.exp(0.5 * logvar_train[rows]) * torch.randn_like(mu_train[rows])
+                cond = cond_all.index(train_idx[rows])
+                noise = torch.randn(len(rows), cfg.latent_dim, device=dev)
+                critic_params = list(model.gan.critic.parameters()) + list(model.gan.critic_condition.parameters())
+                generator_params = list(model.gan.generator.parameters()) + list(model.gan.generator_condition.parameters())
+                z_fake = model.gan.generate(noise, cond)
+                d_loss = critic_loss(model.gan, z_real, z_fake, cond, cfg.r1_weight)
+                critic_opt.zero_grad(set_to_none=True)
+                d_loss.backward(inputs=critic_params)
+                critic_opt.step()
+                g_loss = generator_loss(model.gan, z_fake, cond)  # against the critic just updated
+                gen_opt.zero_grad(set_to_none=True)
+                g_loss.backward(inputs=generator_params)
+                gen_opt.step()
+                step += 1
+                if step % log_every == 0 or step == 1:
+                    log.write(event="gan_train", step=step, critic_loss=float(d_loss), generator_loss=float(g_loss), elapsed=round(time.time() - t0, 1))
+                    progress.update(task, info=f"D {float(d_loss):.3f} G {float(g_loss):.3f}")
+                progress.update(task, completed=step)
+                if step % cfg.save_every == 0:
+                    save_state()
+        phase = "done"
+        history["gan_seconds"] = round(time.time() - t1, 1)
+        save_state()
+
+    # --- summary: validation of both parts, then the inference checkpoint -----------------------------
+    metrics = summarise(model, cfg, data, train_idx, valid_idx, mu_train, styles, history, amp)
+    metrics["train_seconds"] = round(history.get("vae_seconds", 0) + history.get("gan_seconds", 0), 1)
+    metrics["device"] = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+    metrics["segments"] = {"train": len(train_idx), "valid": len(valid_idx)}
+    version = save_checkpoint(out_dir / "model.pt", model, styles, metrics, corpus_stats(cache))
+    metrics["version"] = version
+    log.write(event="done", **metrics)
+    print(json.dumps(metrics, indent=1), flush=True)
+    return metrics
+
+
+@torch.no_grad()
+def summarise(model, cfg, data, train_idx, valid_idx, mu_train, styles, history, amp) -> dict:
+    val = validate_vae(model, data, valid_idx, 2 * cfg.batch_size, amp)
+    mu_valid, _ = encode_all(model, data, valid_idx, 4 * cfg.batch_size, amp)
+    with torch.enable_grad():
+        probe = latent_style_probe(mu_train, data.style[train_idx], len(styles))
+    cond_valid = Condition(data.style[valid_idx], data.valence[valid_idx], data.arousal[valid_idx], data.tempo_bucket[valid_idx],
+                           data.mode[valid_idx], torch.zeros_like(data.style[valid_idx]))
+    seeds = torch.arange(len(valid_idx), device=mu_train.device)
+    z_gan = model.sample_latents(cond_valid, seeds, "gan")
+    z_prior = model.sample_latents(cond_valid, seeds, "prior")
+    target = data.style[valid_idx]
+
+    def acc(z: torch.Tensor) -> float:
+        return round(float((probe(z).argmax(-1) == target).float().mean()), 4)
+
+    return {
+        "vae_valid": val,
+        "vae_valid_best_nll": min((h["nll"] for h in history.get("vae_valid", [])), default=val["nll"]),
+        "latent_style_probe_accuracy": {"real_valid": acc(mu_valid), "gan": acc(z_gan), "prior": acc(z_prior),
+                                        "chance": round(1 / max(1, len(styles)), 4)},
+        "vae_seconds": history.get("vae_seconds"),
+        "gan_seconds": history.get("gan_seconds"),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="base")
+    parser.add_argument("--cache", default="var/corpus/corpus.npz")
+    parser.add_argument("--out", default="var/models/base")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override config fields, e.g. vae_steps=100")
+    args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        name, value = item.split("=", 1)
+        current = getattr(get_config(args.config), name)
+        overrides[name] = value.lower() in ("1", "true", "yes") if isinstance(current, bool) else type(current)(value)
+    cfg = get_config(args.config, **overrides)
+    cache = CorpusCache.load(args.cache)
+    print(f"{len(cache)} segments ({', '.join(f'{s}: {int(cache.split_mask(s).sum())}' for s in SPLITS)}); styles {cache.styles}", flush=True)
+    train(cfg, cache, Path(args.out), resume=args.resume, seed=args.seed, device=args.device)
+
+
+if __name__ == "__main__":
+    main()
