@@ -103,6 +103,8 @@ class EngineService:
         self._changed = asyncio.Event()
         self._batcher: asyncio.Task[None] | None = None
         self._running = False
+        self._last_arrival = float("-inf")
+        self._arrival_gap = float("inf")  # seconds between the last two submissions
 
         self._job_seconds = _Ewma(5.0)  # admitted -> finished
         self._render_seconds = _Ewma(2.0)  # one render on one worker
@@ -193,6 +195,7 @@ class EngineService:
             raise EngineBusy(self._seconds_until_user_slot_frees(mine), f"You already have {len(mine)} {noun} on the way.")
         loop = asyncio.get_running_loop()
         entry = JobEntry(job, loop.create_future(), submitted=loop.time())
+        self._arrival_gap, self._last_arrival = entry.submitted - self._last_arrival, entry.submitted
         entry.future.add_done_callback(_consume_exception)
         entry.timer = loop.call_later(self._timeout_s, self._expire, entry)
         mine.append(entry)
@@ -268,13 +271,19 @@ class EngineService:
                     self._finish(entry, error=_user_facing(exc))
 
     async def _next_batch(self) -> list[JobEntry]:
-        """Wait for work and room in the pipeline, then collect up to batch_max jobs or batch_wait_ms."""
+        """Wait for work and room in the pipeline, then collect up to batch_max jobs or batch_wait_ms.
+
+        The wait is only worth it during a burst (the last two requests came within batch_wait_ms of each
+        other): a lone request goes straight to the model. Under steady load batches form anyway, from
+        the requests that arrive while the previous batch computes.
+        """
         loop = asyncio.get_running_loop()
         while True:
             while not (self._queue and self._room()):
                 self._wake.clear()
                 await self._wake.wait()
-            deadline = loop.time() + self._batch_wait_s
+            in_burst = self._arrival_gap < self._batch_wait_s
+            deadline = loop.time() + (self._batch_wait_s if in_burst else 0.0)
             while len(self._queue) < self._room() and (remaining := deadline - loop.time()) > 0:
                 self._wake.clear()
                 try:
