@@ -36,9 +36,17 @@ def default_intents() -> discord.Intents:
 
 
 class TunesmithBot(commands.Bot):
-    def __init__(self, settings: Settings, *, sync_guild_id: int | None = None, storage: Storage | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sync_guild_id: int | None = None,
+        storage: Storage | None = None,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
         """`sync_guild_id`: register commands in that guild only (instant; used with the playground) instead of globally.
-        `storage`: an already open Storage to use (and leave open); by default the bot opens and closes its own."""
+        `storage`: an already open Storage to use (and leave open); by default the bot opens and closes its own.
+        `guild_ready_timeout`: how long discord.py waits for more guilds before READY (the playground has one)."""
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=default_intents(),
@@ -46,6 +54,7 @@ class TunesmithBot(commands.Bot):
             help_command=None,
             owner_ids=set(settings.owner_ids),
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            guild_ready_timeout=guild_ready_timeout,
         )
         self.version = BOT_VERSION
         self.services = Services(settings=settings)

@@ -84,9 +84,10 @@ class PluginsCog(commands.GroupCog, group_name="plugins", group_description="Lis
     @app_commands.command(name="list", description="Every plugin with its version, state, permissions and the user data it keeps")
     @admin_only()
     async def list_plugins(self, interaction: discord.Interaction[TunesmithBot]) -> None:
+        # Listing imports the plugins that are not loaded to read their manifests: answer before Discord's 3 s.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         infos = self.bot.plugins.list_plugins()
-        embed = render_list(infos, interaction.app_permissions, self.bot.version)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.followup.send(embed=render_list(infos, interaction.app_permissions, self.bot.version), ephemeral=True)
 
     @app_commands.command(name="load", description="Load a plugin (a built-in cog or an installed package)")
     @app_commands.describe(name="The plugin's name, as /plugins list shows it")
@@ -122,7 +123,8 @@ class PluginsCog(commands.GroupCog, group_name="plugins", group_description="Lis
 
 def _choices(names: list[str], current: str) -> list[app_commands.Choice[str]]:
     current = current.strip().lower()
-    return [app_commands.Choice(name=name, value=name) for name in names if current in name][:25]
+    matches = sorted((name for name in names if current in name), key=lambda name: (not name.startswith(current), name))
+    return [app_commands.Choice(name=name, value=name) for name in matches][:25]
 
 
 async def setup(bot: TunesmithBot) -> None:

@@ -168,23 +168,25 @@ class PluginManager:
         except Exception as exc:
             # discord.py has already put the previous module back and re-run its setup().
             log.warning("Plugin failed to reload; the previous version keeps running", extra={"plugin": name}, exc_info=True)
-            return PluginOutcome(name, PluginStatus.FAILED, _reason(exc) + _KEPT_OLD, manifest=previous, previous_version=previous_version)
+            return PluginOutcome(name, PluginStatus.FAILED, _kept_old(_reason(exc)), manifest=previous, previous_version=previous_version)
         return PluginOutcome(name, PluginStatus.RELOADED, manifest=self.running_manifest(name) or checked, previous_version=previous_version)
 
     def _check(self, name: str, source: PluginSource, *, keeping_old: bool = False) -> PluginManifest | PluginOutcome:
         """The plugin's manifest if it can be loaded into this bot, else the outcome that says why not."""
-        suffix = _KEPT_OLD if keeping_old else ""
+        def said(reason: str) -> str:
+            return _kept_old(reason) if keeping_old else reason
+
         try:
             manifest = inspect_manifest(source.module)
         except PluginImportError as exc:
             if exc.missing and not keeping_old:
                 return self._not_found(name, f"Its module {source.module} is not installed.")
             log.warning("Plugin cannot be imported", extra={"plugin": name, "plugin_module": source.module}, exc_info=True)
-            return PluginOutcome(name, PluginStatus.FAILED, exc.reason + suffix)
+            return PluginOutcome(name, PluginStatus.FAILED, said(exc.reason))
         except ManifestError as exc:
-            return PluginOutcome(name, PluginStatus.FAILED, str(exc) + suffix)
+            return PluginOutcome(name, PluginStatus.FAILED, said(str(exc)))
         if not manifest.supports(self.bot_version):
-            return PluginOutcome(name, PluginStatus.INCOMPATIBLE, self._incompatibility(manifest) + suffix, manifest=manifest)
+            return PluginOutcome(name, PluginStatus.INCOMPATIBLE, said(self._incompatibility(manifest)), manifest=manifest)
         return manifest
 
     def _incompatibility(self, manifest: PluginManifest) -> str:
@@ -209,7 +211,8 @@ class PluginManager:
         return outcome
 
 
-_KEPT_OLD = " The previous version is still running."
+def _kept_old(reason: str) -> str:
+    return reason.rstrip(". ") + ". The previous version is still running."
 
 
 def _normalise(name: str) -> str:

@@ -5,23 +5,29 @@ from __future__ import annotations
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+import pytest_asyncio
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.client import TunesmithBot
 from bot.config import Settings
+from bot.playground import Playground
+from tests.helpers.playground import StartBot
 
 
 class IsolatedSettings(Settings):
     """Settings from keyword arguments only: no tunesmith.toml, no TUNESMITH_* variables, so tests are repeatable."""
 
+    model_config = SettingsConfigDict(toml_file=None)
+
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, *sources: PydanticBaseSettingsSource
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, **sources: PydanticBaseSettingsSource
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
 
@@ -129,3 +135,49 @@ def plugin_site(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def test_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")
+
+
+class StartTunesmith(Protocol):
+    def __call__(self, **settings_overrides: Any) -> Awaitable[TunesmithBot]: ...
+
+
+@pytest_asyncio.fixture
+async def start_tunesmith(playground: Playground, start_bot: StartBot, tmp_path: Path) -> StartTunesmith:
+    """`await start_tunesmith(owner_ids=[...])`: the real bot, with its own data folder, READY against `playground`."""
+
+    async def start(**settings_overrides: Any) -> TunesmithBot:
+        settings = make_settings(tmp_path / "data", **settings_overrides)
+        bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, guild_ready_timeout=0.05)
+        return await start_bot(bot)
+
+    return start
+
+
+CORE_COGS = ["plugins", "settings"]
+
+
+@pytest_asyncio.fixture
+async def tunesmith(start_tunesmith: StartTunesmith) -> TunesmithBot:
+    """The bot with only the core cogs (plugins, settings) enabled, READY against the `playground` fixture."""
+    return await start_tunesmith(enabled_cogs=CORE_COGS)
+
+
+async def answer(playground: Playground, user: str, command: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run `/command` as `user` and return the bot's first message in answer (ephemeral or not)."""
+    handle = await playground.run_command(user, command, options or {})
+    await handle.acknowledged(timeout=5)
+    return await handle.followup(timeout=15)
+
+
+def is_ephemeral(message: dict[str, Any]) -> bool:
+    return bool(message.get("flags", 0) & 64)
+
+
+def embed_text(message: dict[str, Any]) -> str:
+    """Everything a message says: content, embed titles, descriptions, fields and footers."""
+    parts = [message.get("content") or ""]
+    for embed in message.get("embeds", []):
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
+        parts.append((embed.get("footer") or {}).get("text", ""))
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,96 @@
+"""`/plugins` end to end: the real bot, through the playground, driven by simulated users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.client import TunesmithBot
+from bot.playground import Playground
+from tests.helpers.bot import answer, embed_text, fake_distribution, is_ephemeral, plugin_source
+
+REFUSAL = "Only server admins can use this command"
+
+
+def command_names(playground: Playground) -> set[str]:
+    return {command["name"] for command in playground.registered_commands(playground.guild_id)}
+
+
+async def test_the_bot_syncs_its_default_plugins_commands(tunesmith: TunesmithBot, playground: Playground) -> None:
+    assert {"plugins", "settings"} <= command_names(playground)
+    assert tunesmith.plugins.loaded_names == ["plugins", "settings"]
+
+
+async def test_an_admin_lists_plugins_with_version_state_and_data(tunesmith: TunesmithBot, playground: Playground) -> None:
+    message = await answer(playground, "alice", "plugins list")
+    assert is_ephemeral(message)
+    text = embed_text(message)
+    assert "**plugins** 1.0.0 · loaded · built-in" in text
+    assert "**settings** 1.0.0 · loaded · built-in" in text
+    assert "Stores: None." in text
+    assert f"Tunesmith {tunesmith.version}" in text
+
+
+async def test_non_admins_are_refused_every_plugin_command(tunesmith: TunesmithBot, playground: Playground) -> None:
+    for command, options in [("plugins list", {}), ("plugins reload", {"name": "settings"}), ("plugins unload", {"name": "settings"}), ("plugins load", {"name": "settings"})]:
+        message = await answer(playground, "bob", command, options)
+        assert is_ephemeral(message), command
+        assert REFUSAL in message["content"], command
+    assert tunesmith.plugins.loaded_names == ["plugins", "settings"]
+    assert "settings" in command_names(playground)
+
+
+async def test_an_admin_reloads_and_unloads_a_plugin_and_the_commands_follow(tunesmith: TunesmithBot, playground: Playground) -> None:
+    reloaded = await answer(playground, "alice", "plugins reload", {"name": "settings"})
+    assert is_ephemeral(reloaded) and "Reloaded settings (1.0.0)." in reloaded["content"]
+    assert "settings" in command_names(playground)
+
+    unloaded = await answer(playground, "alice", "plugins unload", {"name": "settings"})
+    assert "Unloaded settings." in unloaded["content"]
+    assert "settings" not in command_names(playground)
+    again = await answer(playground, "alice", "plugins unload", {"name": "settings"})
+    assert "settings is not loaded." in again["content"]
+
+    loaded = await answer(playground, "alice", "plugins load", {"name": "settings"})
+    assert "Loaded settings 1.0.0." in loaded["content"]
+    assert "settings" in command_names(playground)
+    already = await answer(playground, "alice", "plugins load", {"name": "settings"})
+    assert "already loaded" in already["content"]
+
+
+async def test_unknown_plugins_are_reported_not_found(tunesmith: TunesmithBot, playground: Playground) -> None:
+    message = await answer(playground, "alice", "plugins load", {"name": "nope"})
+    assert "No plugin named 'nope'" in message["content"] and "settings" in message["content"]
+
+
+async def test_the_plugins_plugin_refuses_to_unload_itself(tunesmith: TunesmithBot, playground: Playground) -> None:
+    message = await answer(playground, "alice", "plugins unload", {"name": "plugins"})
+    assert "cannot be unloaded" in message["content"]
+    assert "plugins" in command_names(playground)
+
+
+async def test_a_broken_reload_fails_and_the_old_version_keeps_answering(tunesmith: TunesmithBot, playground: Playground, plugin_site: Path) -> None:
+    module = plugin_site / "echo_plugin.py"
+    module.write_text(plugin_source("echo", version="1.0.0", reply="echo v1"))
+    fake_distribution(plugin_site, "echo-plugin", {"echo": "echo_plugin"})
+    assert "Loaded echo 1.0.0." in (await answer(playground, "alice", "plugins load", {"name": "echo"}))["content"]
+    assert (await answer(playground, "carol", "echo"))["content"] == "echo v1"
+
+    module.write_text(plugin_source("echo", version="1.1.0", reply="echo v2") + "\ndef broken(:\n")
+    failed = await answer(playground, "alice", "plugins reload", {"name": "echo"})
+    assert "echo failed: SyntaxError" in failed["content"] and "previous version is still running" in failed["content"]
+    assert (await answer(playground, "carol", "echo"))["content"] == "echo v1"
+
+    module.write_text(plugin_source("echo", version="1.1.0", reply="echo v2, longer"))
+    fixed = await answer(playground, "alice", "plugins reload", {"name": "echo"})
+    assert "Reloaded echo (1.0.0 → 1.1.0)." in fixed["content"]
+    assert (await answer(playground, "carol", "echo"))["content"] == "echo v2, longer"
+    await answer(playground, "alice", "plugins unload", {"name": "echo"})
+
+
+async def test_load_suggests_plugins_that_are_not_loaded(tunesmith: TunesmithBot, playground: Playground) -> None:
+    await answer(playground, "alice", "plugins unload", {"name": "settings"})
+    load_choices = [c["value"] for c in await playground.autocomplete("alice", "plugins load", {"name": "se"}, "name")]
+    reload_choices = [c["value"] for c in await playground.autocomplete("alice", "plugins reload", {"name": ""}, "name")]
+    assert load_choices[0] == "settings"  # names that start with what was typed come first
+    assert all("se" in name for name in load_choices) and "plugins" not in load_choices
+    assert reload_choices == tunesmith.plugins.loaded_names and "settings" not in reload_choices
