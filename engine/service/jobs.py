@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.music import Piece
-from engine.request import MAX_BARS, ComposeRequest, EngineInputError
+from engine.request import MAX_BARS, MIN_BARS, ComposeRequest, EngineInputError
 from engine.vocab import normalise_mood, normalise_style
 
 if TYPE_CHECKING:  # the real types import torch; cogs must be able to import this module without it
@@ -37,7 +37,7 @@ class EngineJob:
     kind: JobKind
     request: ComposeRequest
     user_key: str = "anonymous"
-    piece: Piece | None = None  # the piece being edited (restyle, remood, extend, continue)
+    piece: Piece | bytes | None = None  # the piece being edited; continue also takes uploaded MIDI bytes
     parent: Any = None  # variation: the parent Composition or its latent vector
     strength: float = 0.3  # variation: how far from the parent
     target: str | None = None  # restyle: the new style; remood: the new mood
@@ -56,7 +56,7 @@ class EngineJob:
 
     @classmethod
     def variation(cls, parent: Any, request: ComposeRequest, strength: float = 0.3, user_key: str = "anonymous") -> "EngineJob":
-        if not 0.0 < strength <= 1.0:
+        if not 0.0 <= strength <= 1.0:
             raise EngineInputError(f"Variation strength must be between 0 and 1, not {strength}.")
         return cls(JobKind.VARIATION, request.validated(), user_key, parent=parent, strength=strength)
 
@@ -78,22 +78,23 @@ class EngineJob:
 
     @classmethod
     def extend(cls, piece: Piece, bars: int, request: ComposeRequest, user_key: str = "anonymous") -> "EngineJob":
-        """The piece followed by `bars` new bars, as one longer piece."""
-        _check_added_bars(bars, piece.bars + bars)
+        """A track of ours made longer: the piece followed by `bars` new bars, at most MAX_BARS in all."""
+        _check_added_bars(bars)
+        if piece.bars + bars > MAX_BARS:
+            raise EngineInputError(f"That would make the piece {piece.bars + bars} bars long; the most is {MAX_BARS}.")
         return cls(JobKind.EXTEND, request.validated(), user_key, piece=piece, bars=bars)
 
     @classmethod
-    def continue_piece(cls, piece: Piece, bars: int, request: ComposeRequest, user_key: str = "anonymous") -> "EngineJob":
-        """Only the `bars` new bars that carry on from the piece."""
-        _check_added_bars(bars, bars)
+    def continue_piece(cls, piece: Piece | bytes, bars: int, request: ComposeRequest, user_key: str = "anonymous") -> "EngineJob":
+        """A user's fragment (a Piece, or the bytes of an uploaded MIDI file) followed by `bars` new bars.
+        A fragment the model cannot read fails the job with EngineInputError."""
+        _check_added_bars(bars)
         return cls(JobKind.CONTINUE, request.validated(), user_key, piece=piece, bars=bars)
 
 
-def _check_added_bars(added: int, resulting: int) -> None:
-    if added < 1:
-        raise EngineInputError(f"Add at least one bar, not {added}.")
-    if resulting > MAX_BARS:
-        raise EngineInputError(f"That would make the piece {resulting} bars long; the most is {MAX_BARS}.")
+def _check_added_bars(bars: int) -> None:
+    if not MIN_BARS <= bars <= MAX_BARS:
+        raise EngineInputError(f"Add between {MIN_BARS} and {MAX_BARS} bars, not {bars}.")
 
 
 @dataclass

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -97,38 +96,13 @@ def run_edit(composer: "Composer", job: EngineJob) -> "Composition":
         return composer.restyle(_require_piece(job), job.target, job.request)
     if job.kind is JobKind.REMOOD:
         return composer.remood(_require_piece(job), job.target, job.request)
-    if job.kind is JobKind.CONTINUE:
+    if job.kind in (JobKind.EXTEND, JobKind.CONTINUE):
+        # The Composer returns the fragment followed by the new bars; a MIDI upload is read by the Composer.
         return composer.continue_piece(_require_piece(job), job.bars, job.request)
-    if job.kind is JobKind.EXTEND:
-        piece = _require_piece(job)
-        continuation = composer.continue_piece(piece, job.bars, job.request)
-        return replace(continuation, piece=appended(piece, continuation.piece))
     raise ValueError(f"{job.kind} is not an edit")
 
 
-def appended(first: Piece, second: Piece) -> Piece:
-    """`second` played after `first`, as one piece in `first`'s key, meter and tempo.
-
-    If the model already returned the whole extended piece (it starts with `first`), it is used as is.
-    """
-    if second.bars > first.bars and second.melody[: len(first.melody)] == first.melody:
-        return second
-    offset = first.total_steps
-
-    def shifted(notes):
-        return [replace(n, start=n.start + offset) for n in notes]
-
-    return replace(
-        first,
-        bars=first.bars + second.bars,
-        melody=first.melody + shifted(second.melody),
-        harmony=first.harmony + [replace(c, start=c.start + offset) for c in second.harmony],
-        bass=first.bass + shifted(second.bass),
-        drums=first.drums + shifted(second.drums),
-    )
-
-
-def _require_piece(job: EngineJob) -> Piece:
+def _require_piece(job: EngineJob) -> Piece | bytes:
     if job.piece is None:
         raise ValueError(f"a {job.kind.value} job needs a piece")
     return job.piece
@@ -149,4 +123,4 @@ def _release_accelerator_memory() -> None:
         torch.cuda.empty_cache()
 
 
-__all__ = ["ComposerFactory", "ModelStage", "appended", "load_composer", "run_batch", "run_edit"]
+__all__ = ["ComposerFactory", "ModelStage", "load_composer", "run_batch", "run_edit"]

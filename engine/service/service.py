@@ -419,6 +419,10 @@ def _user_facing(exc: BaseException, stage: str = "writing") -> BaseException:
     if isinstance(exc, (EngineInputError, EngineFailure)):
         return exc
     name = type(exc).__name__
+    if name == "UploadTooLargeError":  # engine.render's message already tells the user what to do
+        failure = EngineFailure(str(exc))
+        failure.__cause__ = exc
+        return failure
     if isinstance(exc, MemoryError) or "OutOfMemory" in name:
         failure = EngineFailure(f"The composer ran out of memory while {stage} your piece. Please try again in a moment.")
     else:

@@ -87,8 +87,12 @@ class FakeComposer:
         return self._compose(replace(request, mood=mood), "remood")
 
     def continue_piece(self, piece: Piece, bars: int, request: ComposeRequest) -> FakeComposition:
+        """Like the real one: the fragment followed by the new bars."""
         self.calls.append("continue")
-        return self._compose(replace(request, bars=bars), "continue")
+        new = self._compose(replace(request, bars=bars), "continue")
+        offset = piece.total_steps
+        melody = piece.melody + [replace(n, start=n.start + offset) for n in new.piece.melody]
+        return replace(new, piece=replace(new.piece, bars=piece.bars + bars, melody=melody))
 
     def encode(self, piece: Piece) -> np.ndarray:
         return np.zeros(4, dtype=np.float32)

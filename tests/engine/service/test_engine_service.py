@@ -161,7 +161,7 @@ async def test_edits_run_through_the_composer(make_service):
     assert results[1].composition.request.style == "latin"
     assert results[3].composition.piece.bars == 12
     assert results[3].composition.piece.melody[: len(piece.melody)] == piece.melody
-    assert results[4].composition.piece.bars == 4
+    assert results[4].composition.piece.bars == 12
 
 
 def test_bad_input_is_refused_before_queueing_with_a_message_for_the_user():
@@ -172,6 +172,8 @@ def test_bad_input_is_refused_before_queueing_with_a_message_for_the_user():
         EngineJob.remood(piece, "grumpy", ComposeRequest())
     with pytest.raises(EngineInputError, match="the most is 32"):
         EngineJob.extend(piece, 4, ComposeRequest())
+    with pytest.raises(EngineInputError, match="Add between 4 and 32 bars"):
+        EngineJob.continue_piece(b"MThd", 2, ComposeRequest())
     with pytest.raises(EngineInputError, match="strength"):
         EngineJob.variation(None, ComposeRequest(), strength=2.0)
     with pytest.raises(ValueError, match="seed"):
