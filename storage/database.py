@@ -233,6 +233,8 @@ async def apply_migrations(connection: aiosqlite.Connection, migrations: list[Mi
     """
     target = migrations[-1].version if target_version is None and migrations else (target_version or 0)
     applied: list[int] = []
+    if await current_version(connection) >= target:
+        return applied  # the common case: nothing to do, so take no write lock
     await connection.execute("PRAGMA foreign_keys = OFF")
     try:
         for migration in migrations:
