@@ -174,7 +174,7 @@ class PlaygroundState:
             flags=(payload.get("flags") or 0) | extra.pop("flags", 0),
             visible_to=None if visible_to is None else visible_to.id,
             nonce=payload.get("nonce"),
-            message_reference=payload.get("message_reference"),
+            message_reference=extra.pop("message_reference", None) or payload.get("message_reference"),
             **extra,
         )
         self.messages.add(message)

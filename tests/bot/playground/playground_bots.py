@@ -116,7 +116,6 @@ class PlaygroundTestBot(commands.Bot):
         async def twice(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("one")
             try:
-                await interaction.response._parent._state.http  # keep the state alive for the raw call below
                 await _raw_second_callback(interaction)
             except discord.HTTPException as error:
                 self.late_errors.append(error)
