@@ -125,12 +125,13 @@ class TunesmithBot(commands.Bot):
 
     async def _stop_engine(self) -> None:
         engine = self.services.engine
-        close = getattr(engine, "close", None)
-        if close is None:
+        if engine is None:
             return
-        grace = self.settings.shutdown_grace_seconds
         try:
-            await asyncio.wait_for(close(grace_seconds=grace), timeout=grace + 5)
+            # The engine drains in-flight jobs itself; the grace period bounds how long shutdown may wait for it.
+            await asyncio.wait_for(engine.stop(), timeout=self.settings.shutdown_grace_seconds)
+        except TimeoutError:
+            log.warning("Engine service did not stop within the grace period", extra={"seconds": self.settings.shutdown_grace_seconds})
         except Exception:
             log.exception("Engine service did not stop cleanly")
 

@@ -56,11 +56,19 @@ class Settings(BaseSettings):
     batch_max_wait_ms: int = 20
     render_workers: int = 2
     request_timeout_seconds: float = 60.0
-    shutdown_grace_seconds: float = Field(default=30.0, ge=0, description="On shutdown, how long in-flight jobs may take to finish before they are recorded as interrupted")
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, description="On shutdown, the longest the bot waits for the engine to finish in-flight jobs; what is left is recorded as interrupted")
 
     # Logging: "console" for people, "json" for machines.
     log_level: str = "INFO"
     log_format: str = "console"
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
 
     @field_validator("log_format")
     @classmethod

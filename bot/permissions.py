@@ -42,7 +42,8 @@ class AccessPolicy:
         if self.is_owner(member) or member.guild.owner_id == member.id:
             return True
         # From an interaction, Discord sends the member's resolved permissions; otherwise compute them from roles.
-        permissions = member.resolved_permissions or member.guild_permissions
+        resolved = member.resolved_permissions
+        permissions = resolved if resolved is not None else member.guild_permissions
         if permissions.administrator or getattr(permissions, self.admin_permission):
             return True
         return any(role.id in server_settings.admin_role_ids for role in member.roles)

@@ -14,10 +14,10 @@ from storage import Storage
 
 
 class EngineService(Protocol):
-    """The engine's queue + worker pool, as far as the bot core needs it: it must stop cleanly."""
+    """The engine's queue + worker pool (engine.service.EngineService), as far as the bot core needs it."""
 
-    async def close(self, *, grace_seconds: float) -> None:
-        """Stop taking work, let in-flight jobs finish for up to `grace_seconds`, then cancel the rest."""
+    async def stop(self) -> None:
+        """Refuse new jobs, give in-flight ones a while to finish, then fail the rest. Safe to call twice."""
 
 
 class StorageNotOpenError(RuntimeError):
