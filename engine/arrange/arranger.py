@@ -72,7 +72,7 @@ def _part_hits(role: str, ctx: Context, piece: Piece, style: str) -> list[Hit]:
         kind = spec.bass
         if kind == "walking":
             return parts.walking_bass(ctx, "2feel" if ctx.shape.density < 0.3 else "4feel")
-        if kind == "pattern" and ctx.timeline.steps_per_bar == 16 and not (style == "rock" and ctx.shape.density > 0.7):
+        if kind == "pattern" and ctx.timeline.steps_per_bar == 16 and not (spec.bass_drive and ctx.shape.density > 0.7):
             return parts.pattern_bass(ctx, style)
         if kind == "pedal":
             return parts.pedal_bass(ctx)

@@ -18,6 +18,7 @@ from engine.music import MAJOR_SCALE, MINOR_SCALE, STEPS_PER_BEAT, Chord, Key, N
 from engine.tokens import fold_into
 
 BASS_LOW, BASS_HIGH = 28, 52  # E1..E3: where a bass walks
+BASS_HOME = 38  # D2: the middle of a bass player's usual range
 CRASH, KICK, SNARE = 49, 36, 38
 
 
@@ -200,7 +201,7 @@ def pattern_bass(ctx: Context, style: str) -> list[Hit]:
                 if chord is None:
                     continue
                 nxt = tl.chord_at(onset + dur) or tl.next_chord(chord) or chord
-                root = _nearest(chord.root, previous if previous < 45 else previous - 5)
+                root = _nearest(chord.root, (previous + BASS_HOME) / 2)  # near the last note, never drifting far from home
                 scale = MAJOR_SCALE if voicings.third(chord) == 4 else MINOR_SCALE
                 pitch = {
                     "B": root,
@@ -219,16 +220,20 @@ def pattern_bass(ctx: Context, style: str) -> list[Hit]:
 
 
 def root_fifth_bass(ctx: Context) -> list[Hit]:
-    """Root on the downbeat, fifth on the middle beat; eighth-note roots when the mood drives."""
+    """Root on the downbeat, fifth on the middle beat (half notes, or quarters when busy); driving
+    eighth-note roots when the style drives and the mood is busy."""
     tl, hits = ctx.timeline, []
     half = tl.steps_per_bar // 2 if tl.steps_per_bar % 8 == 0 else tl.steps_per_bar
-    step_len = 2 if ctx.shape.density > 0.7 else (STEPS_PER_BEAT if ctx.shape.density > 0.35 else half)
+    if ctx.shape.density > 0.7:
+        step_len = 2 if ctx.spec.bass_drive else STEPS_PER_BEAT
+    else:
+        step_len = STEPS_PER_BEAT if ctx.spec.bass_drive and ctx.shape.density > 0.35 else half
     previous = 36
     for onset in range(0, tl.play_steps, step_len):
         chord = tl.chord_at(onset)
         if chord is None:
             continue
-        root = _nearest(chord.root, previous)
+        root = _nearest(chord.root, (previous + BASS_HOME) / 2)
         in_bar = onset % tl.steps_per_bar
         pitch = root + voicings.fifth(chord) if step_len >= STEPS_PER_BEAT and in_bar == half and half < tl.steps_per_bar else root
         accent = 10 if in_bar % STEPS_PER_BEAT == 0 else 0

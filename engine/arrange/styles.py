@@ -54,6 +54,7 @@ class StyleSpec:
     melody_register: tuple[int, int] = (60, 84)
     mood_instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
     timing_spread_ms: float = 8.0  # humanising: how far a player strays from the grid
+    bass_drive: bool = False  # busy moods push a root-and-fifth bass to driving eighths (rock, pop, game)
 
 
 CALM_MOODS = ("calm", "dreamy", "sad")
@@ -62,7 +63,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     "jazz": StyleSpec(
         instruments={"Melody": gm("Tenor Sax"), "Piano": gm("Acoustic Grand Piano"), "Bass": gm("Acoustic Bass"), "Drums": JAZZ_KIT},
         comping="rootless", bass="walking", tempo_range=(90, 220), swing=0.64, drums="jazz", comp_rhythm="jazz",
-        comp_register=60, melody_register=(55, 82),
+        comp_register=57, melody_register=(55, 82),
         mood_instruments={
             "calm": {"Piano": gm("Electric Piano 1"), "Drums": BRUSH_KIT, "Melody": gm("Vibraphone")},
             "dreamy": {"Piano": gm("Electric Piano 1"), "Drums": BRUSH_KIT, "Melody": gm("Flute")},
@@ -95,7 +96,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     ),
     "pop": StyleSpec(
         instruments={"Melody": gm("Electric Guitar (clean)"), "Piano": gm("Acoustic Grand Piano"), "Bass": gm("Electric Bass (finger)"), "Drums": KIT},
-        comping="block", bass="piece", tempo_range=(80, 128), drums="pop",
+        comping="block", bass="piece", tempo_range=(80, 128), drums="pop", bass_drive=True,
         comp_register=62, melody_register=(60, 84),
         mood_instruments={
             "calm": {"Melody": gm("Electric Piano 1"), "Pad": gm("String Ensemble 1")},
@@ -106,7 +107,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     ),
     "rock": StyleSpec(
         instruments={"Melody": gm("Distortion Guitar"), "Guitar": gm("Overdriven Guitar"), "Bass": gm("Electric Bass (pick)"), "Drums": KIT},
-        comping="power", bass="pattern", tempo_range=(90, 160), drums="rock",
+        comping="power", bass="pattern", tempo_range=(90, 160), drums="rock", bass_drive=True,
         comp_register=52, melody_register=(55, 84),
         mood_instruments={
             "calm": {"Melody": gm("Electric Guitar (clean)"), "Guitar": gm("Electric Guitar (clean)")},
@@ -119,7 +120,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     ),
     "folk": StyleSpec(
         instruments={"Melody": gm("Fiddle"), "Guitar": gm("Acoustic Guitar (steel)"), "Bass": gm("Acoustic Bass"), "Drums": KIT},
-        comping="strum", bass="pattern", tempo_range=(80, 140), drums="folk", comp_rhythm="folk",
+        comping="strum", bass="root_fifth", tempo_range=(80, 140), drums="folk", comp_rhythm="folk",
         comp_register=55, melody_register=(60, 88), timing_spread_ms=10.0,
         mood_instruments={
             "calm": {"Melody": gm("Flute")}, "dreamy": {"Melody": gm("Flute")},
@@ -151,7 +152,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     ),
     "game": StyleSpec(
         instruments={"Melody": gm("Lead 1 (square)"), "Synth": gm("Lead 2 (sawtooth)"), "Bass": gm("Synth Bass 1"), "Drums": ELECTRONIC_KIT},
-        comping="arpeggio", bass="piece", tempo_range=(100, 170), drums="game",
+        comping="arpeggio", bass="piece", tempo_range=(100, 170), drums="game", bass_drive=True,
         comp_register=60, melody_register=(62, 90), timing_spread_ms=0.0,
         mood_instruments={
             "calm": {"Melody": gm("Ocarina"), "Synth": gm("Pad 1 (new age)")},

@@ -1,0 +1,132 @@
+"""Audio from an arrangement with FluidSynth: one synthesiser and SoundFont per process, reused for every render."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+
+from engine.arrange import Arrangement
+from engine.render import loudness
+from engine.render.dependencies import RenderDependencyError, default_soundfont, fluidsynth_problem, soundfont_problem
+
+DRUM_CHANNEL = 9
+DRUM_BANK = 128
+SYNTH_GAIN = 0.3  # headroom: the synth writes 16-bit samples, and a full band must not clip before normalising
+POLYPHONY = 64
+TAIL_SECONDS = 0.6  # reverb tail kept after the last note ends (never more than 4 % of the piece)
+
+# Event kinds, in the order they apply at the same sample: a repeated note is released before it is struck again.
+_PROGRAM, _CONTROL, _NOTE_OFF, _NOTE_ON = range(4)
+
+
+def _events(midi: pretty_midi.PrettyMIDI, sample_rate: int) -> tuple[list[tuple[int, int, int, int, int]], dict[int, tuple[int, int]]]:
+    """Sorted (sample, kind, channel, a, b) events and each channel's (bank, program)."""
+    events = []
+    programs: dict[int, tuple[int, int]] = {}
+    free = iter(c for c in range(16) if c != DRUM_CHANNEL)
+    for inst in midi.instruments:
+        channel = DRUM_CHANNEL if inst.is_drum else next(free, None)
+        if channel is None:
+            raise ValueError("An arrangement can have at most 15 pitched instruments.")
+        programs[channel] = (DRUM_BANK if inst.is_drum else 0, inst.program)
+        for cc in inst.control_changes:
+            events.append((round(cc.time * sample_rate), _CONTROL, channel, cc.number, cc.value))
+        for note in inst.notes:
+            events.append((round(note.start * sample_rate), _NOTE_ON, channel, note.pitch, note.velocity))
+            events.append((round(note.end * sample_rate), _NOTE_OFF, channel, note.pitch, 0))
+    events.sort()
+    return events, programs
+
+
+class AudioRenderer:
+    """Renders arrangements to normalised stereo audio. Loads the SoundFont once; cheap to call repeatedly.
+
+    Safe to hand to a worker process: the synthesiser is not pickled but rebuilt in the process that uses it.
+    Raises RenderDependencyError, naming the fix, when the SoundFont or the FluidSynth library is missing.
+    """
+
+    def __init__(self, soundfont: Path | None = None, sample_rate: int = 44100) -> None:
+        self.soundfont = Path(soundfont) if soundfont else default_soundfont()
+        self.sample_rate = sample_rate
+        problems = [p for p in (soundfont_problem(self.soundfont), fluidsynth_problem()) if p]
+        if problems:
+            raise RenderDependencyError("\n".join(problems))
+        self._synth = None
+        self._owner_pid: int | None = None
+        self._load()
+
+    def _load(self) -> None:
+        import fluidsynth
+
+        synth = fluidsynth.Synth(gain=SYNTH_GAIN, samplerate=float(self.sample_rate))
+        # 64 voices play every part here unchanged and keep long release tails from piling up (render time).
+        synth.setting("synth.polyphony", POLYPHONY)
+        synth.setting("synth.reverb.active", 1)
+        synth.setting("synth.chorus.active", 1)
+        sfid = synth.sfload(str(self.soundfont))
+        if sfid < 0:
+            synth.delete()
+            raise RenderDependencyError(f"FluidSynth could not load the SoundFont {self.soundfont}: is it a valid .sf2 file?")
+        self._synth, self._sfid, self._owner_pid = synth, sfid, os.getpid()
+
+    def __getstate__(self) -> dict:
+        return {"soundfont": self.soundfont, "sample_rate": self.sample_rate}
+
+    def __setstate__(self, state: dict) -> None:
+        self.soundfont, self.sample_rate = state["soundfont"], state["sample_rate"]
+        self._synth, self._owner_pid = None, None
+
+    def _ready_synth(self):
+        if self._synth is None or self._owner_pid != os.getpid():  # a forked or unpickled copy builds its own
+            self._load()
+        return self._synth
+
+    def _select(self, channel: int, bank: int, program: int) -> None:
+        synth = self._synth
+        if synth.sfpreset_name(self._sfid, bank, program) is None:  # a kit the SoundFont lacks: its standard kit
+            program = 0
+        synth.program_select(channel, self._sfid, bank, program)
+
+    def render_raw(self, arrangement: Arrangement) -> np.ndarray:
+        """The synthesiser's output as float32 [samples, 2], before loudness normalisation."""
+        synth = self._ready_synth()
+        synth.system_reset()  # forget the last render's programs, controllers and sounding notes
+        send = np.mean([cc.value for inst in arrangement.midi.instruments for cc in inst.control_changes if cc.number == 91] or [64])
+        synth.set_reverb(roomsize=0.35 + 0.5 * send / 127, damping=0.4, width=0.9, level=0.9)
+        sr = self.sample_rate
+        events, programs = _events(arrangement.midi, sr)
+        for channel, (bank, program) in programs.items():
+            self._select(channel, bank, program)
+        end = round((arrangement.duration_seconds + min(TAIL_SECONDS, 0.04 * arrangement.duration_seconds)) * sr)
+        chunks, position = [], 0
+        for sample, kind, channel, a, b in events:
+            sample = min(sample, end)
+            if sample > position:
+                chunks.append(synth.get_samples(sample - position))
+                position = sample
+            if kind == _NOTE_ON:
+                synth.noteon(channel, a, b)
+            elif kind == _NOTE_OFF:
+                synth.noteoff(channel, a)
+            elif kind == _CONTROL:
+                synth.cc(channel, a, b)
+        if end > position:
+            chunks.append(synth.get_samples(end - position))
+        for channel in programs:
+            synth.all_notes_off(channel)
+        audio = np.concatenate(chunks).reshape(-1, 2).astype(np.float32) / 32768.0
+        return _fade_out(audio, sr, min(TAIL_SECONDS, 0.04 * arrangement.duration_seconds) + 0.2)
+
+    def render(self, arrangement: Arrangement) -> np.ndarray:
+        """Stereo float32 [samples, 2] at `sample_rate`: reverb and chorus on, -16 LUFS, peaks at or below -1 dBFS."""
+        return loudness.normalise(self.render_raw(arrangement), self.sample_rate)
+
+
+def _fade_out(audio: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:
+    n = min(len(audio), int(seconds * sample_rate))
+    if n > 0:
+        audio[-n:] *= np.linspace(1.0, 0.0, n, dtype=np.float32)[:, None]
+    return audio
