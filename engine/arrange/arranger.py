@@ -36,6 +36,7 @@ class Arrangement:
     chord_symbols: list[tuple[float, str]]  # (time in seconds, symbol) at each chord change
     bar_times: list[float]  # start of each bar in seconds, and the end of the last
     swing: float  # 0.5 straight; the swing ratio the off-beat eighths were played at
+    intro_bars: int  # bars before the piece's melody starts (the last bar is the ending)
 
 
 def _timeline(piece: Piece, intro_bars: int, tonic: Chord) -> Timeline:
@@ -125,7 +126,7 @@ def arrange(piece: Piece, style: str, mood: str, seed: int = 0) -> Arrangement:
     return Arrangement(
         midi=midi, style=style, mood=mood, tempo=tempo, key=piece.key, meter=piece.meter,
         duration_seconds=duration, parts={role: band[role].name for role in roles}, chord_symbols=chord_symbols,
-        bar_times=[feel.seconds(s) for s in bar_steps], swing=swing,
+        bar_times=[feel.seconds(s) for s in bar_steps], swing=swing, intro_bars=intro_bars,
     )
 
 
