@@ -27,6 +27,11 @@ from storage import Job, Storage
 log = logging.getLogger(__name__)
 
 
+# Tunesmith never joins voice channels: discord.py's warnings about missing voice libraries are noise.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 def default_intents() -> discord.Intents:
     # Slash commands need no message content; reactions carry ratings.
     intents = discord.Intents.none()

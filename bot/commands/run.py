@@ -1,0 +1,47 @@
+"""`tunesmith run`: the bot, against Discord with DISCORD_TOKEN, else against the built-in playground."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.panel import Panel
+
+from bot.config import Settings
+from bot.logging import configure_logging
+from bot.runner import RunError, Target, run_bot
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run(
+        playground: bool | None = typer.Option(
+            None, "--playground/--discord", help="Force the playground, or Discord (needs DISCORD_TOKEN). Default: Discord when DISCORD_TOKEN is set."
+        ),
+        host: str | None = typer.Option(None, help="Playground address to listen on. Default: the playground_host setting."),
+        port: int | None = typer.Option(None, help="Playground port (0: any free one). Default: the playground_port setting."),
+    ) -> None:
+        """Run the bot until Ctrl-C. Without a Discord token it starts the playground and prints its address."""
+        errors = Console(stderr=True)
+        try:
+            settings = Settings()
+        except ValidationError as exc:
+            errors.print(f"[red]Invalid settings[/red] (tunesmith.toml or TUNESMITH_* variables):\n{exc}")
+            raise typer.Exit(2) from None
+        token = settings.discord_token.get_secret_value() if settings.discord_token else None
+        configure_logging(settings.log_level, settings.log_format, secrets=[token])
+        target = Target.AUTO if playground is None else (Target.PLAYGROUND if playground else Target.DISCORD)
+
+        console = Console()
+
+        def announce(line: str) -> None:
+            console.print(Panel.fit(f"[bold green]{line}[/bold green]", border_style="green"), soft_wrap=True)
+
+        try:
+            code = asyncio.run(run_bot(settings, target, host=host, port=port, announce=announce))
+        except RunError as exc:
+            errors.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        raise typer.Exit(code)

@@ -1,0 +1,131 @@
+"""Running the bot until it is told to stop: against Discord with a token, else against an in-process playground.
+
+Ctrl-C or SIGTERM stops it cleanly: the bot refuses new commands, lets the engine finish what it can,
+records the rest as interrupted, and closes storage; then the playground stops. A second Ctrl-C stops at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from enum import StrEnum
+
+import discord
+
+from bot.client import TunesmithBot
+from bot.config import Settings
+from bot.logging import register_secret
+
+log = logging.getLogger(__name__)
+
+
+class Target(StrEnum):
+    AUTO = "auto"  # Discord when a token is set, else the playground
+    DISCORD = "discord"
+    PLAYGROUND = "playground"
+
+
+class RunError(Exception):
+    """The bot could not start for a reason the operator can fix; the message says how."""
+
+
+def choose_target(settings: Settings, requested: Target) -> Target:
+    if requested is Target.DISCORD and settings.discord_token is None:
+        raise RunError("--discord needs a bot token: set the DISCORD_TOKEN environment variable.")
+    if requested is Target.AUTO:
+        return Target.DISCORD if settings.discord_token is not None else Target.PLAYGROUND
+    return requested
+
+
+async def run_bot(
+    settings: Settings,
+    target: Target = Target.AUTO,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    announce: Callable[[str], None] = print,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Run until `stop` is set (by default: until SIGINT/SIGTERM); returns the process exit code.
+
+    `announce` receives the line telling people where to try the bot (the playground's address).
+    """
+    target = choose_target(settings, target)
+    if stop is None:
+        stop = asyncio.Event()
+        _install_signal_handlers(stop)
+    async with contextlib.AsyncExitStack() as stack:
+        if target is Target.PLAYGROUND:
+            from bot.playground import Playground, configure_discord  # only needed without Discord
+
+            playground = Playground(host=host or settings.playground_host, port=settings.playground_port if port is None else port)
+            try:
+                await playground.start()
+            except OSError as exc:
+                raise RunError(
+                    f"The playground cannot listen on {playground.host}:{playground.port} ({exc.strerror or exc}). "
+                    "Choose another port with --port or TUNESMITH_PLAYGROUND_PORT."
+                ) from None
+            stack.push_async_callback(playground.stop)
+            configure_discord(playground.url)
+            token = playground.bot_token
+            bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, guild_ready_timeout=0.1)
+            where = f"Open {playground.url} to try Tunesmith"
+        else:
+            assert settings.discord_token is not None
+            token = settings.discord_token.get_secret_value()
+            bot = TunesmithBot(settings)
+            where = "Connected to Discord"
+        register_secret(token)
+        return await _serve(bot, token, stop, lambda: announce(where))
+
+
+async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: Callable[[], None]) -> int:
+    running = asyncio.create_task(bot.start(token), name="tunesmith-bot")
+    ready = asyncio.create_task(bot.wait_until_ready(), name="tunesmith-ready")
+    stopping = asyncio.create_task(stop.wait(), name="tunesmith-stop")
+    try:
+        done, _ = await asyncio.wait({running, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done:
+            on_ready()
+            await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ready.cancel()
+        stopping.cancel()
+        await bot.close()
+    return _exit_code(running)
+
+
+def _exit_code(running: asyncio.Task[None]) -> int:
+    if not running.done():
+        running.cancel()
+        return 0
+    if running.cancelled() or running.exception() is None:
+        return 0
+    error = running.exception()
+    if isinstance(error, discord.LoginFailure):
+        log.error("Discord refused the token: check DISCORD_TOKEN")
+    else:
+        log.error("The bot stopped with an error", exc_info=error)
+    return 1
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("Second signal: stopping now")
+            if main is not None:
+                main.cancel()
+            return
+        log.info("Stopping (press Ctrl-C again to stop at once)", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not available on Windows: Ctrl-C raises as usual there
+            loop.add_signal_handler(signum, on_signal, signum)
