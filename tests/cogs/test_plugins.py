@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from bot.client import TunesmithBot
+from bot.config import PROJECT_ROOT
 from bot.playground import Playground
 from tests.helpers.bot import answer, embed_text, fake_distribution, is_ephemeral, plugin_source
 
@@ -94,3 +102,39 @@ async def test_load_suggests_plugins_that_are_not_loaded(tunesmith: TunesmithBot
     assert load_choices[0] == "settings"  # names that start with what was typed come first
     assert all("se" in name for name in load_choices) and "plugins" not in load_choices
     assert reload_choices == tunesmith.plugins.loaded_names and "settings" not in reload_choices
+
+
+@pytest.fixture(scope="module")
+def hello_plugin_installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """examples/hello_plugin, built and installed by pip into a folder put on sys.path (the venv stays untouched)."""
+    work = tmp_path_factory.mktemp("hello_plugin")
+    source = shutil.copytree(PROJECT_ROOT / "examples" / "hello_plugin", work / "source")  # build files stay out of the repo
+    target = work / "site-packages"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--no-deps",
+         "--no-build-isolation", "--target", str(target), str(source)],
+        check=True, timeout=180,
+    )  # fmt: skip
+    sys.path.insert(0, str(target))
+    importlib.invalidate_caches()
+    yield target
+    sys.path.remove(str(target))
+    for name in [m for m in sys.modules if m == "hello_plugin" or m.startswith("hello_plugin.")]:
+        del sys.modules[name]
+
+
+async def test_the_example_plugin_package_installs_and_loads_through_its_entry_point(
+    hello_plugin_installed: Path, tunesmith: TunesmithBot, playground: Playground
+) -> None:
+    listed = embed_text(await answer(playground, "alice", "plugins list"))
+    assert "**hello** 1.0.0 · not loaded · package tunesmith-hello 1.0.0" in listed
+    assert "hello" not in command_names(playground)
+
+    loaded = await answer(playground, "alice", "plugins load", {"name": "hello"})
+    assert "Loaded hello 1.0.0." in loaded["content"]
+    assert "hello" in command_names(playground)
+    greeting = await answer(playground, "carol", "hello", {"name": "Carol"})
+    assert greeting["content"] == f"Hello, Carol! This is Tunesmith {tunesmith.version}."
+
+    assert "Unloaded hello." in (await answer(playground, "alice", "plugins unload", {"name": "hello"}))["content"]
+    assert "hello" not in command_names(playground)
