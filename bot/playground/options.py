@@ -83,7 +83,7 @@ def _resolve_value(state: PlaygroundState, definition: dict[str, Any], value: An
         filename, data = value
         if len(data) > state.limits.upload_limit:
             raise PlaygroundError(f"{where}: {filename} is {len(data)} bytes, over the {state.limits.upload_limit}-byte upload limit")
-        attachment = state._new_attachment(channel_id, str(filename), bytes(data), None)
+        attachment = state.new_attachment(channel_id, str(filename), bytes(data), None)
         resolved.setdefault("attachments", {})[str(attachment.id)] = attachment.payload(state.base_url, ephemeral=True)
         return str(attachment.id)
     if kind in (USER, MENTIONABLE) and not (kind == MENTIONABLE and _find_role(state, value)):

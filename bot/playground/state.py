@@ -7,6 +7,7 @@ over the gateway. REST routes, interactions and the Python API all go through th
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,7 +112,7 @@ class PlaygroundState:
 
     # --- messages -----------------------------------------------------------------------------
 
-    def build_attachments(self, channel_id: int, payload: dict[str, Any], files: list[UploadedFile], existing: list[StoredAttachment]) -> list[StoredAttachment] | None:
+    def build_attachments(self, channel_id: int, payload: dict[str, Any], files: Sequence[UploadedFile], existing: list[StoredAttachment]) -> list[StoredAttachment] | None:
         """Apply a message payload's `attachments` array and uploaded `files[n]`; None means unchanged."""
         metadata = payload.get("attachments")
         if metadata is None and not files:
@@ -135,16 +136,16 @@ class PlaygroundState:
             elif ref in by_index:
                 upload = by_index[ref]
                 used.add(ref)
-                result.append(self._new_attachment(channel_id, item.get("filename") or upload.filename, upload.data, item.get("description")))
+                result.append(self.new_attachment(channel_id, item.get("filename") or upload.filename, upload.data, item.get("description")))
             else:
                 errors.add(("attachments", position, "id"), "ATTACHMENT_NOT_FOUND", "Unknown attachment; upload it as files[n] or keep an existing id.")
         errors.raise_if_any()
         if metadata is None:
             result = list(existing)
-        result.extend(self._new_attachment(channel_id, f.filename, f.data, None) for f in files if f.index not in used)
+        result.extend(self.new_attachment(channel_id, f.filename, f.data, None) for f in files if f.index not in used)
         return result
 
-    def _new_attachment(self, channel_id: int, filename: str, data: bytes, description: str | None) -> StoredAttachment:
+    def new_attachment(self, channel_id: int, filename: str, data: bytes, description: str | None) -> StoredAttachment:
         attachment = StoredAttachment(self.new_id(), channel_id, filename, data, guess_content_type(filename), description)
         self.messages.add_attachment(attachment)
         return attachment
@@ -154,7 +155,7 @@ class PlaygroundState:
         channel: TextChannel,
         author: PlaygroundUser,
         payload: dict[str, Any],
-        files: list[UploadedFile] = (),  # type: ignore[assignment]
+        files: Sequence[UploadedFile] = (),
         *,
         visible_to: PlaygroundUser | None = None,
         require_body: bool = True,
@@ -184,7 +185,7 @@ class PlaygroundState:
         self.events.record(ev.MESSAGE_CREATE, message=self.render(message, visible_to or author), ephemeral=visible_to is not None)
         return message
 
-    def edit_message(self, message: StoredMessage, payload: dict[str, Any], files: list[UploadedFile] = ()) -> StoredMessage:  # type: ignore[assignment]
+    def edit_message(self, message: StoredMessage, payload: dict[str, Any], files: Sequence[UploadedFile] = ()) -> StoredMessage:
         files = list(files)
         validate_message(payload, require_body=False, has_files=bool(files))
         if "content" in payload:

@@ -1,0 +1,108 @@
+"""The playground page in headless Chromium: type a slash command, hear the audio it returns,
+click a button, react, and switch users."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import wave
+from pathlib import Path
+
+import discord
+import pytest
+from discord.ext import commands
+
+from bot.playground import Playground
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+]
+SCREENSHOT = Path("/tmp/playground.png")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
+]
+
+
+def tone_wav(seconds: float = 1.5, frequency: float = 440.0, rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * frequency * i / rate))) for i in range(int(seconds * rate))))
+    return buffer.getvalue()
+
+
+class AgainView(discord.ui.View):
+    @discord.ui.button(label="Again", custom_id="again", style=discord.ButtonStyle.primary)
+    async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.edit_message(content=f"again, for {interaction.user.name}")
+
+
+class PingBot(commands.Bot):
+    def __init__(self) -> None:
+        super().__init__(command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05)
+
+        @self.tree.command(description="Reply with a short tone")
+        async def ping(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("pong", file=discord.File(io.BytesIO(tone_wav()), "tone.wav"), view=AgainView())
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync()
+
+
+async def test_page_runs_a_command_plays_audio_and_clicks(playground: Playground, start_bot) -> None:
+    from playwright.async_api import async_playwright
+
+    await start_bot(PingBot())
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = await browser.new_page(viewport={"width": 1200, "height": 760})
+            await page.goto(playground.url)
+            await page.wait_for_selector("#bot-status.online")
+
+            # Type the command with the hint list: "/pi" suggests /ping, Enter completes, Enter sends.
+            composer = page.locator("#command-input")
+            await composer.click()
+            await composer.type("/pi")
+            await page.wait_for_selector(".suggestion >> text=/ping")
+            await composer.press("Enter")
+            assert await composer.input_value() == "/ping "
+            await composer.press("Enter")
+
+            message = page.locator(".message", has_text="pong").first
+            await message.wait_for()
+            used = await message.locator(".used-command").inner_text()
+            assert "Alice" in used and "/ping" in used
+            audio = message.locator("audio")
+            await audio.wait_for()
+            await page.wait_for_function("document.querySelector('audio').readyState >= 1", timeout=10_000)
+            await audio.evaluate("a => a.play()")
+            await page.wait_for_function("document.querySelector('audio').currentTime > 0", timeout=10_000)
+
+            # The button answers with a type-7 update of the same message.
+            await message.locator("button[data-custom-id=again]").click()
+            await page.locator(".message", has_text="again, for alice").wait_for()
+
+            # React as alice, then switch to bob: the reaction is alice's, not bob's.
+            await page.locator(".message .add-reaction").first.click()
+            await page.locator(".emoji-picker button", has_text="🔥").click()
+            await page.locator(".reaction.me", has_text="🔥").wait_for()
+            await playground.wait_for(lambda e: e.kind == "reaction_add")
+            await page.select_option("#user-switcher", label="bob")
+            await page.locator("#member-list li.me", has_text="bob").wait_for()
+            reaction = page.locator(".reaction", has_text="🔥")
+            await reaction.wait_for()
+            assert await reaction.get_attribute("aria-pressed") == "false"
+            await page.wait_for_timeout(200)
+            await page.screenshot(path=str(SCREENSHOT))
+        finally:
+            await browser.close()
+    last = playground.messages()[-1]
+    assert last["content"] == "again, for alice" and last["reactions"][0]["count"] == 1
