@@ -16,10 +16,18 @@ DRUM_CHANNEL = 9
 DRUM_BANK = 128
 SYNTH_GAIN = 0.3  # headroom: the synth writes 16-bit samples, and a full band must not clip before normalising
 POLYPHONY = 64
-TAIL_SECONDS = 0.6  # reverb tail kept after the last note ends (never more than 4 % of the piece)
+TAIL_SECONDS = 0.6
+# FluidSynth renders in blocks of 64 samples and applies events at block boundaries. Events are placed on
+# those boundaries (1.5 ms, inaudible) and every render consumes whole blocks, so a render never depends on
+# where the previous one left the synthesiser's block clock.
+BLOCK = 64  # reverb tail kept after the last note ends (never more than 4 % of the piece)
 
 # Event kinds, in the order they apply at the same sample: a repeated note is released before it is struck again.
 _PROGRAM, _CONTROL, _NOTE_OFF, _NOTE_ON = range(4)
+
+
+def _block(seconds: float, sample_rate: int) -> int:
+    return round(seconds * sample_rate / BLOCK) * BLOCK
 
 
 def _events(midi: pretty_midi.PrettyMIDI, sample_rate: int) -> tuple[list[tuple[int, int, int, int, int]], dict[int, tuple[int, int]]]:
@@ -33,10 +41,10 @@ def _events(midi: pretty_midi.PrettyMIDI, sample_rate: int) -> tuple[list[tuple[
             raise ValueError("An arrangement can have at most 15 pitched instruments.")
         programs[channel] = (DRUM_BANK if inst.is_drum else 0, inst.program)
         for cc in inst.control_changes:
-            events.append((round(cc.time * sample_rate), _CONTROL, channel, cc.number, cc.value))
+            events.append((_block(cc.time, sample_rate), _CONTROL, channel, cc.number, cc.value))
         for note in inst.notes:
-            events.append((round(note.start * sample_rate), _NOTE_ON, channel, note.pitch, note.velocity))
-            events.append((round(note.end * sample_rate), _NOTE_OFF, channel, note.pitch, 0))
+            events.append((_block(note.start, sample_rate), _NOTE_ON, channel, note.pitch, note.velocity))
+            events.append((_block(note.end, sample_rate), _NOTE_OFF, channel, note.pitch, 0))
     events.sort()
     return events, programs
 
@@ -100,7 +108,7 @@ class AudioRenderer:
         events, programs = _events(arrangement.midi, sr)
         for channel, (bank, program) in programs.items():
             self._select(channel, bank, program)
-        end = round((arrangement.duration_seconds + min(TAIL_SECONDS, 0.04 * arrangement.duration_seconds)) * sr)
+        end = _block(arrangement.duration_seconds + min(TAIL_SECONDS, 0.04 * arrangement.duration_seconds), sr)
         chunks, position = [], 0
         for sample, kind, channel, a, b in events:
             sample = min(sample, end)

@@ -1,0 +1,125 @@
+"""Audio: not silent, as long as the MIDI, -16 LUFS with peaks under -1 dBFS, and a reusable synthesiser."""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import numpy as np
+import pytest
+from pydub import AudioSegment
+
+from engine.arrange import arrange
+from engine.arrange.examples import folk_tune, ii_v_i
+from engine.render import AudioRenderer, RenderDependencyError, encode_mp3, render_track
+from engine.render.loudness import CEILING_DBFS, limit, loudness_lufs, normalise, peak_dbfs
+from engine.render.mp3 import UploadTooLargeError
+
+SR = 44100
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return AudioRenderer()
+
+
+@pytest.fixture(scope="module")
+def jazz_track(renderer):
+    return render_track(ii_v_i(bars=8, tempo=140), "jazz", "happy", 1, renderer)
+
+
+@pytest.fixture(scope="module")
+def jazz_audio(renderer, jazz_track):
+    return renderer.render(jazz_track.arrangement)
+
+
+def test_audio_is_stereo_and_not_silent(jazz_audio):
+    assert jazz_audio.dtype == np.float32 and jazz_audio.ndim == 2 and jazz_audio.shape[1] == 2
+    rms = float(np.sqrt(np.mean(np.square(jazz_audio))))
+    assert rms > 0.02
+    # Every second of the piece has sound in it (no dropouts), until the fade at the very end.
+    seconds = jazz_audio[: len(jazz_audio) // SR * SR].reshape(-1, SR, 2)
+    assert (np.abs(seconds[:-1]).max(axis=(1, 2)) > 0.01).all()
+
+
+def test_duration_within_five_percent_of_the_midi(jazz_track, jazz_audio):
+    midi_seconds = jazz_track.arrangement.midi.get_end_time()
+    assert len(jazz_audio) / SR == pytest.approx(midi_seconds, rel=0.05)
+    assert jazz_track.duration_seconds == pytest.approx(midi_seconds, rel=0.05)
+
+
+def test_loudness_target_and_peak_ceiling(jazz_audio):
+    assert loudness_lufs(jazz_audio, SR) == pytest.approx(-16.0, abs=1.0)
+    assert peak_dbfs(jazz_audio) <= CEILING_DBFS + 1e-3
+
+
+def test_limiter_holds_the_ceiling_on_a_loud_spiky_signal():
+    rng = np.random.default_rng(0)
+    t = np.arange(SR * 3) / SR
+    signal = 0.05 * np.sin(2 * np.pi * 220 * t)
+    signal[::SR // 4] += 0.9  # clicks far above the rest
+    audio = np.stack([signal, signal * 0.8], 1).astype(np.float32) + rng.normal(0, 0.001, (len(t), 2)).astype(np.float32)
+    out = normalise(audio, SR)
+    assert peak_dbfs(out) <= CEILING_DBFS + 1e-3
+    assert loudness_lufs(out, SR) == pytest.approx(-16.0, abs=1.0)
+    quiet = np.full((SR, 2), 0.5, dtype=np.float32)
+    assert np.array_equal(limit(quiet, SR), quiet), "audio under the ceiling is left alone"
+
+
+def test_mp3_decodes_as_stereo_44k1_of_the_right_length(jazz_track):
+    decoded = AudioSegment.from_file(io.BytesIO(jazz_track.mp3), format="mp3")
+    assert decoded.channels == 2 and decoded.frame_rate == 44100
+    assert decoded.duration_seconds == pytest.approx(jazz_track.arrangement.midi.get_end_time(), rel=0.05)
+    assert decoded.rms > 0
+
+
+def test_mp3_bitrate_drops_to_fit_the_cap_and_says_when_it_cannot(jazz_audio):
+    seconds = len(jazz_audio) / SR
+    full = encode_mp3(jazz_audio, SR)
+    cap = int(seconds * 100_000 / 8)  # room for about 96 kbps, not for 192
+    capped = encode_mp3(jazz_audio, SR, cap_bytes=cap)
+    assert len(capped) <= cap < len(full)
+    with pytest.raises(UploadTooLargeError, match="upload cap"):
+        encode_mp3(jazz_audio, SR, cap_bytes=10_000)
+
+
+def test_renderer_is_reused_and_reset_between_renders(renderer):
+    folk = arrange(folk_tune(bars=4), "folk", "happy", seed=3)
+    jazz = arrange(ii_v_i(bars=4), "jazz", "energetic", seed=3)
+    synth = renderer._synth
+    # Reverb and chorus modulate with a free-running phase, so compare dry renders: with those off, a render
+    # must not depend at all on what was rendered before it (programs, controllers, sounding notes).
+    synth.setting("synth.reverb.active", 0)
+    synth.setting("synth.chorus.active", 0)
+    try:
+        first = renderer.render_raw(folk)
+        renderer.render_raw(jazz)
+        again = renderer.render_raw(folk)
+    finally:
+        synth.setting("synth.reverb.active", 1)
+        synth.setting("synth.chorus.active", 1)
+    assert renderer._synth is synth, "one synthesiser for every render"
+    assert first.shape == again.shape
+    assert np.abs(first - again).max() < 0.01, "the previous render leaked into the next"
+
+
+def test_renderer_survives_pickling_for_worker_processes(renderer):
+    clone = pickle.loads(pickle.dumps(renderer))
+    audio = clone.render(arrange(ii_v_i(bars=4), "latin", "calm"))
+    assert audio.shape[1] == 2 and np.abs(audio).max() > 0.05
+
+
+def test_rendered_track_pickles_with_its_timings(jazz_track):
+    restored = pickle.loads(pickle.dumps(jazz_track))
+    assert restored.mp3 == jazz_track.mp3
+    assert set(jazz_track.timings) == {"arrange", "render", "encode", "picture"}
+    assert all(v >= 0 for v in jazz_track.timings.values())
+
+
+def test_missing_soundfont_is_a_clear_error(tmp_path):
+    with pytest.raises(RenderDependencyError, match="fluid-soundfont-gm"):
+        AudioRenderer(tmp_path / "missing.sf2")
+    broken = tmp_path / "broken.sf2"
+    broken.write_bytes(b"not a soundfont")
+    with pytest.raises(RenderDependencyError, match="could not load"):
+        AudioRenderer(broken)
