@@ -120,6 +120,25 @@ class PlaygroundTestBot(commands.Bot):
             except discord.HTTPException as error:
                 self.late_errors.append(error)
 
+        @tree.command(description="Answer, then edit, read back and delete the response")
+        async def revise(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("draft")
+            original = await interaction.original_response()
+            await interaction.edit_original_response(content=original.content + ", revised")
+            note = await interaction.followup.send("a note", wait=True)
+            await note.edit(content="a note, edited")
+            await asyncio.sleep(0.05)
+            await interaction.delete_original_response()
+
+        @tree.command(description="Pick an instrument")
+        async def instrument(interaction: discord.Interaction, name: str) -> None:
+            await interaction.response.send_message(f"instrument: {name}")
+
+        @instrument.autocomplete("name")
+        async def instrument_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            names = ["piano", "pipa", "saxophone", "bass"]
+            return [app_commands.Choice(name=n.title(), value=n) for n in names if n.startswith(current)]
+
         plugins = app_commands.Group(name="plugins", description="Manage plugins")
 
         @plugins.command(name="reload", description="Reload a plugin")
