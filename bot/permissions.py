@@ -75,6 +75,15 @@ async def ensure_owner(interaction: discord.Interaction[Any]) -> bool:
     raise NotBotOwner("Only the bot's owners can use this command.")
 
 
+async def ensure_plugin_admin(interaction: discord.Interaction[Any]) -> bool:
+    """Plugin changes affect every server: owners only when the `plugins_owner_only` setting says so."""
+    if _bot(interaction).settings.plugins_owner_only:
+        if _bot(interaction).access.is_owner(interaction.user):
+            return True
+        raise NotBotOwner("Only the bot's owners can load, unload or reload plugins: the change affects every server.")
+    return await ensure_server_admin(interaction)
+
+
 def admin_only() -> Callable[[T], T]:
     """Decorator for app commands that only server admins (and bot owners) may run."""
     return app_commands.check(ensure_server_admin)
@@ -83,3 +92,8 @@ def admin_only() -> Callable[[T], T]:
 def owner_only() -> Callable[[T], T]:
     """Decorator for app commands that only the bot's owners may run."""
     return app_commands.check(ensure_owner)
+
+
+def plugin_admin_only() -> Callable[[T], T]:
+    """Decorator for commands that change plugins: server admins, or only owners with `plugins_owner_only`."""
+    return app_commands.check(ensure_plugin_admin)

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.permissions import admin_only
+from bot.permissions import admin_only, plugin_admin_only
 from bot.plugins import PluginInfo, PluginManifest, PluginOutcome, PluginStatus
 
 if TYPE_CHECKING:
@@ -91,21 +91,21 @@ class PluginsCog(commands.GroupCog, group_name="plugins", group_description="Lis
 
     @app_commands.command(name="load", description="Load a plugin (a built-in cog or an installed package)")
     @app_commands.describe(name="The plugin's name, as /plugins list shows it")
-    @admin_only()
+    @plugin_admin_only()
     async def load(self, interaction: discord.Interaction[TunesmithBot], name: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await interaction.followup.send(render_outcome(await self.bot.plugins.load(name)), ephemeral=True)
 
     @app_commands.command(name="unload", description="Unload a plugin and remove its commands")
     @app_commands.describe(name="The plugin's name, as /plugins list shows it")
-    @admin_only()
+    @plugin_admin_only()
     async def unload(self, interaction: discord.Interaction[TunesmithBot], name: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await interaction.followup.send(render_outcome(await self.bot.plugins.unload(name)), ephemeral=True)
 
     @app_commands.command(name="reload", description="Reload a plugin from its files; if the new version fails, the old one keeps running")
     @app_commands.describe(name="The plugin's name, as /plugins list shows it")
-    @admin_only()
+    @plugin_admin_only()
     async def reload(self, interaction: discord.Interaction[TunesmithBot], name: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await interaction.followup.send(render_outcome(await self.bot.plugins.reload(name)), ephemeral=True)

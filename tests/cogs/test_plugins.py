@@ -138,3 +138,14 @@ async def test_the_example_plugin_package_installs_and_loads_through_its_entry_p
 
     assert "Unloaded hello." in (await answer(playground, "alice", "plugins unload", {"name": "hello"}))["content"]
     assert "hello" not in command_names(playground)
+
+
+async def test_with_plugins_owner_only_server_admins_may_list_but_not_change_plugins(start_tunesmith, playground: Playground) -> None:  # type: ignore[no-untyped-def]
+    carol = playground.user("carol")
+    bot = await start_tunesmith(enabled_cogs=["plugins", "settings"], owner_ids=[carol.id], plugins_owner_only=True)
+    assert (await answer(playground, "alice", "plugins list"))["embeds"]
+    refused = await answer(playground, "alice", "plugins unload", {"name": "settings"})
+    assert is_ephemeral(refused) and "Only the bot's owners" in refused["content"]
+    assert bot.plugins.is_loaded("settings")
+    allowed = await answer(playground, "carol", "plugins unload", {"name": "settings"})
+    assert "Unloaded settings." in allowed["content"]
