@@ -41,10 +41,10 @@ GROOVE_STYLES: dict[str, tuple[tuple[str, ...], bool]] = {
 # Impro-Visor style files used, and what for.
 IMPRO_DRUMS = {"jazz": "swing"}
 IMPRO_COMPING = {"jazz": ("swing", "swing-RedGarland", "swing-BudPowell"), "blues": ("shuffle",),
-                 "folk": ("folk-rock",), "waltz": ("waltz",)}
+                 "folk": ("folk-rock",)}
 # Bossa guitar comps on the clave, which the bossa style file gives as its claves drum line.
 IMPRO_CLAVE_COMPING = {"latin": "bossa"}
-IMPRO_BASS = {"latin": ("bossa",), "blues": ("shuffle",), "rock": ("rock-medium-even",), "folk": ("folk-rock",)}
+IMPRO_BASS = {"latin": ("bossa",), "blues": ("shuffle",), "rock": ("rock-medium-even",)}
 
 # Groove MIDI records a Roland kit's articulations; fold them onto General MIDI drums.
 GROOVE_TO_GM = {22: 42, 26: 46, 40: 38, 50: 48, 47: 45, 58: 43, 55: 49, 52: 57, 59: 51}

@@ -87,7 +87,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
         comping="block", bass="pattern", tempo_range=(110, 150), drums="latin", comp_rhythm="latin",
         comp_register=60, melody_register=(60, 86),
         mood_instruments={
-            "energetic": {"Melody": gm("Trumpet"), "Guitar": gm("Acoustic Grand Piano")},
+            "energetic": {"Melody": gm("Trumpet")},
             "happy": {"Melody": gm("Alto Sax")},
             "sad": {"Melody": gm("Tenor Sax")},
             "dark": {"Melody": gm("Tenor Sax")},
@@ -135,7 +135,6 @@ STYLE_SPECS: dict[str, StyleSpec] = {
             "calm": {"Melody": gm("Whistle"), "Guitar": gm("Orchestral Harp")},
             "dreamy": {"Melody": gm("Whistle"), "Guitar": gm("Orchestral Harp")},
             "sad": {"Melody": gm("Flute"), "Guitar": gm("Orchestral Harp")},
-            "energetic": {"Melody": gm("Fiddle")},
             "dark": {"Melody": gm("Bagpipe")},
         },
     ),
