@@ -3,6 +3,8 @@
     storage = await Storage.open(settings.database_path, settings.media_dir)
     track = await storage.tracks.add(NewTrack(...))
     await storage.ratings.set(user_id, track.id, 5)
+    for rec in await storage.recommend(user_id, guild_id):
+        print(rec.track.label, rec.reason)
     await storage.close()
 """
 
@@ -12,10 +14,12 @@ from pathlib import Path
 from types import TracebackType
 
 from storage.database import Database
+from storage.export import RatingExport, export_ratings
 from storage.jobs import Job, JobRepository, JobStateError
 from storage.media import MediaStore
 from storage.models import ModelVersion, ModelVersionError, ModelVersionRepository
 from storage.ratings import InvalidRatingError, Rating, RatingRepository
+from storage.recommend import Recommendation, recommend
 from storage.servers import ServerRepository, ServerSettings, ServerSettingsError
 from storage.tracks import NewTrack, Track, TrackRepository, UnknownTrackError
 from storage.users import ForgetReport, User, UserRepository
@@ -41,6 +45,14 @@ class Storage:
         media_dir.mkdir(parents=True, exist_ok=True)
         return cls(await Database.open(database_path), MediaStore(media_dir))
 
+    async def recommend(self, user_id: int, guild_id: int | None, k: int = 10) -> list[Recommendation]:
+        """Up to `k` tracks of the server for the user, best first, each with a reason (see storage.recommend)."""
+        return await recommend(self.db, user_id, guild_id, k)
+
+    async def export_ratings(self, *, guild_id: int | None = None, model_version: str | None = None) -> RatingExport:
+        """Ratings joined with tracks' latents, tokens and parameters, for fine-tuning (see storage.export)."""
+        return await export_ratings(self.db, guild_id=guild_id, model_version=model_version)
+
     async def close(self) -> None:
         await self.db.close()
 
@@ -59,4 +71,5 @@ __all__ = [
     "ServerSettings", "ServerSettingsError",
     "Job", "JobStateError",
     "ModelVersion", "ModelVersionError",
+    "Recommendation", "RatingExport",
 ]  # fmt: skip

@@ -1,0 +1,88 @@
+"""`tunesmith bench`: benchmarks that print a table. Each is a sub-command (`tunesmith bench recommend`);
+`tunesmith bench` alone runs every one with its defaults."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+
+def bench_recommend(servers: int = 5, users: int = 50, tracks: int = 500, newcomers: int = 50, seed: int = 7, markdown: Path | None = None) -> None:
+    """Leave-one-out HR@10 / NDCG@10 of the recommender against popularity and random on simulated servers."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from storage.recommend_eval import run_benchmark
+
+    started = time.perf_counter()
+    summaries = run_benchmark(servers=servers, n_users=users, n_tracks=tracks, n_new=newcomers, seed=seed)
+    elapsed = time.perf_counter() - started
+
+    title = f"Recommendations, leave-one-out, mean ± std over {servers} simulated servers (seed {seed})"
+    table = Table(title=title)
+    for column in ("setting", "recommender", "HR@10", "NDCG@10", "users evaluated"):
+        table.add_column(column, justify="left" if column in ("setting", "recommender") else "right")
+    previous = None
+    for s in summaries:
+        if previous is not None and s.scenario != previous:
+            table.add_section()
+        table.add_row(
+            s.scenario if s.scenario != previous else "",
+            s.recommender,
+            f"{s.hit_rate:.3f} ± {s.hit_rate_std:.3f}",
+            f"{s.ndcg:.3f} ± {s.ndcg_std:.3f}",
+            str(s.users),
+        )
+        previous = s.scenario
+    console = Console()
+    console.print(table)
+    console.print(f"{elapsed:.1f} s")
+
+    if markdown is not None:
+        command = f"tunesmith bench recommend --servers {servers} --users {users} --tracks {tracks} --newcomers {newcomers} --seed {seed}"
+        lines = [
+            f"| setting | recommender | HR@10 | NDCG@10 | users evaluated |",
+            "|---|---|---:|---:|---:|",
+            *(
+                f"| {s.scenario} | {s.recommender} | {s.hit_rate:.3f} ± {s.hit_rate_std:.3f} | {s.ndcg:.3f} ± {s.ndcg_std:.3f} | {s.users} |"
+                for s in summaries
+            ),
+        ]
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(f"<!-- Written by `{command} --markdown {markdown}` in {elapsed:.1f} s -->\n" + "\n".join(lines) + "\n")
+        console.print(f"Table written to {markdown}")
+
+
+# Every benchmark with its defaults, run in this order by a bare `tunesmith bench`.
+ALL_BENCHMARKS: dict[str, Callable[[], None]] = {
+    "recommend": bench_recommend,
+}
+
+
+def register(app: typer.Typer) -> None:
+    bench_app = typer.Typer(help="Benchmarks: each prints a table of measured numbers.", invoke_without_command=True)
+
+    @bench_app.callback()
+    def run_all(ctx: typer.Context) -> None:
+        """Run one benchmark (see the commands below), or every one when none is named."""
+        if ctx.invoked_subcommand is None:
+            for run in ALL_BENCHMARKS.values():
+                run()
+
+    @bench_app.command("recommend")
+    def recommend_command(
+        servers: int = typer.Option(5, "--servers", min=1, help="Simulated servers to average over"),
+        users: int = typer.Option(50, "--users", min=2, help="Regular users per server"),
+        tracks: int = typer.Option(500, "--tracks", min=20, help="Tracks per server"),
+        newcomers: int = typer.Option(50, "--newcomers", min=1, help="New users with 1-3 ratings, for the cold start"),
+        seed: int = typer.Option(7, "--seed", help="Seed of the first simulated server"),
+        markdown: Path | None = typer.Option(None, "--markdown", help="Also write the table as Markdown to this file"),
+    ) -> None:
+        """Simulated server: users with hidden tastes rate tracks; leave-one-out HR@10 and NDCG@10 for our
+        recommender, popularity and random, with 50 users x 500 tracks and a cold start (1-3 ratings)."""
+        bench_recommend(servers, users, tracks, newcomers, seed, markdown)
+
+    app.add_typer(bench_app, name="bench")
