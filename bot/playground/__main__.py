@@ -26,6 +26,7 @@ async def serve(args: argparse.Namespace) -> None:
     await playground.start()
     print(f"Playground at {playground.url}  (bot token: {playground.bot_token})", flush=True)
     bot = None
+    connection: asyncio.Task[None] | None = None
     try:
         if args.demo_bot:
             from bot.playground.demo import DemoBot
@@ -33,12 +34,14 @@ async def serve(args: argparse.Namespace) -> None:
             configure_discord(playground.url)
             bot = DemoBot(playground.guild_id)
             await bot.login(playground.bot_token)
-            asyncio.create_task(bot.connect())
+            connection = asyncio.create_task(bot.connect())
             print("Demo bot running: open the page and type /ping", flush=True)
         await asyncio.Event().wait()
     finally:
         if bot is not None:
             await bot.close()
+            if connection is not None:
+                connection.cancel()
         await playground.stop()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -11,7 +12,9 @@ from bot.playground.messages import MessageStore
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def attachment_handler(store: MessageStore):  # type: ignore[no-untyped-def]
+def attachment_handler(store: MessageStore) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /cdn/attachments/{channel_id}/{attachment_id}/{filename}; `?download=1` asks the browser to save it."""
+
     async def serve(request: web.Request) -> web.Response:
         try:
             attachment = store.attachment(int(request.match_info["attachment_id"]))

@@ -30,7 +30,7 @@ def sine_wav(frequency: float = 440.0, seconds: float = 1.0, rate: int = 22_050)
 
 
 class FeedbackModal(discord.ui.Modal, title="Send feedback"):
-    text: discord.ui.TextInput = discord.ui.TextInput(label="What do you think?", style=discord.TextStyle.paragraph, custom_id="feedback")
+    text: discord.ui.TextInput[FeedbackModal] = discord.ui.TextInput(label="What do you think?", style=discord.TextStyle.paragraph, custom_id="feedback")
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(f"Thanks, {interaction.user.name}: “{self.text.value}”", ephemeral=True)
@@ -41,15 +41,15 @@ class ToneView(discord.ui.View):
         super().__init__(timeout=None)
 
     @discord.ui.button(label="Higher", style=discord.ButtonStyle.primary, custom_id="demo:higher")
-    async def higher(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+    async def higher(self, interaction: discord.Interaction, button: discord.ui.Button[ToneView]) -> None:
         await interaction.response.edit_message(content=f"{interaction.user.name} asked for a higher note: 880 Hz", attachments=[discord.File(io.BytesIO(sine_wav(880)), "a5.wav")])
 
     @discord.ui.button(label="Feedback", style=discord.ButtonStyle.secondary, custom_id="demo:feedback")
-    async def feedback(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+    async def feedback(self, interaction: discord.Interaction, button: discord.ui.Button[ToneView]) -> None:
         await interaction.response.send_modal(FeedbackModal())
 
     @discord.ui.select(custom_id="demo:mood", placeholder="Pick a mood", options=[discord.SelectOption(label=m.title(), value=m) for m in ("calm", "happy", "sad")])
-    async def mood(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
+    async def mood(self, interaction: discord.Interaction, select: discord.ui.Select[ToneView]) -> None:
         await interaction.response.send_message(f"Mood set to {select.values[0]}", ephemeral=True)
 
 

@@ -7,10 +7,9 @@ discord.py turns these into `discord.HTTPException` with `.status`, `.code` and 
 
 from __future__ import annotations
 
+import json as _json
 from dataclasses import dataclass, field
 from typing import Any
-
-import json as _json
 
 from aiohttp import web
 

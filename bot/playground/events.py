@@ -44,7 +44,6 @@ Listener = Callable[[PlaygroundEvent], None]
 class EventLog:
     def __init__(self) -> None:
         self.events: list[PlaygroundEvent] = []
-        self._changed = asyncio.Condition()
         self._listeners: list[Listener] = []
 
     def __len__(self) -> int:
@@ -60,37 +59,31 @@ class EventLog:
         self.events.append(event)
         for listener in list(self._listeners):
             listener(event)
-        try:
-            asyncio.get_running_loop().create_task(self._notify())
-        except RuntimeError:
-            pass  # recorded before the server's loop runs (e.g. default users); nobody can be waiting yet
         return event
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     async def wait_for(self, predicate: Callable[[PlaygroundEvent], bool], timeout: float, since: int = 0) -> PlaygroundEvent:
         """The first event from index `since` on that matches; earlier events count too, so a fast bot can't be missed."""
-        position = since
+        for event in self.events[since:]:
+            if predicate(event):
+                return event
+        found: asyncio.Future[PlaygroundEvent] = asyncio.get_running_loop().create_future()
 
-        def scan() -> PlaygroundEvent | None:
-            nonlocal position
-            while position < len(self.events):
-                event = self.events[position]
-                position += 1
-                if predicate(event):
-                    return event
-            return None
+        def check(event: PlaygroundEvent) -> None:
+            if found.done():
+                return
+            try:
+                matched = predicate(event)
+            except Exception as error:  # a broken predicate fails the waiter, not the server
+                found.set_exception(error)
+                return
+            if matched:
+                found.set_result(event)
 
-        async def wait() -> PlaygroundEvent:
-            async with self._changed:
-                while (found := scan()) is None:
-                    await self._changed.wait()
-                return found
-
+        unsubscribe = self.subscribe(check)
         try:
-            return await asyncio.wait_for(wait(), timeout)
+            return await asyncio.wait_for(found, timeout)
         except TimeoutError:
             kinds = ", ".join(e.kind for e in self.events[since:][-10:]) or "none"
             raise TimeoutError(f"no matching playground event within {timeout} s (latest events: {kinds})") from None
+        finally:
+            unsubscribe()

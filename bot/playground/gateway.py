@@ -9,7 +9,6 @@ as Discord does; after that, or after `drop(resumable=False)`, the bot must IDEN
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -203,6 +202,7 @@ class Gateway:
                 if session is self.current:
                     self._connected.clear()
                 self._log.record(ev.GATEWAY_DISCONNECT, session_id=session.session_id, close_code=socket.close_code)
+                log.debug("gateway session %s disconnected (close code %s)", session.session_id, socket.close_code)
             connection.outgoing.put_nowait(None)
         return socket
 
@@ -254,8 +254,7 @@ class Gateway:
                 return session
 
     def _token_ok(self, token: Any) -> bool:
-        token = str(token or "")
-        return token.removeprefix("Bot ") == self._token()
+        return str(token or "").removeprefix("Bot ") == self._token()
 
     async def _identify(self, connection: Connection, data: dict[str, Any]) -> GatewaySession | None:
         if not self._token_ok(data.get("token")):
@@ -269,6 +268,7 @@ class Gateway:
         self._sessions[session.session_id] = session
         self.current = session
         self._log.record(ev.GATEWAY_IDENTIFY, session_id=session.session_id, intents=session.intents)
+        log.debug("gateway session %s identified (intents %d)", session.session_id, session.intents)
         for event, payload in self._identify_payloads(session):
             self.dispatch(event, payload)
         self._connected.set()
@@ -293,6 +293,7 @@ class Gateway:
             connection.send(frame)
         self.current = session
         self._log.record(ev.GATEWAY_RESUME, session_id=session.session_id, replayed=len(missed))
+        log.debug("gateway session %s resumed, %d events replayed", session.session_id, len(missed))
         self.dispatch("RESUMED", {"_trace": ["playground"]})
         self._connected.set()
         return session

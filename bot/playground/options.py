@@ -18,7 +18,7 @@ from bot.playground.commands import (
     coerce_option,
 )
 from bot.playground.errors import PlaygroundError
-from bot.playground.guild import PlaygroundUser
+from bot.playground.guild import PlaygroundUser, Role
 from bot.playground.state import PlaygroundState
 
 AttachmentInput = tuple[str, bytes]
@@ -107,6 +107,6 @@ def _resolve_value(state: PlaygroundState, definition: dict[str, Any], value: An
     return coerce_option(definition, value, label.lstrip("/"))
 
 
-def _find_role(state: PlaygroundState, value: Any):  # type: ignore[no-untyped-def]
+def _find_role(state: PlaygroundState, value: Any) -> Role | None:
     text = str(value).lstrip("@")
     return next((r for r in state.guild.roles if text in (r.name, str(r.id))), None)

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from bot.playground import events as ev
-from bot.playground.bodies import read_body
-from bot.playground.errors import APIError, PlaygroundError, discord_json, cannot_edit_others_message, invalid_form_body, not_found, unauthorized
-from bot.playground.errors import UNKNOWN_APPLICATION_COMMAND, UNKNOWN_GUILD, UNKNOWN_MEMBER, UNKNOWN_USER
-from bot.playground.interactions import InteractionService
+from bot.playground.bodies import RequestBody, read_body
+from bot.playground.errors import (
+    UNKNOWN_APPLICATION_COMMAND,
+    UNKNOWN_GUILD,
+    UNKNOWN_MEMBER,
+    UNKNOWN_USER,
+    APIError,
+    PlaygroundError,
+    cannot_edit_others_message,
+    discord_json,
+    invalid_form_body,
+    not_found,
+    unauthorized,
+)
+from bot.playground.interactions import InteractionRecord, InteractionService
+from bot.playground.messages import StoredMessage
 from bot.playground.state import PlaygroundState
 from bot.playground.validation import validate_commands
 
 API = r"/api/v{version:\d+}"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 json = discord_json
@@ -71,7 +85,7 @@ class RestAPI:
         r.add_patch(API + "/webhooks/{app_id}/{token}/messages/{message}", self.webhook_edit)
         r.add_delete(API + "/webhooks/{app_id}/{token}/messages/{message}", self.webhook_delete)
 
-    def _bot_only(self, handler):  # type: ignore[no-untyped-def]
+    def _bot_only(self, handler: Handler) -> Handler:
         async def checked(request: web.Request) -> web.StreamResponse:
             if request.headers.get("Authorization", "") != f"Bot {self.state.bot_token}":
                 raise unauthorized()
@@ -79,7 +93,7 @@ class RestAPI:
 
         return checked
 
-    async def body(self, request: web.Request):  # type: ignore[no-untyped-def]
+    async def body(self, request: web.Request) -> RequestBody:
         return await read_body(request, self.state.limits.upload_limit)
 
     # --- identity -----------------------------------------------------------------------------
@@ -244,7 +258,7 @@ class RestAPI:
         message = self.state.create_message(channel, self.state.bot_user, body.payload, body.files)
         return json(self.state.render(message, self.state.bot_user))
 
-    def _message(self, request: web.Request):  # type: ignore[no-untyped-def]
+    def _message(self, request: web.Request) -> StoredMessage:
         channel = self.state.channel(request.match_info["channel_id"])
         return self.state.message(channel, request.match_info["message_id"])
 
@@ -310,7 +324,7 @@ class RestAPI:
         result = self.interactions.callback(request.match_info["interaction_id"], request.match_info["token"], body, with_response=with_response)
         return no_content() if result is None else json(result)
 
-    def _webhook(self, request: web.Request):  # type: ignore[no-untyped-def]
+    def _webhook(self, request: web.Request) -> InteractionRecord:
         return self.interactions.webhook(request.match_info["app_id"], request.match_info["token"])
 
     async def webhook_execute(self, request: web.Request) -> web.Response:
@@ -337,7 +351,7 @@ class RestAPI:
 
 
 @web.middleware
-async def discord_errors(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def discord_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure under /api answers in Discord's JSON error format."""
     try:
         return await handler(request)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ from bot.playground.errors import PlaygroundError
 from bot.playground.events import PlaygroundEvent
 from bot.playground.guild import PlaygroundUser
 from bot.playground.interactions import APPLICATION_COMMAND, AUTOCOMPLETE, MESSAGE_COMPONENT, MODAL_SUBMIT, InteractionHandle, InteractionService
+from bot.playground.messages import StoredMessage
 from bot.playground.options import AttachmentInput, build_command_data
 from bot.playground.rest import RestAPI, discord_errors
 from bot.playground.state import Limits, PlaygroundState
@@ -73,9 +73,7 @@ class Playground:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]  # the real port when 0 asked the OS to pick one
         self.state.base_url = f"http://{self.host}:{self.port}"
 
     async def stop(self) -> None:
@@ -208,7 +206,7 @@ class Playground:
         callback = await handle.acknowledged(timeout)
         return list(callback["data"].get("choices") or [])
 
-    def _stored_message(self, message: MessageRef, member: PlaygroundUser):  # type: ignore[no-untyped-def]
+    def _stored_message(self, message: MessageRef, member: PlaygroundUser) -> StoredMessage:
         message_id = message["id"] if isinstance(message, Mapping) else message
         stored = self.state.messages.get(int(message_id))
         if stored is None or not stored.visible_for(member.id):
@@ -240,7 +238,7 @@ class Playground:
         member = self.state.user(user)
         self.state.remove_reaction(self._reactable(message, member), member, emoji)
 
-    def _reactable(self, message: MessageRef, member: PlaygroundUser):  # type: ignore[no-untyped-def]
+    def _reactable(self, message: MessageRef, member: PlaygroundUser) -> StoredMessage:
         stored = self._stored_message(message, member)
         if stored.visible_to is not None:
             raise PlaygroundError("ephemeral messages cannot be reacted to")

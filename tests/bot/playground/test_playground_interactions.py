@@ -3,11 +3,10 @@ subcommands with permissions, ephemeral messages and attachment options."""
 
 from __future__ import annotations
 
+import pytest
 from playground_bots import PlaygroundTestBot
 
 from bot.playground import Playground, PlaygroundError
-
-import pytest
 
 
 async def test_deferred_then_followup_with_file_downloads_identical(playground: Playground, start_bot) -> None:
@@ -35,7 +34,7 @@ async def test_choice_and_type_errors_are_caught_before_sending(playground: Play
         await playground.run_command(alice, "compose", {"style": "jazz"})
     with pytest.raises(PlaygroundError, match="needs a integer"):
         await playground.run_command(alice, "compose", {"style": "jazz", "mood": "calm", "bars": "many"})
-    with pytest.raises(PlaygroundError, match="unknown command /nope; registered commands: .*/compose"):
+    with pytest.raises(PlaygroundError, match=r"unknown command /nope; registered commands: .*/compose"):
         await playground.run_command(alice, "nope")
 
 

@@ -18,7 +18,7 @@ async def test_late_acknowledgement_gets_unknown_interaction(playground_factory,
     pg: Playground = await playground_factory(ack_deadline=0.3)
     bot = await start_bot(PlaygroundTestBot(reply_delay=0.6), pg)
     handle = await pg.run_command(pg.user("bob"), "slow")
-    with pytest.raises(InteractionFailed, match="did not acknowledge within 0.3 s"):
+    with pytest.raises(InteractionFailed, match=r"did not acknowledge within 0\.3 s"):
         await handle.acknowledged(timeout=5)
     await pg.wait_for(lambda e: e.kind == "interaction_timeout")
     for _ in range(50):
