@@ -11,6 +11,7 @@ app = typer.Typer(help="Tunesmith: a music-composing Discord bot.", no_args_is_h
 # One module per command group; each defines `register(app: typer.Typer) -> None`.
 COMMAND_MODULES: tuple[str, ...] = (
     "run",
+    "bench",
 )
 
 for _name in COMMAND_MODULES:
