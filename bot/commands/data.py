@@ -1,0 +1,81 @@
+"""`tunesmith data build`: read the training data into the compact corpus cache and its manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _parse_source(text: str) -> tuple[Path, str]:
+    from engine.vocab import normalise_style
+
+    folder, sep, style = text.rpartition(":")
+    if not sep or not folder:
+        raise typer.BadParameter(f"{text!r}: use DIR:STYLE, for example ~/midi/bossa:latin")
+    try:
+        style = normalise_style(style)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise typer.BadParameter(f"{path} is not a folder")
+    return path, style
+
+
+def register(app: typer.Typer) -> None:
+    data_app = typer.Typer(help="Training data: build the corpus cache.", no_args_is_help=True)
+
+    @data_app.command("build")
+    def build(
+        source: list[str] = typer.Option([], "--source", "-s", help="Extra folder of MIDI/MusicXML files as DIR:STYLE (repeatable)"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="Cache file (default: <data_dir>/corpus/corpus.npz)"),
+        shared: bool = typer.Option(True, "--shared/--no-shared", help="Read the shared data folder when present"),
+        corpus: bool = typer.Option(True, "--music21/--no-music21", help="Read music21's bundled corpus"),
+        only: list[str] = typer.Option([], "--only", help="Build only these sources (names as in the manifest)"),
+        workers: int = typer.Option(2, "--workers", "-j", min=1, help="Worker processes"),
+        fresh: bool = typer.Option(False, "--fresh", help="Ignore parsed files cached by earlier runs"),
+    ) -> None:
+        """Read ../shared/data (when present), music21's corpus and any --source folders into one cache file."""
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from bot.config import get_settings
+        from engine.data.build import build_corpus
+        from engine.data.manifest import manifest_markdown, summary_lines
+        from engine.data.readers.registry import folder_source, music21_sources, shared_sources
+
+        console = Console()
+        settings = get_settings()
+        extra = [folder_source(*_parse_source(s)) for s in source]
+        sources = []
+        if shared and settings.shared_data_dir.is_dir():
+            sources += shared_sources(settings.shared_data_dir)
+        elif shared:
+            console.print(f"[yellow]No shared data at {settings.shared_data_dir}; using music21's corpus and --source folders.[/]")
+        if corpus:
+            sources += music21_sources()
+        sources += extra
+        if only:
+            unknown = set(only) - {s.name for s in sources}
+            if unknown:
+                raise typer.BadParameter(f"unknown source(s) {sorted(unknown)}; known: {', '.join(s.name for s in sources)}")
+            sources = [s for s in sources if s.name in only]
+        if not sources:
+            raise typer.BadParameter("no sources to read")
+        out_path = out or settings.data_dir / "corpus" / "corpus.npz"
+        item_cache = None if fresh else out_path.parent / "parsed"
+        with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("reading", total=None)
+
+            def progress(name: str, done: int, total: int) -> None:
+                bar.update(task, description=name, completed=done, total=total)
+
+            result = build_corpus(sources, out_path, workers=workers, item_cache_dir=item_cache, progress=progress)
+        result.manifest_path.with_suffix(".md").write_text(manifest_markdown(result.manifest))
+        for line in summary_lines(result.manifest):
+            console.print(line)
+        console.print(f"Cache: [bold]{result.cache_path}[/] ({result.cache_path.stat().st_size / 1e6:.1f} MB)")
+        console.print(f"Manifest: {result.manifest_path} and {result.manifest_path.with_suffix('.md')}")
+
+    app.add_typer(data_app, name="data")

@@ -1,0 +1,23 @@
+"""music21's bundled corpus: Bach chorales (classical), string-quartet movements (classical), the Essen
+folk songs (folk), and O'Neill's 1850 / Ryan's Mammoth collections (celtic). Available wherever music21 is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.data.readers.score_files import ScoreFileReader
+
+
+@dataclass
+class Music21CorpusReader(ScoreFileReader):
+    """Files of one music21 corpus composer/collection (`collection`), ignoring the root folder."""
+
+    collection: str = "bach"
+    limit: int | None = None  # files to take (the corpus parses slowly; see docs/CORPUS.md for the caps)
+
+    def items(self, root: Path | None = None) -> list[str]:
+        from music21 import corpus
+
+        paths = sorted(str(p) for p in corpus.getComposer(self.collection) if Path(p).suffix.lower() in (".mxl", ".xml", ".abc", ".krn", ".musicxml"))
+        return paths[: self.limit] if self.limit else paths

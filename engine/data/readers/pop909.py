@@ -1,0 +1,62 @@
+"""POP909: `NNN/NNN.mid` (tracks MELODY, BRIDGE, PIANO) with `chord_midi.txt` (Harte labels in seconds)
+and `key_audio.txt`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.data.chords import merge_chords, try_parse_chord_symbol
+from engine.data.midi import MidiReadError, load_midi, midi_to_piece, seconds_to_step
+from engine.data.readers.base import Reader, ReaderError
+from engine.music import Chord, Key, Piece
+
+
+def read_chord_file(path: Path, pm) -> list[Chord]:
+    """POP909 chord annotations `start<TAB>end<TAB>label` as grid chords."""
+    chords = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 3:
+            raise ReaderError(f"{path}:{line_no}: expected 'start end label', got {line!r}")
+        start, end = seconds_to_step(pm, float(parts[0])), seconds_to_step(pm, float(parts[1]))
+        chord = try_parse_chord_symbol(parts[2])
+        if chord is not None and end > start:
+            chords.append(Chord(chord.root, chord.quality, max(0, start), end - max(0, start), chord.bass))
+    return merge_chords(chords)
+
+
+def read_key_file(path: Path) -> Key | None:
+    """The first key of `key_audio.txt` ('Gb:maj'), or None."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and ":" in parts[2]:
+            tonic, _, mode = parts[2].partition(":")
+            try:
+                return Key.parse(tonic + ("m" if mode.startswith("min") else ""))
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass
+class Pop909Reader(Reader):
+    source: str = "pop909"
+    style: str = "pop"
+
+    def items(self, root: Path) -> list[str]:
+        return sorted(str(p / f"{p.name}.mid") for p in Path(root).iterdir() if p.is_dir() and (p / f"{p.name}.mid").is_file())
+
+    def read(self, item: str) -> list[Piece]:
+        path = Path(item)
+        try:
+            pm = load_midi(path)
+            chord_path, key_path = path.parent / "chord_midi.txt", path.parent / "key_audio.txt"
+            harmony = read_chord_file(chord_path, pm) if chord_path.is_file() else None
+            key = read_key_file(key_path) if key_path.is_file() else None
+            piece = midi_to_piece(pm, name=path.stem, source_name=self.source, style=self.style, key=key, harmony=harmony)
+        except (MidiReadError, ValueError, OSError) as exc:
+            raise ReaderError(f"{path}: {exc}") from exc
+        return [piece]

@@ -1,0 +1,46 @@
+"""The evaluation's trained artefacts (style classifier, novelty index), saved beside the cache and
+rebuilt only when the cache changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.data.cache import CorpusCache
+from engine.evaluation.evaluate import cache_fingerprint, train_style_classifier
+from engine.evaluation.novelty import NoveltyIndex
+from engine.evaluation.style_classifier import StyleClassifier
+
+CLASSIFIER_FILE = "style_classifier.npz"
+NOVELTY_FILE = "novelty_index.npz"
+
+
+def load_or_build_artifacts(cache: CorpusCache, folder: Path, *, retrain: bool = False,
+                            log: Callable[[str], None] = lambda _msg: None) -> tuple[StyleClassifier, NoveltyIndex]:
+    """The classifier and novelty index for `cache`, loaded from `folder` when they match it, else built and saved there."""
+    fingerprint = cache_fingerprint(cache)
+    classifier_path, novelty_path = folder / CLASSIFIER_FILE, folder / NOVELTY_FILE
+    classifier = None
+    if not retrain and classifier_path.is_file():
+        try:
+            loaded = StyleClassifier.load(classifier_path)
+            classifier = loaded if loaded.fingerprint == fingerprint else None
+        except ValueError:
+            classifier = None
+    if classifier is None:
+        log("Training the style classifier on the training split...")
+        classifier = train_style_classifier(cache)
+        classifier.save(classifier_path)
+    novelty = None
+    stamp = folder / (NOVELTY_FILE + ".fingerprint")
+    if not retrain and novelty_path.is_file() and stamp.is_file() and stamp.read_text() == fingerprint:
+        try:
+            novelty = NoveltyIndex.load(novelty_path)
+        except ValueError:
+            novelty = None
+    if novelty is None:
+        log("Building the novelty index from the training melodies...")
+        novelty = NoveltyIndex.from_cache(cache, "train")
+        novelty.save(novelty_path)
+        stamp.write_text(fingerprint)
+    return classifier, novelty
