@@ -11,6 +11,8 @@ app = typer.Typer(help="Tunesmith: a music-composing Discord bot.", no_args_is_h
 # One module per command group; each defines `register(app: typer.Typer) -> None`.
 COMMAND_MODULES: tuple[str, ...] = (
     "run",
+    "data",
+    "evaluate",
     "bench",
 )
 
