@@ -62,8 +62,7 @@ class TunesmithBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
         )
         self.version = BOT_VERSION
-        self.services = Services(settings=settings)
-        self.services.attach_storage(storage)
+        self.services = Services(settings, storage=storage)
         self._owns_storage = storage is None
         self.access = AccessPolicy(settings)
         self.plugins = PluginManager(self, sync=self.sync_commands)

@@ -1,4 +1,4 @@
-"""What cogs reach through `bot.services`: the settings, the storage and (once the lead adds it) the engine service.
+"""What cogs reach through `bot.services`: the settings, the storage and, once started, the engine service.
 
 Cogs talk to storage and the engine only through these public objects, never by importing torch or opening
 their own database connection.
@@ -6,7 +6,6 @@ their own database connection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.config import Settings
@@ -24,11 +23,13 @@ class StorageNotOpenError(RuntimeError):
     """Storage was used before the bot's setup_hook opened it or after close()."""
 
 
-@dataclass
 class Services:
-    settings: Settings
-    _storage: Storage | None = field(default=None, repr=False)
-    engine: EngineService | Any | None = None  # filled in by the engine service's start-up
+    """The shared objects, created by the bot: `storage` opens in its setup_hook and closes in its close()."""
+
+    def __init__(self, settings: Settings, *, storage: Storage | None = None, engine: EngineService | None = None) -> None:
+        self.settings = settings
+        self.engine: EngineService | Any | None = engine  # filled in by whoever starts the engine service
+        self._storage = storage
 
     @property
     def storage(self) -> Storage:
