@@ -9,11 +9,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.client import TunesmithBot
 from bot.config import PROJECT_ROOT
 from bot.playground import Playground
+from bot.plugins import PluginInfo, PluginManifest, PluginSource
+from cogs.plugins import render_list, render_plugin
 from tests.helpers.bot import answer, embed_text, fake_distribution, is_ephemeral, plugin_source
 
 REFUSAL = "Only server admins can use this command"
@@ -149,3 +152,29 @@ async def test_with_plugins_owner_only_server_admins_may_list_but_not_change_plu
     assert bot.plugins.is_loaded("settings")
     allowed = await answer(playground, "carol", "plugins unload", {"name": "settings"})
     assert "Unloaded settings." in allowed["content"]
+
+
+def _info(name: str, *, loaded: bool = True, permissions: tuple[str, ...] = (), problem: str | None = None) -> PluginInfo:
+    manifest = PluginManifest(name=name, version="1.0.0", description=f"The {name} plugin.", permissions=list(permissions))
+    return PluginInfo(PluginSource(name, f"cogs.{name}", "builtin"), loaded=loaded, manifest=None if problem else manifest, problem=problem)
+
+
+def test_the_listing_warns_about_permissions_the_bot_lacks_here() -> None:
+    info = _info("compose", permissions=("attach_files", "add_reactions"))
+    text = render_plugin(info, discord.Permissions(attach_files=True))
+    assert "Needs: attach_files, add_reactions" in text
+    assert "⚠️ The bot lacks add_reactions in this channel." in text
+
+
+def test_the_listing_shows_why_a_plugin_is_unavailable() -> None:
+    text = render_plugin(_info("broken", loaded=False, problem="SyntaxError: invalid syntax (broken.py, line 3)"), None)
+    assert text.startswith("⚠️ **broken** · unavailable · built-in")
+    assert "> SyntaxError" in text
+
+
+def test_a_long_listing_stays_within_discords_embed_limit() -> None:
+    infos = [_info(f"plugin{i}") for i in range(200)]
+    embed = render_list(infos, None, "0.1.0")
+    assert embed.description is not None and len(embed.description) <= 4096
+    assert embed.description.endswith("more.")
+    assert embed.footer.text == "Tunesmith 0.1.0 · 200 of 200 loaded"
