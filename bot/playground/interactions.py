@@ -141,11 +141,22 @@ class InteractionService:
         self.state = state
         self.by_id: dict[int, InteractionRecord] = {}
         self.by_token: dict[str, InteractionRecord] = {}
+        # Tokens of records dropped after their follow-up window, so they still answer 50027.
+        self._expired_tokens: set[str] = set()
+
+    def _forget_expired(self) -> None:
+        """Drop records whose token can no longer be used, so a long-running playground stays small."""
+        horizon = time.monotonic() - self.state.limits.followup_window
+        for record in [r for r in self.by_id.values() if r.created < horizon]:
+            del self.by_id[record.id]
+            del self.by_token[record.token]
+            self._expired_tokens.add(record.token)
 
     # --- creating ---------------------------------------------------------------------------
 
     def create(self, kind: int, user: PlaygroundUser, data: dict[str, Any], label: str, *, message: StoredMessage | None = None) -> InteractionHandle:
         state = self.state
+        self._forget_expired()
         if state.gateway.current is None:
             raise InteractionFailed("no bot has connected to the playground gateway, so nobody would receive the interaction")
         channel = state.guild.default_channel if message is None else state.channel(message.channel_id)
@@ -286,6 +297,8 @@ class InteractionService:
 
     def webhook(self, application_id: str, token: str) -> InteractionRecord:
         record = self.by_token.get(token)
+        if application_id == str(self.state.application_id) and token in self._expired_tokens:
+            raise invalid_webhook_token()
         if record is None or application_id != str(self.state.application_id):
             raise unknown_webhook()
         if time.monotonic() - record.created > self.state.limits.followup_window:
