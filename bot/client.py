@@ -112,7 +112,9 @@ class TunesmithBot(commands.Bot):
     async def on_resumed(self) -> None:
         log.info("Gateway session resumed")
 
-    async def on_app_command_completion(self, interaction: discord.Interaction[Any], command: discord.app_commands.Command[Any, ..., Any] | discord.app_commands.ContextMenu) -> None:
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[Any], command: discord.app_commands.Command[Any, ..., Any] | discord.app_commands.ContextMenu
+    ) -> None:
         log.info("Command completed", extra={"command": command.qualified_name, "user": interaction.user.id, "guild": interaction.guild_id})
 
     # Stop -----------------------------------------------------------------------------------------------

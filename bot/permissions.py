@@ -64,8 +64,7 @@ async def ensure_server_admin(interaction: discord.Interaction[Any]) -> bool:
     if bot.access.is_server_admin(interaction.user, server_settings):
         return True
     raise NotServerAdmin(
-        f"Only server admins can use this command: members with the {bot.access.admin_permission_label} permission"
-        " or one of this server's admin roles."
+        f"Only server admins can use this command: members with the {bot.access.admin_permission_label} permission or one of this server's admin roles."
     )
 
 

@@ -173,6 +173,7 @@ class PluginManager:
 
     def _check(self, name: str, source: PluginSource, *, keeping_old: bool = False) -> PluginManifest | PluginOutcome:
         """The plugin's manifest if it can be loaded into this bot, else the outcome that says why not."""
+
         def said(reason: str) -> str:
             return _kept_old(reason) if keeping_old else reason
 

@@ -53,7 +53,9 @@ async def faulty(tunesmith: TunesmithBot, plugin_site: Path) -> TunesmithBot:
     return tunesmith
 
 
-async def test_a_bug_gives_the_user_a_generic_message_and_the_log_the_traceback(faulty: TunesmithBot, playground: Playground, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_bug_gives_the_user_a_generic_message_and_the_log_the_traceback(
+    faulty: TunesmithBot, playground: Playground, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.ERROR, logger="bot.tree"):
         message = await answer(playground, "carol", "oops")
     assert is_ephemeral(message) and message["content"] == UNEXPECTED_ERROR

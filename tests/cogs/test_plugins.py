@@ -42,7 +42,12 @@ async def test_an_admin_lists_plugins_with_version_state_and_data(tunesmith: Tun
 
 
 async def test_non_admins_are_refused_every_plugin_command(tunesmith: TunesmithBot, playground: Playground) -> None:
-    for command, options in [("plugins list", {}), ("plugins reload", {"name": "settings"}), ("plugins unload", {"name": "settings"}), ("plugins load", {"name": "settings"})]:
+    for command, options in [
+        ("plugins list", {}),
+        ("plugins reload", {"name": "settings"}),
+        ("plugins unload", {"name": "settings"}),
+        ("plugins load", {"name": "settings"}),
+    ]:
         message = await answer(playground, "bob", command, options)
         assert is_ephemeral(message), command
         assert REFUSAL in message["content"], command

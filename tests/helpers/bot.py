@@ -38,7 +38,16 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     return IsolatedSettings(data_dir=data_dir, **overrides)
 
 
-def plugin_source(name: str, *, version: str = "1.0.0", command: str | None = None, reply: str = "hi", bot_versions: str = ">=0.1,<1.0", permissions: tuple[str, ...] = (), setup_body: str = "") -> str:
+def plugin_source(
+    name: str,
+    *,
+    version: str = "1.0.0",
+    command: str | None = None,
+    reply: str = "hi",
+    bot_versions: str = ">=0.1,<1.0",
+    permissions: tuple[str, ...] = (),
+    setup_body: str = "",
+) -> str:
     """The text of a plugin module: a MANIFEST and a cog with one slash command `/<command>` answering `reply`."""
     command = command or name.replace("-", "_")
     return textwrap.dedent(

@@ -45,7 +45,9 @@ def commands_of(bot: commands.Bot) -> set[str]:
     return {command.name for command in bot.tree.get_commands()}
 
 
-async def test_load_adds_the_commands_reports_the_version_and_syncs(manager: PluginManager, plugin_folder: PluginFolder, bot: commands.Bot, sync: SyncRecorder) -> None:
+async def test_load_adds_the_commands_reports_the_version_and_syncs(
+    manager: PluginManager, plugin_folder: PluginFolder, bot: commands.Bot, sync: SyncRecorder
+) -> None:
     plugin_folder.write("greet", plugin_source("greet", version="1.0.0"))
     outcome = await manager.load("greet")
     assert outcome.status is PluginStatus.LOADED
@@ -71,7 +73,9 @@ async def test_unknown_names_are_not_found_and_the_reason_lists_what_exists(mana
         assert "greet" in outcome.reason
 
 
-async def test_unload_removes_the_commands_and_a_second_unload_says_not_loaded(manager: PluginManager, plugin_folder: PluginFolder, bot: commands.Bot, sync: SyncRecorder) -> None:
+async def test_unload_removes_the_commands_and_a_second_unload_says_not_loaded(
+    manager: PluginManager, plugin_folder: PluginFolder, bot: commands.Bot, sync: SyncRecorder
+) -> None:
     plugin_folder.write("greet", plugin_source("greet"))
     await manager.load("greet")
     assert (await manager.unload("greet")).status is PluginStatus.UNLOADED
@@ -93,7 +97,9 @@ async def test_reload_picks_up_the_new_file(manager: PluginManager, plugin_folde
     assert commands_of(bot) == {"greet_v2"}
 
 
-async def test_a_reload_with_a_syntax_error_fails_and_keeps_the_old_version(manager: PluginManager, plugin_folder: PluginFolder, bot: commands.Bot, sync: SyncRecorder) -> None:
+async def test_a_reload_with_a_syntax_error_fails_and_keeps_the_old_version(
+    manager: PluginManager, plugin_folder: PluginFolder, bot: commands.Bot, sync: SyncRecorder
+) -> None:
     plugin_folder.write("greet", plugin_source("greet", version="1.0.0"))
     await manager.load("greet")
     plugin_folder.write("greet", plugin_source("greet", version="1.1.0") + "\ndef broken(:\n")
