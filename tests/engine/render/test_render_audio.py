@@ -123,3 +123,15 @@ def test_missing_soundfont_is_a_clear_error(tmp_path):
     broken.write_bytes(b"not a soundfont")
     with pytest.raises(RenderDependencyError, match="could not load"):
         AudioRenderer(broken)
+
+
+def test_render_track_uses_the_pieces_own_style_and_mood_when_none_is_asked(renderer):
+    piece = folk_tune(bars=4)
+    piece.mood = "sad"
+    track = render_track(piece, None, None, 0, renderer)
+    assert (track.arrangement.style, track.arrangement.mood) == ("folk", "sad")
+
+
+def test_render_track_reports_an_mp3_that_cannot_fit(renderer):
+    with pytest.raises(UploadTooLargeError, match="upload cap"):
+        render_track(ii_v_i(bars=4), "pop", "happy", 0, renderer, cap_bytes=5_000)
