@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # The plugin that provides /plugins: unloading it would leave no way to load anything back.
 CORE_PLUGINS = frozenset({"plugins"})
 
-SyncHook = Callable[[], Awaitable[None]]
+SyncHook = Callable[[], Awaitable[object]]  # e.g. TunesmithBot.sync_commands; its result is ignored
 
 
 class PluginManager:

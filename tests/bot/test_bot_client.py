@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from bot.client import TunesmithBot
 from bot.playground import Playground
@@ -27,7 +28,7 @@ async def test_a_missing_enabled_cog_is_reported_not_found_and_the_rest_load(sta
     assert (await answer(playground, "alice", "plugins list"))["embeds"]
 
 
-async def test_jobs_left_by_a_previous_run_are_marked_interrupted_at_start(start_tunesmith: StartTunesmith, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_jobs_left_by_a_previous_run_are_marked_interrupted_at_start(start_tunesmith: StartTunesmith, tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     async with await Storage.open(settings.database_path, settings.media_dir) as storage:
         job = await storage.jobs.create("compose", {"style": "jazz"}, user_id=7)

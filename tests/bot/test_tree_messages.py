@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 from discord import app_commands
 
@@ -10,7 +12,7 @@ from bot.tree import user_message
 
 
 def invoke_error(original: Exception) -> app_commands.CommandInvokeError:
-    command = app_commands.Command(name="x", description="x", callback=_noop)
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(name="x", description="x", callback=_noop)
     return app_commands.CommandInvokeError(command, original)
 
 

@@ -17,7 +17,7 @@ from bot.config import PROJECT_ROOT
 from bot.playground import Playground
 from bot.plugins import PluginInfo, PluginManifest, PluginSource
 from cogs.plugins import render_list, render_plugin
-from tests.helpers.bot import answer, embed_text, fake_distribution, is_ephemeral, plugin_source
+from tests.helpers.bot import StartTunesmith, answer, embed_text, fake_distribution, is_ephemeral, plugin_source
 
 REFUSAL = "Only server admins can use this command"
 
@@ -148,7 +148,7 @@ async def test_the_example_plugin_package_installs_and_loads_through_its_entry_p
     assert "hello" not in command_names(playground)
 
 
-async def test_with_plugins_owner_only_server_admins_may_list_but_not_change_plugins(start_tunesmith, playground: Playground) -> None:  # type: ignore[no-untyped-def]
+async def test_with_plugins_owner_only_server_admins_may_list_but_not_change_plugins(start_tunesmith: StartTunesmith, playground: Playground) -> None:
     carol = playground.user("carol")
     bot = await start_tunesmith(enabled_cogs=["plugins", "settings"], owner_ids=[carol.id], plugins_owner_only=True)
     assert (await answer(playground, "alice", "plugins list"))["embeds"]

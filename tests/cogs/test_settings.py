@@ -10,13 +10,13 @@ from bot.client import TunesmithBot
 from bot.errors import UserFacingError
 from bot.playground import Playground
 from cogs.settings import parse_ids, parse_styles
-from storage import Storage
-from tests.helpers.bot import answer, embed_text, is_ephemeral
+from storage import ServerSettings, Storage
+from tests.helpers.bot import StartTunesmith, answer, embed_text, is_ephemeral
 
 ROLE = re.compile(r"^<@&(\d+)>$")
 
 
-async def stored(bot: TunesmithBot, playground: Playground):  # type: ignore[no-untyped-def]
+async def stored(bot: TunesmithBot, playground: Playground) -> ServerSettings:
     return await bot.services.storage.servers.get(playground.guild_id)
 
 
@@ -41,7 +41,7 @@ async def test_non_admins_cannot_see_or_change_settings(tunesmith: TunesmithBot,
     assert (await stored(tunesmith, playground)).default_mood is None
 
 
-async def test_bot_owners_count_as_admins(start_tunesmith, playground: Playground) -> None:  # type: ignore[no-untyped-def]
+async def test_bot_owners_count_as_admins(start_tunesmith: StartTunesmith, playground: Playground) -> None:
     bob = playground.user("bob")
     bot = await start_tunesmith(enabled_cogs=["plugins", "settings"], owner_ids=[bob.id])
     message = await answer(playground, "bob", "settings set default_mood", {"mood": "sad"})
