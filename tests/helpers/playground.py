@@ -1,10 +1,6 @@
 """Pytest fixtures and helpers for running a real discord.py bot against the playground.
 
-In a conftest.py:
-
-    from tests.helpers.playground import playground, playground_factory, start_bot  # noqa: F401
-
-then in a test:
+tests/conftest.py registers this module as a pytest plugin, so every test can ask for the fixtures:
 
     async def test_ping(playground, start_bot):
         bot = await start_bot(MyBot())          # configured, started, READY, guild available

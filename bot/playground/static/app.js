@@ -58,7 +58,7 @@ function markdown(text) {
 }
 
 function colorFor(id) {
-  const palette = ["#5865f2", "#3ba55c", "#faa61a", "#ed4245", "#eb459e", "#57f287", "#9b59b6"];
+  const palette = ["#5865f2", "#3ba55c", "#faa61a", "#ed4245", "#eb459e", "#2d8c5a", "#9b59b6"];
   const text = String(id);
   return palette[Number(text.slice(-4)) % palette.length];
 }

@@ -38,10 +38,21 @@ def tone_wav(seconds: float = 1.5, frequency: float = 440.0, rate: int = 8000) -
     return buffer.getvalue()
 
 
+class TitleModal(discord.ui.Modal, title="Name it"):
+    name: discord.ui.TextInput[TitleModal] = discord.ui.TextInput(label="Title", custom_id="title")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"named {self.name.value}", ephemeral=True)
+
+
 class AgainView(discord.ui.View):
     @discord.ui.button(label="Again", custom_id="again", style=discord.ButtonStyle.primary)
-    async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+    async def again(self, interaction: discord.Interaction, button: discord.ui.Button[AgainView]) -> None:
         await interaction.response.edit_message(content=f"again, for {interaction.user.name}")
+
+    @discord.ui.button(label="Name", custom_id="name")
+    async def name(self, interaction: discord.Interaction, button: discord.ui.Button[AgainView]) -> None:
+        await interaction.response.send_modal(TitleModal())
 
 
 class PingBot(commands.Bot):
@@ -76,8 +87,9 @@ async def test_page_runs_a_command_plays_audio_and_clicks(playground: Playground
             assert await composer.input_value() == "/ping "
             await composer.press("Enter")
 
-            message = page.locator(".message", has_text="pong").first
-            await message.wait_for()
+            first = page.locator(".message", has_text="pong").first
+            await first.wait_for()
+            message = page.locator(f'[data-message-id="{await first.get_attribute("data-message-id")}"]')  # survives edits
             used = await message.locator(".used-command").inner_text()
             assert "Alice" in used and "/ping" in used
             audio = message.locator("audio")
@@ -90,6 +102,14 @@ async def test_page_runs_a_command_plays_audio_and_clicks(playground: Playground
             await message.locator("button[data-custom-id=again]").click()
             await page.locator(".message", has_text="again, for alice").wait_for()
 
+            # A modal opens as a dialog; its ephemeral answer is marked and visible to alice only.
+            await message.locator("button[data-custom-id=name]").click()
+            await page.locator(".modal input[data-custom-id=title]").fill("Blue Dawn")
+            await page.locator(".modal button[type=submit]").click()
+            private = page.locator(".message.ephemeral", has_text="named Blue Dawn")
+            await private.wait_for()
+            assert "Only you can see this" in await private.inner_text()
+
             # React as alice, then switch to bob: the reaction is alice's, not bob's.
             await page.locator(".message .add-reaction").first.click()
             await page.locator(".emoji-picker button", has_text="🔥").click()
@@ -100,6 +120,7 @@ async def test_page_runs_a_command_plays_audio_and_clicks(playground: Playground
             reaction = page.locator(".reaction", has_text="🔥")
             await reaction.wait_for()
             assert await reaction.get_attribute("aria-pressed") == "false"
+            assert await page.locator(".message", has_text="named Blue Dawn").count() == 0
             await page.wait_for_timeout(200)
             await page.screenshot(path=str(SCREENSHOT))
         finally:

@@ -1,0 +1,49 @@
+"""The page's JSON API and attachment serving, over plain HTTP."""
+
+from __future__ import annotations
+
+import aiohttp
+from playground_bots import PlaygroundTestBot
+
+from bot.playground import Playground
+
+
+async def test_page_state_and_command_api(playground: Playground, start_bot) -> None:
+    await start_bot(PlaygroundTestBot())
+    bob = playground.user("bob")
+    async with aiohttp.ClientSession(playground.url) as http:
+        async with http.get("/") as response:
+            assert response.status == 200 and "/static/app.js" in await response.text()
+        async with http.get("/static/app.js") as response:
+            assert response.status == 200 and "applyUpdate" in await response.text()
+        async with http.get("/ui/state", params={"user": str(bob.id)}) as response:
+            state = await response.json()
+        assert state["me"] == str(bob.id) and state["bot"]["connected"]
+        assert [u["name"] for u in state["users"] if u["admin"]] == ["alice"]
+        paths = {c["path"] for c in state["commands"]}
+        assert {"ping", "compose", "plugins reload"} <= paths
+        async with http.post("/ui/command", json={"user": str(bob.id), "name": "compose", "options": {"style": "jazz"}}) as response:
+            assert response.status == 400
+            assert "missing required option(s): mood" in (await response.json())["error"]
+        async with http.post("/ui/command", json={"user": str(bob.id), "name": "ping"}) as response:
+            interaction_id = (await response.json())["interaction_id"]
+    callback = await playground.wait_for(lambda e: e.kind == "interaction_callback" and e.data["interaction_id"] == interaction_id)
+    assert callback.data["callback"]["type"] == 4
+
+
+async def test_attachments_support_byte_ranges_and_unknown_api_routes_answer_in_discord_format(playground: Playground, start_bot) -> None:
+    await start_bot(PlaygroundTestBot())
+    data = bytes(range(256)) * 4
+    reply = await (await playground.run_command("carol", "echo", attachments=[("clip.wav", data)])).followup()
+    url = reply["attachments"][0]["url"]
+    assert reply["attachments"][0]["content_type"] == "audio/wav"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, headers={"Range": "bytes=10-19"}) as response:
+            assert response.status == 206 and await response.read() == data[10:20]
+            assert response.headers["Content-Range"] == f"bytes 10-19/{len(data)}"
+        async with http.get(url, headers={"Range": "bytes=-4"}) as response:
+            assert await response.read() == data[-4:]
+        async with http.get(url.replace(url.rsplit("/", 2)[1], "42")) as response:
+            assert response.status == 404
+        async with http.get(playground.api_base + "/nothing/here") as response:
+            assert (response.status, await response.json()) == (404, {"message": "404: Not Found", "code": 0})
