@@ -13,12 +13,12 @@ import os
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from engine.service.errors import EngineFailure, EngineTimeout
-from engine.service.render_worker import RenderFn, RenderTask, init_worker, render_with_worker_renderer, worker_pid
+from engine.service.render_worker import DEFAULT_RENDER_FUNCTIONS, RenderFunctions, RenderTask, init_worker, worker_pid
 
 if TYPE_CHECKING:
     from engine.render import RenderedTrack
@@ -53,18 +53,24 @@ class RenderPoolStats:
     crashes: int = 0
     hangs: int = 0
     renders: int = 0
+    split_renders: int = 0  # picture drawn on a second, idle worker
     render_seconds: list[float] = field(default_factory=list)
 
 
 class RenderPool:
-    """`workers` render processes; `render(task)` runs a task on the next idle one."""
+    """`workers` render processes; `render(task)` runs a task on the next idle one.
+
+    When a second worker is idle and no other task is waiting, the picture is drawn there while the first
+    worker makes the audio: the same CPU work, but the piece is ready sooner on a quiet server.
+    """
 
     def __init__(
         self,
         workers: int,
         *,
         soundfont: Path | None = None,
-        render_fn: RenderFn | None = None,
+        functions: RenderFunctions | None = None,
+        split_picture: bool = True,
         hang_timeout_s: float = 60.0,
         start_method: str | None = None,
     ) -> None:
@@ -72,8 +78,10 @@ class RenderPool:
             raise ValueError("the render pool needs at least one worker")
         self._size = workers
         self._soundfont = soundfont
-        self._render_fn: RenderFn = render_fn or render_with_worker_renderer
-        self._build_renderer = render_fn is None
+        self._functions = functions or DEFAULT_RENDER_FUNCTIONS
+        self._build_renderer = functions is None  # only the default functions use the worker's AudioRenderer
+        self._split_picture = split_picture and self._functions.can_split
+        self._waiting = 0  # tasks waiting for an idle worker
         self._hang_timeout_s = hang_timeout_s
         self._context = multiprocessing.get_context(start_method or default_start_method())
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
@@ -101,12 +109,44 @@ class RenderPool:
             await self.close()
             raise EngineFailure(f"The audio renderer could not start: {failures[0]}") from failures[0]
 
-    async def render(self, task: RenderTask) -> "RenderedTrack":
-        """Render on the next idle worker. Raises EngineFailure if the worker crashes, EngineTimeout if it hangs."""
-        worker = await self._idle.get()
+    async def render(self, task: RenderTask, *, may_split: bool = True) -> "RenderedTrack":
+        """Render on the next idle worker. Raises EngineFailure if a worker crashes, EngineTimeout if it hangs.
+        `may_split=False` when the caller knows more tasks are on their way (the rest of a batch)."""
+        worker = await self._acquire()
+        helper = self._spare_worker(task) if may_split else None
+        if helper is None:
+            return await self._run_on(worker, self._functions.whole, task)
+        self.stats.split_renders += 1
+        sound, picture = await asyncio.gather(
+            self._run_on(worker, self._functions.sound, task),
+            self._run_on(helper, self._functions.picture, task),
+            return_exceptions=True,
+        )
+        for part in (sound, picture):
+            if isinstance(part, BaseException):
+                raise part
+        png, picture_seconds = picture
+        return replace(sound, png=png, timings={**sound.timings, "picture": picture_seconds})
+
+    async def _acquire(self) -> _Worker:
+        self._waiting += 1
+        try:
+            return await self._idle.get()
+        finally:
+            self._waiting -= 1
+
+    def _spare_worker(self, task: RenderTask) -> _Worker | None:
+        """A second idle worker to draw the picture on, if splitting costs nobody a wait."""
+        if not self._split_picture or task.style is None or task.mood is None:
+            return None
+        if self._waiting or self._idle.empty():
+            return None
+        return self._idle.get_nowait()
+
+    async def _run_on(self, worker: _Worker, function: Callable[[RenderTask], Any], task: RenderTask) -> Any:
         loop = asyncio.get_running_loop()
         try:
-            future = worker.executor.submit(self._render_fn, task)
+            future = worker.executor.submit(function, task)
         except BrokenProcessPool as exc:  # died while idle (killed from outside)
             self._replace(worker)
             raise EngineFailure(CRASH_MESSAGE) from exc

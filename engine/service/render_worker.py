@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -31,6 +32,22 @@ class RenderTask:
 # A render function takes a task and returns a RenderedTrack. It runs in the worker, so it must be a
 # module-level function (picklable by name). The default uses the renderer built by `init_worker`.
 RenderFn = Callable[[RenderTask], "RenderedTrack"]
+# Draws the task's piano roll alone: (png bytes, seconds it took).
+PictureFn = Callable[[RenderTask], tuple[bytes, float]]
+
+
+@dataclass(frozen=True)
+class RenderFunctions:
+    """How to render: `whole` on one worker; or, when a second worker is idle, `sound` (everything but the
+    picture, png left empty) and `picture` on two workers at once, which takes the picture off the critical path."""
+
+    whole: RenderFn
+    sound: RenderFn | None = None
+    picture: PictureFn | None = None
+
+    @property
+    def can_split(self) -> bool:
+        return self.sound is not None and self.picture is not None
 
 _renderer: Any = None
 
@@ -60,4 +77,49 @@ def render_with_worker_renderer(task: RenderTask) -> "RenderedTrack":
     return render_track(task.piece, task.style, task.mood, task.seed, _renderer, task.cap_bytes)
 
 
-__all__ = ["RenderFn", "RenderTask", "init_worker", "render_with_worker_renderer", "worker_pid"]
+def render_sound_with_worker_renderer(task: RenderTask) -> "RenderedTrack":
+    """render_track without the picture (png empty, no "picture" timing): arrange, MIDI, audio, MP3."""
+    from engine.arrange import arrange
+    from engine.render import RenderedTrack, encode_mp3, render_midi_bytes
+
+    if _renderer is None:
+        raise RuntimeError("render worker was started without a renderer")
+    _require_style_and_mood(task)
+    t0 = time.perf_counter()
+    arrangement = arrange(task.piece, task.style, task.mood, seed=task.seed)
+    midi = render_midi_bytes(arrangement)
+    t1 = time.perf_counter()
+    audio = _renderer.render(arrangement)
+    t2 = time.perf_counter()
+    mp3 = encode_mp3(audio, _renderer.sample_rate, task.cap_bytes)
+    t3 = time.perf_counter()
+    timings = {"arrange": t1 - t0, "render": t2 - t1, "encode": t3 - t2}
+    return RenderedTrack(midi, mp3, b"", len(audio) / _renderer.sample_rate, arrangement, timings)
+
+
+def draw_picture(task: RenderTask) -> tuple[bytes, float]:
+    """The piano roll of the same arrangement (arranging is deterministic per seed, and cheap) and its drawing time."""
+    from engine.arrange import arrange
+    from engine.render import piano_roll_png
+    from engine.render.track import track_title
+
+    _require_style_and_mood(task)
+    arrangement = arrange(task.piece, task.style, task.mood, seed=task.seed)
+    started = time.perf_counter()
+    png = piano_roll_png(arrangement, track_title(arrangement))
+    return png, time.perf_counter() - started
+
+
+def _require_style_and_mood(task: RenderTask) -> None:
+    # Only render_track knows the fallbacks for a piece without them; the pool sends such tasks there whole.
+    if task.style is None or task.mood is None:
+        raise ValueError("a split render needs the task's style and mood")
+
+
+DEFAULT_RENDER_FUNCTIONS = RenderFunctions(render_with_worker_renderer, render_sound_with_worker_renderer, draw_picture)
+
+
+__all__ = [
+    "DEFAULT_RENDER_FUNCTIONS", "PictureFn", "RenderFn", "RenderFunctions", "RenderTask", "draw_picture", "init_worker",
+    "render_sound_with_worker_renderer", "render_with_worker_renderer", "worker_pid",
+]

@@ -25,7 +25,7 @@ from engine.service.fair_queue import FairQueue
 from engine.service.jobs import EngineJob, TrackResult
 from engine.service.model_stage import ComposerFactory, ModelStage
 from engine.service.render_pool import RenderPool
-from engine.service.render_worker import RenderFn, RenderTask
+from engine.service.render_worker import RenderFn, RenderFunctions, RenderTask
 from engine.service.ticket import JobTicket
 
 if TYPE_CHECKING:
@@ -76,9 +76,10 @@ class EngineService:
         timeout_s: float = 60.0,
         upload_cap_bytes: int = 8 * MiB,
         pipeline_depth: int | None = None,
+        split_picture: bool = True,
         drain_timeout_s: float = 10.0,
         composer_factory: ComposerFactory | None = None,
-        render_fn: RenderFn | None = None,
+        render_fn: RenderFn | RenderFunctions | None = None,
         start_method: str | None = None,
     ) -> None:
         if batch_max < 1 or queue_cap < 1 or per_user_cap < 1 or timeout_s <= 0:
@@ -94,7 +95,10 @@ class EngineService:
         self._pipeline_depth = pipeline_depth or 2 * render_workers
         self._drain_timeout_s = drain_timeout_s
         self._model = ModelStage(composer_factory)
-        self._renders = RenderPool(render_workers, soundfont=soundfont, render_fn=render_fn, hang_timeout_s=timeout_s, start_method=start_method)
+        if render_fn is not None and not isinstance(render_fn, RenderFunctions):
+            render_fn = RenderFunctions(whole=render_fn)
+        self._renders = RenderPool(render_workers, soundfont=soundfont, functions=render_fn,
+                                   split_picture=split_picture, hang_timeout_s=timeout_s, start_method=start_method)
 
         self._queue: FairQueue[JobEntry] = FairQueue()
         self._in_pipeline: set[JobEntry] = set()
@@ -237,6 +241,7 @@ class EngineService:
             "worker_restarts": renders.restarts,
             "worker_crashes": renders.crashes,
             "worker_hangs": renders.hangs,
+            "split_renders": renders.split_renders,
             "render_workers": self._renders.size,
             "mean_render_seconds": round(self._render_seconds.value, 3),
             "p50_job_seconds": round(statistics.median(totals), 3) if totals else None,
@@ -313,6 +318,8 @@ class EngineService:
         seconds = time.perf_counter() - started
         self._batches += 1
         self._batched_jobs += len(entries)
+        # A lone piece may use a second idle worker for its picture; a batch needs every worker for itself.
+        may_split = sum(not isinstance(o, BaseException) for o in outcomes) == 1
         for entry, outcome in zip(entries, outcomes):
             entry.timings["generate"] = seconds
             entry.timings["batch_size"] = len(entries)
@@ -322,9 +329,9 @@ class EngineService:
                 log.error("model failed on job %d (%s): %r", entry.id, entry.job.kind.value, outcome)
                 self._finish(entry, error=_user_facing(outcome))
                 continue
-            entry.render_task = asyncio.create_task(self._render(entry, outcome), name=f"tunesmith-render-{entry.id}")
+            entry.render_task = asyncio.create_task(self._render(entry, outcome, may_split), name=f"tunesmith-render-{entry.id}")
 
-    async def _render(self, entry: JobEntry, composition: "Composition") -> None:
+    async def _render(self, entry: JobEntry, composition: "Composition", may_split: bool) -> None:
         request = composition.request
         task = RenderTask(
             piece=composition.piece,
@@ -335,7 +342,7 @@ class EngineService:
         )
         started = time.perf_counter()
         try:
-            track = await self._renders.render(task)
+            track = await self._renders.render(task, may_split=may_split)
         except EngineFailure as exc:
             self._finish(entry, error=exc)
             return

@@ -114,3 +114,13 @@ def fake_render(task: RenderTask) -> FakeTrack:
     midi = hashlib.sha256(notes).digest()
     return FakeTrack(midi=midi, mp3=b"mp3" + midi, png=b"png", duration_seconds=task.piece.duration_seconds,
                      arrangement=None, timings={"arrange": 0.001, "render": 0.002, "encode": 0.001, "picture": 0.001})
+
+
+def fake_sound(task: RenderTask) -> FakeTrack:
+    """The audio half of a split render; the worker's pid stands in for the arrangement."""
+    return replace(fake_render(task), png=b"", arrangement=os.getpid(),
+                   timings={"arrange": 0.001, "render": 0.002, "encode": 0.001})
+
+
+def fake_picture(task: RenderTask) -> tuple[bytes, float]:
+    return f"png:{os.getpid()}".encode(), 0.003

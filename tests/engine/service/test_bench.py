@@ -20,7 +20,7 @@ def test_in_flight_and_latency_rows(capsys):
     rows = bench_in_flight(jobs=12, bars=4, **FAKES) + bench_latency(n=3, bars=4, **FAKES)
     assert rows[2].value == "12 ok, 0 failed"
     assert rows[0].samples == 12 and rows[1].samples > 0
-    assert rows[3].samples == 3 and rows[4].value.endswith("x")
+    assert rows[3].samples == 3 and rows[8].value.endswith("x")
     print_table(rows + [BenchRow("extra", value="1")], "test")
     out = capsys.readouterr().out
     assert "p99 ms" in out and "extra" in out

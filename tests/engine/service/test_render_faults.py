@@ -68,3 +68,19 @@ async def test_a_hung_render_is_killed_at_the_time_limit(make_service):
         await service.submit(compose("g:a", prompt="slow:30")).result()
     await wait_for(lambda: service.stats()["worker_hangs"] == 1 and service.stats()["worker_restarts"] == 1)
     assert (await service.submit(compose("g:a")).result()).track.mp3
+
+
+async def test_a_lone_piece_draws_its_picture_on_a_second_idle_worker(make_service):
+    from engine.service.render_worker import RenderFunctions
+    from service_fakes import fake_picture, fake_render, fake_sound
+
+    service = await make_service(render_workers=2, per_user_cap=2, render_fn=RenderFunctions(fake_render, fake_sound, fake_picture))
+    result = await service.submit(compose("g:a")).result()
+    sound_pid, picture_pid = result.track.arrangement, int(result.track.png.split(b":")[1])
+    assert sound_pid != picture_pid and {sound_pid, picture_pid} == set(service.render_worker_pids())
+    assert result.timings["picture"] == 0.003 and result.timings["render"] == 0.002
+    # Two pieces from one batch keep a worker each: nothing is split.
+    pair = [service.submit(compose("g:a")), service.submit(compose("g:b"))]
+    for ticket in pair:
+        assert (await ticket.result()).track.png == b"png"
+    assert service.stats()["split_renders"] == 1
