@@ -206,8 +206,11 @@ def train(
     seed: int = 0,
     device: str | None = None,
     log_every: int = 50,
-) -> dict:
-    """Train the VAE then the GAN; returns the final metrics. Writes model.pt, train_state.pt, metrics.jsonl."""
+    max_steps: int | None = None,
+) -> dict | None:
+    """Train the VAE then the GAN; returns the final metrics. Writes model.pt, train_state.pt, metrics.jsonl.
+    `max_steps` stops this run after that many optimisation steps (state saved; continue with resume=True)
+    and returns None."""
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     amp = cfg.amp and dev.type == "cuda"
     torch.manual_seed(seed)
@@ -257,6 +260,15 @@ def train(
     def draw(n: int, pool: torch.Tensor) -> torch.Tensor:
         return pool[torch.randint(len(pool), (n,), generator=batch_rng).to(dev)]
 
+    steps_this_run = 0
+
+    def out_of_steps() -> bool:
+        if max_steps is not None and steps_this_run >= max_steps:
+            save_state()
+            log.write(event="paused", phase=phase, step=step)
+            return True
+        return False
+
     t0 = time.time()
     # --- phase 1: the VAE ---------------------------------------------------------------------------
     if phase == "vae":
@@ -265,6 +277,8 @@ def train(
         progress.update(task, completed=step)
         with progress:
             while step < cfg.vae_steps:
+                if out_of_steps():
+                    return None
                 for group in vae_opt.param_groups:
                     group["lr"] = cosine_lr(step, cfg.vae_steps, cfg.vae_lr, cfg.lr_min_fraction)
                 idx = draw(cfg.batch_size, train_idx)
@@ -283,15 +297,16 @@ def train(
                 torch.nn.utils.clip_grad_norm_(model.vae.parameters(), cfg.grad_clip)
                 vae_opt.step()
                 step += 1
+                steps_this_run += 1
                 if step % log_every == 0 or step == 1:
                     log.write(event="vae_train", step=step, loss=loss.item(), recon=rec_total.item(), kl=kl.item(), beta=beta,
-                              **{f"nll_{k}": float(v.mean()) for k, v in rec.items()}, elapsed=round(time.time() - t0, 1))
-                    progress.update(task, info=f"loss {float(loss):.1f} kl {float(kl):.1f}")
+                              **{f"nll_{k}": v.mean().item() for k, v in rec.items()}, elapsed=round(time.time() - t0, 1))
+                    progress.update(task, info=f"loss {loss.item():.1f} kl {kl.item():.1f}")
                 if step % cfg.eval_every == 0 or step == cfg.vae_steps:
                     val = validate_vae(model, data, valid_idx, 2 * cfg.batch_size, amp)
                     history.setdefault("vae_valid", []).append({"step": step, **val})
                     log.write(event="vae_valid", step=step, **val, elapsed=round(time.time() - t0, 1))
-                    print(f"vae step {step}/{cfg.vae_steps} train loss {float(loss):.2f} valid nll {val['nll']:.2f} kl {val['kl']:.1f} "
+                    print(f"vae step {step}/{cfg.vae_steps} train loss {loss.item():.2f} valid nll {val['nll']:.2f} kl {val['kl']:.1f} "
                           f"melody acc {val['melody_acc']:.3f} chord acc {val['chord_acc']:.3f} ({time.time() - t0:.0f}s)", flush=True)
                     if val["nll"] < best_valid:  # keep the best VAE by validation likelihood (early stopping)
                         best_valid = val["nll"]
@@ -316,6 +331,8 @@ def train(
         progress.update(task, completed=step)
         with progress:
             while step < cfg.gan_steps:
+                if out_of_steps():
+                    return None
                 rows = draw(cfg.gan_batch_size, pool)
                 z_real = mu_train[rows] + torch.exp(0.5 * logvar_train[rows]) * torch.randn_like(mu_train[rows])
                 cond = cond_all.index(train_idx[rows])
@@ -332,9 +349,10 @@ def train(
                 g_loss.backward(inputs=generator_params)
                 gen_opt.step()
                 step += 1
+                steps_this_run += 1
                 if step % log_every == 0 or step == 1:
-                    log.write(event="gan_train", step=step, critic_loss=float(d_loss), generator_loss=float(g_loss), elapsed=round(time.time() - t0, 1))
-                    progress.update(task, info=f"D {float(d_loss):.3f} G {float(g_loss):.3f}")
+                    log.write(event="gan_train", step=step, critic_loss=d_loss.item(), generator_loss=g_loss.item(), elapsed=round(time.time() - t0, 1))
+                    progress.update(task, info=f"D {d_loss.item():.3f} G {g_loss.item():.3f}")
                 progress.update(task, completed=step)
                 if step % cfg.save_every == 0:
                     save_state()

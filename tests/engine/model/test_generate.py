@@ -1,0 +1,158 @@
+import numpy as np
+import pytest
+
+from engine.generate import COPY_BARS, MAX_NOVELTY_ATTEMPTS, Composer, resolve_request
+from engine.music import Chord, Key, Meter, Note, Piece
+from engine.postprocess import STYLE_RULES, empty_bars
+from engine.request import ComposeRequest, EngineInputError
+
+
+def _same(a: Piece, b: Piece) -> bool:
+    return (a.melody, a.harmony, a.bass, a.drums, a.key, a.tempo) == (b.melody, b.harmony, b.bass, b.drums, b.key, b.tempo)
+
+
+def test_generation_is_deterministic_per_seed(composer):
+    req = ComposeRequest(style="jazz", mood="calm", seed=11)
+    a = composer.generate([req])[0]
+    b = composer.generate([req])[0]
+    assert _same(a.piece, b.piece) and np.array_equal(a.latent, b.latent)
+    c = composer.generate([ComposeRequest(style="jazz", mood="calm", seed=12)])[0]
+    assert not _same(a.piece, c.piece)
+
+
+def test_a_request_gives_the_same_piece_alone_or_in_a_batch(composer):
+    req = ComposeRequest(style="folk", mood="happy", seed=5)
+    alone = composer.generate([req])[0]
+    batch = composer.generate([ComposeRequest(style="jazz", seed=1), req, ComposeRequest(style="classical", bars=16, seed=2)])
+    assert _same(alone.piece, batch[1].piece)
+
+
+@pytest.mark.parametrize(
+    "style,mood,key,tempo,bars",
+    [("jazz", "calm", "Eb", 90, 8), ("folk", "happy", "G", 132, 4), ("classical", "sad", "F#m", 60, 12), ("lofi", "dreamy", "Bbm", 72, 32),
+     ("ambient", "dark", "D", 200, 16)],
+)
+def test_requested_style_mood_key_tempo_and_bars_show_in_the_output(composer, style, mood, key, tempo, bars):
+    [c] = composer.generate([ComposeRequest(style=style, mood=mood, key=key, tempo=tempo, bars=bars, seed=3)])
+    p = c.piece
+    assert (p.style, p.mood, p.key, p.tempo, p.bars) == (style, mood, Key.parse(key), tempo, bars)
+    assert c.request.seed == 3 and c.model_version == composer.model_version
+    # post-processing: every bar sounds, the last chord is the tonic, the last note is a tonic-chord tone held to the end
+    assert empty_bars(p) == []
+    last = p.harmony[-1]
+    assert last.root == p.key.tonic and last.quality == ("maj" if p.key.mode == "major" else "min") and last.end == p.total_steps
+    final = max(p.melody, key=lambda n: n.start)
+    assert final.end == p.total_steps and final.pitch % 12 in last.pitch_classes()
+    assert all(n.start + n.duration <= p.total_steps for n in p.melody + p.bass)
+    assert all(55 <= n.pitch <= 88 for n in p.melody) and all(28 <= n.pitch <= 55 for n in p.bass)
+    # every melody note is in the key, a chord tone, or one of the style's blue notes
+    scale = set(p.key.scale) | {(p.key.tonic + 11) % 12}
+    blue = {(p.key.tonic + i) % 12 for i in (3, 6, 10)} if STYLE_RULES[style].blue_notes else set()
+    for n in p.melody:
+        assert n.pitch % 12 in scale | blue | set(p.chord_at(n.start).pitch_classes()), n
+
+
+def test_open_fields_are_resolved_from_the_seed_and_reported(composer):
+    [c] = composer.generate([ComposeRequest(seed=21)])
+    r = c.request
+    assert r.style in composer.supported_styles() and r.mood and r.key and 40 <= r.tempo <= 240 and r.seed == 21
+    [again] = composer.generate([ComposeRequest(seed=21)])
+    assert again.request == r
+    [drawn] = composer.generate([ComposeRequest(style="jazz")])
+    assert drawn.request.seed is not None
+
+
+def test_prompt_text_chooses_style_mood_and_tempo():
+    r = resolve_request(ComposeRequest(prompt="rainy night in Tokyo", seed=1))
+    assert (r.style, r.mood) == ("lofi", "dreamy") and r.tempo < 80
+    explicit = resolve_request(ComposeRequest(prompt="rainy night in Tokyo", style="rock", seed=1))
+    assert explicit.style == "rock"
+
+
+@pytest.mark.parametrize(
+    "request_,words",
+    [
+        (ComposeRequest(style="polka"), ["jazz", "ambient"]),
+        (ComposeRequest(mood="furious"), ["happy", "dark"]),
+        (ComposeRequest(bars=3), ["4", "32"]),
+        (ComposeRequest(bars=33), ["4", "32"]),
+        (ComposeRequest(tempo=30), ["40", "240"]),
+        (ComposeRequest(tempo=241), ["40", "240"]),
+        (ComposeRequest(key="H"), ["C", "Eb"]),
+        (ComposeRequest(sampler="diffusion"), ["gan", "prior"]),
+    ],
+)
+def test_bad_requests_name_the_allowed_values(composer, request_, words):
+    with pytest.raises(EngineInputError) as err:
+        composer.generate([request_])
+    assert all(w in str(err.value) for w in words)
+
+
+def test_the_prior_sampler_works_and_differs_from_the_gan(composer):
+    gan = composer.generate([ComposeRequest(style="jazz", seed=4)])[0]
+    prior = composer.generate([ComposeRequest(style="jazz", seed=4, sampler="prior")])[0]
+    assert prior.request.sampler == "prior" and not np.allclose(gan.latent, prior.latent)
+
+
+def test_variation_interpolation_restyle_remood_and_continuation(composer):
+    [parent] = composer.generate([ComposeRequest(style="jazz", mood="happy", key="F", bars=16, seed=8)])
+    same = composer.variation(parent, ComposeRequest(seed=1), strength=0.0)
+    assert np.allclose(same.latent, parent.latent) and same.request.style == "jazz" and same.piece.key == Key.parse("F")
+    near, far = composer.variation(parent, ComposeRequest(seed=1), 0.2), composer.variation(parent, ComposeRequest(seed=1), 0.9)
+    assert np.linalg.norm(near.latent - parent.latent) < np.linalg.norm(far.latent - parent.latent)
+    with pytest.raises(EngineInputError):
+        composer.variation(parent, strength=1.5)
+
+    [other] = composer.generate([ComposeRequest(style="folk", mood="sad", seed=9)])
+    path = composer.interpolate(parent, other, 4)
+    assert len(path) == 4 and np.allclose(path[0].latent, parent.latent, atol=1e-5) and np.allclose(path[-1].latent, other.latent, atol=1e-5)
+    assert path[0].request.style == "jazz" and path[-1].request.style == "folk"
+
+    restyled = composer.restyle(parent.piece, "classical", ComposeRequest(seed=2))
+    assert restyled.piece.style == "classical" and restyled.piece.bars == 16 and restyled.piece.key == parent.piece.key
+    remooded = composer.remood(parent.piece, "melancholic", ComposeRequest(seed=2))
+    assert remooded.piece.mood == "sad" and remooded.piece.key == Key(parent.piece.key.tonic, "minor")
+
+    cont = composer.continue_piece(parent.piece, 8, ComposeRequest(seed=3))
+    assert cont.piece.bars == 24 and cont.piece.key == parent.piece.key
+    assert cont.piece.melody[: len(parent.piece.melody)] == parent.piece.melody
+    assert all(n.start >= parent.piece.total_steps for n in cont.piece.melody[len(parent.piece.melody):])
+    assert composer.encode(parent.piece).shape == parent.latent.shape
+
+
+def test_broken_fragments_are_refused_clearly(composer):
+    waltz = Piece(bars=4, meter=Meter(3, 4), melody=[Note(60, 0, 4)])
+    with pytest.raises(EngineInputError, match="4/4"):
+        composer.continue_piece(waltz, 8)
+    with pytest.raises(EngineInputError, match="no melody"):
+        composer.continue_piece(Piece(bars=4, harmony=[Chord(0, "maj", 0, 16)]), 8)
+    with pytest.raises(EngineInputError, match="MIDI"):
+        composer.continue_piece(b"not a midi file", 8)
+    with pytest.raises(EngineInputError, match="4 and 32"):
+        composer.continue_piece(Piece(bars=4, melody=[Note(60, 0, 4)]), 40)
+
+
+class _FlagSome:
+    """A novelty checker that reports copying for the first `flagged` checks."""
+
+    def __init__(self, flagged: int):
+        self.flagged, self.calls = flagged, 0
+
+    def longest_shared_bars(self, piece):
+        self.calls += 1
+        return COPY_BARS if self.calls <= self.flagged else 0
+
+
+def test_copies_of_training_melodies_are_resampled(composer):
+    req = ComposeRequest(style="jazz", mood="calm", seed=31)
+    plain = composer.generate([req])[0]
+    checker = _FlagSome(flagged=1)
+    checked = Composer(composer.model, composer.styles, composer.model_version, "cpu", novelty=checker)
+    [resampled] = checked.generate([req])
+    assert checker.calls == 2 and not np.array_equal(resampled.latent, plain.latent)
+    assert resampled.request.seed == 31  # the user's seed is kept; retries use seeds derived from it
+    [again] = Composer(composer.model, composer.styles, composer.model_version, "cpu", novelty=_FlagSome(1)).generate([req])
+    assert _same(again.piece, resampled.piece)
+    always = _FlagSome(flagged=10**6)
+    Composer(composer.model, composer.styles, composer.model_version, "cpu", novelty=always).generate([req])
+    assert always.calls == MAX_NOVELTY_ATTEMPTS  # bounded retries
