@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -25,7 +26,7 @@ def attachment_handler(store: MessageStore) -> Callable[[web.Request], Awaitable
         data = attachment.data
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "no-store"}
         if request.query.get("download"):
-            headers["Content-Disposition"] = f'attachment; filename="{attachment.filename}"'
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
         match = RANGE.match(request.headers.get("Range", ""))
         if match and (match.group(1) or match.group(2)) and data:
             start_text, end_text = match.groups()

@@ -221,11 +221,10 @@ class PlaygroundState:
 
     @staticmethod
     def emoji_key(raw: str) -> str:
-        """'👍' stays as is; custom 'name:id' (or '<:name:id>') must exist in the guild, and the playground has none."""
+        """A Unicode emoji ('👍') is its own key. Custom 'name:id' emoji must exist in the guild and the
+        playground has none; plain ASCII text ('thumbsup') is not an emoji either."""
         raw = raw.strip()
-        if not raw:
-            raise unknown_emoji()
-        if ":" in raw:
+        if not raw or ":" in raw or raw.isascii():
             raise unknown_emoji()
         return raw
 

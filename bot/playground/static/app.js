@@ -57,6 +57,11 @@ function markdown(text) {
   return html;
 }
 
+// Only web links may become hrefs: a bot's embed URL must not run script in the page.
+function safeUrl(url) {
+  return /^https?:\/\//i.test(url || "") ? url : undefined;
+}
+
 function colorFor(id) {
   const palette = ["#5865f2", "#3ba55c", "#faa61a", "#ed4245", "#eb459e", "#2d8c5a", "#9b59b6"];
   const text = String(id);
@@ -259,7 +264,7 @@ function embedNode(embed) {
   const node = el("div", { class: "embed", style: `border-left-color:${color}` });
   if (embed.author?.name) node.append(el("div", { class: "embed-author" }, embed.author.name));
   if (embed.title) {
-    node.append(el("div", { class: "embed-title" }, embed.url ? el("a", { href: embed.url, target: "_blank", rel: "noreferrer" }, embed.title) : embed.title));
+    node.append(el("div", { class: "embed-title" }, safeUrl(embed.url) ? el("a", { href: safeUrl(embed.url), target: "_blank", rel: "noreferrer" }, embed.title) : embed.title));
   }
   if (embed.description) {
     const description = el("div", { class: "embed-description" });
@@ -270,8 +275,8 @@ function embedNode(embed) {
     node.append(el("div", { class: "embed-fields" }, embed.fields.map((f) =>
       el("div", { class: `embed-field${f.inline ? "" : " wide"}` }, el("div", { class: "name" }, f.name), el("div", { class: "value" }, f.value)))));
   }
-  if (embed.image?.url) node.append(el("img", { src: embed.image.url, alt: "" }));
-  if (embed.thumbnail?.url) node.append(el("img", { src: embed.thumbnail.url, alt: "", style: "max-width:80px" }));
+  if (safeUrl(embed.image?.url)) node.append(el("img", { src: embed.image.url, alt: "" }));
+  if (safeUrl(embed.thumbnail?.url)) node.append(el("img", { src: embed.thumbnail.url, alt: "", style: "max-width:80px" }));
   if (embed.footer?.text) node.append(el("div", { class: "embed-footer" }, embed.footer.text));
   return node;
 }
@@ -300,7 +305,7 @@ function componentNode(component, message) {
     case 9: return el("div", {}, (component.components || []).map((c) => componentNode(c, message)), component.accessory ? interactiveNode(component.accessory, message) : null);
     case 10: { const text = el("div", { class: "content" }); text.innerHTML = markdown(component.content); return text; }
     case 12: return el("div", {}, (component.items || []).map((item) => el("img", { src: item.media?.url, alt: item.description || "", style: "max-width:300px;border-radius:6px" })));
-    case 13: return el("div", { class: "attachment" }, el("a", { href: component.file?.url }, component.file?.url || "file"));
+    case 13: return el("div", { class: "attachment" }, el("a", { href: safeUrl(component.file?.url) }, component.file?.url || "file"));
     case 14: return el("hr", { class: "separator" });
     case 17: return el("div", { class: "container", style: component.accent_color !== undefined ? `border-left-color:#${component.accent_color.toString(16).padStart(6, "0")}` : "" }, (component.components || []).map((c) => componentNode(c, message)));
     default: return null;
@@ -311,7 +316,7 @@ function interactiveNode(component, message) {
   if (component.type === 2) {
     const style = BUTTON_STYLES[component.style] || "secondary";
     const label = [component.emoji?.name, component.label].filter(Boolean).join(" ");
-    if (component.style === 5) return el("a", { class: "btn link", href: component.url, target: "_blank", rel: "noreferrer" }, `${label} ↗`);
+    if (component.style === 5) return el("a", { class: "btn link", href: safeUrl(component.url), target: "_blank", rel: "noreferrer" }, `${label} ↗`);
     return el("button", {
       type: "button", class: `btn ${style}`, disabled: component.disabled, "data-custom-id": component.custom_id,
       onclick: () => post("/ui/click", { message_id: message.id, custom_id: component.custom_id }),

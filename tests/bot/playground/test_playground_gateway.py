@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import discord
+import pytest
 from playground_bots import PlaygroundTestBot
 
 from bot.playground import Playground
@@ -39,9 +40,10 @@ async def test_reactions_in_both_directions(playground: Playground, start_bot) -
     assert bot.raw_reactions[-1][0] == "remove" and bot.raw_reactions[-1][1].user_id == bob.id
     await bot_message.remove_reaction("👍", bot.user)
     assert "reactions" not in playground.messages()[-1]
-    with __import__("pytest").raises(discord.HTTPException) as unknown:
-        await bot_message.add_reaction("<:custom:123>")
-    assert unknown.value.code == 10014
+    for not_an_emoji in ("<:custom:123>", "thumbsup"):
+        with pytest.raises(discord.HTTPException) as unknown:
+            await bot_message.add_reaction(not_an_emoji)
+        assert (unknown.value.status, unknown.value.code) == (400, 10014)
 
 
 async def _seen_plain_message(playground: Playground, start_bot, intents: discord.Intents, text: str) -> discord.Message:
