@@ -48,10 +48,13 @@ class TunesmithBot(commands.Bot):
         sync_guild_id: int | None = None,
         storage: Storage | None = None,
         guild_ready_timeout: float = 2.0,
+        reidentify_delay: float = 5.0,
     ) -> None:
         """`sync_guild_id`: register commands in that guild only (instant; used with the playground) instead of globally.
         `storage`: an already open Storage to use (and leave open); by default the bot opens and closes its own.
-        `guild_ready_timeout`: how long discord.py waits for more guilds before READY (the playground has one)."""
+        `guild_ready_timeout`: how long discord.py waits for more guilds before READY (the playground has one).
+        `reidentify_delay`: pause before identifying again after a lost session; Discord allows one IDENTIFY per
+        5 s, the playground has no such limit."""
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=default_intents(),
@@ -72,6 +75,7 @@ class TunesmithBot(commands.Bot):
         self.shutting_down = False
         self._sync_lock = asyncio.Lock()
         self._closed = False
+        self._reidentify_delay = reidentify_delay
 
     @property
     def settings(self) -> Settings:
@@ -105,6 +109,10 @@ class TunesmithBot(commands.Bot):
                 synced = await self.tree.sync()
         log.info("Command tree synced", extra={"commands": len(synced), "guild": self.sync_guild_id or "global"})
         return synced
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:
+            await asyncio.sleep(self._reidentify_delay)
 
     async def on_ready(self) -> None:
         log.info("Connected", extra={"user": str(self.user), "guilds": len(self.guilds)})

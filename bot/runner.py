@@ -72,7 +72,7 @@ async def run_bot(
             stack.push_async_callback(playground.stop)
             configure_discord(playground.url)
             token = playground.bot_token
-            bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, guild_ready_timeout=0.1)
+            bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, guild_ready_timeout=0.1, reidentify_delay=0.1)
             where = f"Open {playground.url} to try Tunesmith"
         else:
             assert settings.discord_token is not None

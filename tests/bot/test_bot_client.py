@@ -14,9 +14,12 @@ from tests.helpers.bot import StartTunesmith, answer, is_ephemeral, make_setting
 
 
 async def test_the_bot_keeps_answering_after_the_gateway_drops(tunesmith: TunesmithBot, playground: Playground) -> None:
-    for resumable in (True, False):
+    # A resumable drop ends in RESUMED; an unresumable one in a fresh IDENTIFY and READY.
+    for resumable, event in ((True, "resumed"), (False, "ready")):
+        reconnected = asyncio.create_task(tunesmith.wait_for(event, timeout=10))
+        await asyncio.sleep(0)  # let wait_for register before the drop
         await playground.drop_gateway(resumable=resumable)
-        await playground.wait_until_connected(timeout=10)
+        await reconnected
         message = await answer(playground, "alice", "settings show")
         assert "Tunesmith settings for this server" in message["embeds"][0]["title"]
 

@@ -161,7 +161,7 @@ async def start_tunesmith(playground: Playground, start_bot: StartBot, tmp_path:
 
     async def start(**settings_overrides: Any) -> TunesmithBot:
         settings = make_settings(tmp_path / "data", **settings_overrides)
-        bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, guild_ready_timeout=0.05)
+        bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, guild_ready_timeout=0.05, reidentify_delay=0)
         return await start_bot(bot)
 
     return start
