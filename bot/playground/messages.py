@@ -159,9 +159,15 @@ def reaction_payload(key: str, users: list[int], viewer_id: int | None) -> dict[
 
 
 class MessageStore:
-    """All messages of all channels, plus every attachment by id (for serving)."""
+    """All messages of all channels, plus every attachment by id (for serving).
 
-    def __init__(self) -> None:
+    Everything lives in memory, so only the newest `max_messages` are kept: a long playground
+    session posting MP3s would otherwise grow without bound. Evicted messages take their
+    attachments with them.
+    """
+
+    def __init__(self, max_messages: int = 2000) -> None:
+        self.max_messages = max_messages
         self._messages: dict[int, StoredMessage] = {}
         self._attachments: dict[int, StoredAttachment] = {}
 
@@ -169,6 +175,11 @@ class MessageStore:
         self._messages[message.id] = message
         for attachment in message.attachments:
             self.add_attachment(attachment)
+        while len(self._messages) > self.max_messages:
+            oldest = next(iter(self._messages.values()))
+            self.remove(oldest.id)
+            for attachment in oldest.attachments:
+                self._attachments.pop(attachment.id, None)
         return message
 
     def add_attachment(self, attachment: StoredAttachment) -> None:

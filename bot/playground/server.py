@@ -29,6 +29,7 @@ class Playground:
 
     `ack_deadline` (Discord: 3 s) and `followup_window` (Discord: 15 min) are seconds and may be
     shrunk for tests; `upload_limit` is the per-file limit in bytes (Discord's default: 10 MiB).
+    Messages live in memory; only the newest `max_messages` (and their attachments) are kept.
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class Playground:
         heartbeat_interval: float = 41.25,
         resume_window: float = 120.0,
         bot_name: str = "Tunesmith",
+        max_messages: int = 2000,
     ) -> None:
         self.host = host
         self.port = port
@@ -50,6 +52,7 @@ class Playground:
             heartbeat_interval=heartbeat_interval,
             resume_window=resume_window,
             bot_name=bot_name,
+            max_messages=max_messages,
         )
         self.interactions = InteractionService(self.state)
         self._runner: web.AppRunner | None = None

@@ -32,7 +32,7 @@ class Limits:
 
 
 class PlaygroundState:
-    def __init__(self, *, limits: Limits, heartbeat_interval: float, resume_window: float, bot_name: str = "Tunesmith") -> None:
+    def __init__(self, *, limits: Limits, heartbeat_interval: float, resume_window: float, bot_name: str = "Tunesmith", max_messages: int = 2000) -> None:
         self.limits = limits
         self.new_id = SnowflakeFactory()
         self.base_url = ""
@@ -42,7 +42,7 @@ class PlaygroundState:
         self.guild = Guild(self.new_id, self.bot_user)
         self.users: list[PlaygroundUser] = []
         self.events = ev.EventLog()
-        self.messages = MessageStore()
+        self.messages = MessageStore(max_messages)
         self.commands = CommandRegistry(self.application_id, self.new_id)
         self.gateway = Gateway(
             token=lambda: self.bot_token,

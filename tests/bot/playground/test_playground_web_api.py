@@ -47,3 +47,14 @@ async def test_attachments_support_byte_ranges_and_unknown_api_routes_answer_in_
             assert response.status == 404
         async with http.get(playground.api_base + "/nothing/here") as response:
             assert (response.status, await response.json()) == (404, {"message": "404: Not Found", "code": 0})
+
+
+async def test_oldest_messages_are_evicted_with_their_attachments(playground_factory, start_bot) -> None:
+    pg: Playground = await playground_factory(max_messages=3)
+    await start_bot(PlaygroundTestBot(), pg)
+    first = await (await pg.run_command("bob", "echo", attachments=[("a.mid", b"MThd")])).followup()
+    for text in ("two", "three", "four"):
+        await pg.send_message("bob", text)
+    assert [m["content"] for m in pg.messages()] == ["two", "three", "four"]
+    async with aiohttp.ClientSession() as http, http.get(first["attachments"][0]["url"]) as response:
+        assert response.status == 404
