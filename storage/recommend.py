@@ -3,11 +3,12 @@ storage.recommender and knows nothing of SQLite)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from storage.database import Database
 from storage.ratings import RatingRepository
-from storage.recommender import Item, Reason, Recommender, RecommenderConfig
+from storage.recommender import Item, Reason, Recommender, RecommenderConfig, Scored
 from storage.tracks import Track, TrackRepository
 
 
@@ -46,9 +47,15 @@ async def recommend(db: Database, user_id: int, guild_id: int | None, k: int = 1
     if not tracks:
         return []
     ratings = await RatingRepository(db).for_guild(guild_id)
-    model = Recommender([as_item(t) for t in tracks], [(r.user_id, r.track_id, r.score) for r in ratings], config)
+
+    def rank() -> list[Scored]:
+        model = Recommender([as_item(t) for t in tracks], [(r.user_id, r.track_id, r.score) for r in ratings], config)
+        return model.recommend(user_id, k)
+
+    # Numpy work off the event loop, so the bot keeps answering while a big server is ranked.
+    scored = await asyncio.to_thread(rank)
     by_id = {t.id: t for t in tracks}
-    return [Recommendation.of(by_id[s.track_id], s.score, s.reason) for s in model.recommend(user_id, k)]
+    return [Recommendation.of(by_id[s.track_id], s.score, s.reason) for s in scored]
 
 
 __all__ = ["Recommendation", "recommend", "as_item"]

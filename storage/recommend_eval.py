@@ -83,7 +83,7 @@ def simulate_taste(rng: np.random.Generator) -> Taste:
         arousal=float(rng.uniform(-0.8, 0.8)),
         tempo=float(rng.uniform(70, 150)),
         density=float(rng.uniform(0.2, 0.8)),
-        weights=rng.dirichlet([2, 2, 1, 1, 1]) * 5,
+        weights=rng.dirichlet([3, 2, 1, 1, 1]) * 5,
     )
 
 
@@ -102,7 +102,7 @@ def rate(user: int, taste: Taste, items: list[Item], quality: np.ndarray, n_rati
     true = utility(taste, items, quality)
     noisy = true + rng.normal(0, 0.35 * true.std(), len(items))
     own = np.array([it.creator_id == user for it in items])
-    exposure = np.exp(0.8 * _unit(true)) * ~own
+    exposure = np.exp(1.5 * _unit(true)) * ~own
     seen = rng.choice(len(items), size=min(n_ratings, int((~own).sum())), replace=False, p=exposure / exposure.sum())
     # Scores by the user's own scale: quintiles of how they would feel about every track.
     cuts = np.quantile(noisy, [0.2, 0.4, 0.6, 0.8])

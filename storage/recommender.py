@@ -1,11 +1,13 @@
 """The recommendation algorithm, on plain arrays (numpy only, no database), so the benchmark can run it
 on simulated servers.
 
-Three signals, blended per candidate track:
+Four signals, each standardised over the catalogue and blended per candidate track:
 - content: how close the candidate is to tracks the user rated, in a space made of the model's latent
   vector, standardised musical features (tempo, density, pitch range...), style and mood; each rated
   track pulls (liked) or pushes (disliked) with a weight of (score - 3), through a sharp similarity
   kernel so several separate tastes each count;
+- taste: a per-user ridge regression of (score - 3) on style, mood, the features and their squares (so
+  a favourite middle tempo can be learnt) and the latent; trusted more as the user rates more;
 - collaborative: item-kNN on mean-centred ratings (adjusted cosine, shrunk when few people rated both
   tracks); it only adds something once other people have rated the same tracks;
 - popularity: net likes on the server; the whole answer for someone with no ratings, a small prior
@@ -70,6 +72,12 @@ class RecommenderConfig:
     shrinkage: float = 5.0
     collaborative_damping: float = 1.0
     collaborative_weight: float = 0.5
+    # Taste model: per-user ridge regression of (score - 3) on content features and their squares.
+    # The taste model needs ratings to be trusted: its weight grows as n / (n + taste_ramp).
+    taste_weight: float = 2.0
+    taste_ramp: float = 10.0
+    ridge: float = 3.0
+    taste_latent_weight: float = 0.5
     # Popularity prior for people who have rated something.
     popularity_weight: float = 0.1
 
@@ -83,6 +91,7 @@ class Recommender:
         self._index = {item.track_id: i for i, item in enumerate(self.items)}
         self._creators = np.array([-1 if it.creator_id is None else it.creator_id for it in self.items], dtype=np.int64)
         self._embedding = content_embedding(self.items, self.config)
+        self._design = taste_design(self.items, self.config)
 
         triples = [(u, self._index[t], float(s)) for u, t, s in ratings if t in self._index]
         users = sorted({u for u, _, _ in triples})
@@ -150,8 +159,20 @@ class Recommender:
         collaborative = collab_parts.sum(axis=1) / collab_norm
         content_norm = max(float(np.abs(weights).sum()), 1e-9)
 
+        # Taste: a linear model of this user's scores over style, mood, features (and squares, so a
+        # favourite middle tempo can be learnt) and latent; ridge keeps it modest with few ratings.
+        design = self._design[rated]
+        gram = design.T @ design + self.config.ridge * np.eye(design.shape[1])
+        taste = self._design @ np.linalg.solve(gram, design.T @ weights)
+
         c = self.config
-        scores = content + c.collaborative_weight * collaborative + c.popularity_weight * popularity
+        taste_trust = c.taste_weight * len(rated) / (len(rated) + c.taste_ramp)
+        scores = (
+            _standardise(content)
+            + taste_trust * _standardise(taste)
+            + c.collaborative_weight * _standardise(collaborative)
+            + c.popularity_weight * popularity
+        )
 
         def explain(i: int) -> Reason:
             # Name the single rated track that adds most to this candidate's score, in either signal.
@@ -186,13 +207,7 @@ def content_embedding(items: Sequence[Item], config: RecommenderConfig) -> np.nd
     if latent is not None:
         blocks.append(latent * np.sqrt(config.latent_weight))
 
-    names = sorted({name for item in items for name in item.features})
-    numeric = np.full((n, 1 + len(names)), np.nan)
-    for i, item in enumerate(items):
-        numeric[i, 0] = item.tempo
-        for j, name in enumerate(names, start=1):
-            if name in item.features:
-                numeric[i, j] = item.features[name]
+    numeric = _numeric_matrix(items)
     blocks.append(_zscore(numeric) / np.sqrt(numeric.shape[1]) * np.sqrt(config.feature_weight))
 
     for attribute, weight in (("style", config.style_weight), ("mood", config.mood_weight)):
@@ -206,6 +221,38 @@ def content_embedding(items: Sequence[Item], config: RecommenderConfig) -> np.nd
     embedding = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 1))
     norms = np.linalg.norm(embedding, axis=1, keepdims=True)
     return np.divide(embedding, norms, out=np.zeros_like(embedding), where=norms > 0).astype(np.float32)
+
+
+def taste_design(items: Sequence[Item], config: RecommenderConfig) -> np.ndarray:
+    """Columns a per-user linear taste model is fitted on: style and mood one-hots, standardised numeric
+    features and their squares (centred), and the standardised latent (down-weighted: it is noisy)."""
+    n = len(items)
+    columns: list[np.ndarray] = []
+    for attribute in ("style", "mood"):
+        values = sorted({getattr(item, attribute) for item in items})
+        position = {v: j for j, v in enumerate(values)}
+        one_hot = np.zeros((n, len(values)))
+        for i, item in enumerate(items):
+            one_hot[i, position[getattr(item, attribute)]] = 1.0
+        columns.append(one_hot)
+    numeric = _zscore(_numeric_matrix(items))
+    columns += [numeric, numeric**2 - 1.0]
+    latent = _latent_block(items)
+    if latent is not None:
+        columns.append(latent * np.sqrt(latent.shape[1]) * config.taste_latent_weight)
+    return np.concatenate(columns, axis=1) if n else np.zeros((0, 1))
+
+
+def _numeric_matrix(items: Sequence[Item]) -> np.ndarray:
+    """Tempo and every named feature, one column each; NaN where a track lacks a feature."""
+    names = sorted({name for item in items for name in item.features})
+    numeric = np.full((len(items), 1 + len(names)), np.nan)
+    for i, item in enumerate(items):
+        numeric[i, 0] = item.tempo
+        for j, name in enumerate(names, start=1):
+            if name in item.features:
+                numeric[i, j] = item.features[name]
+    return numeric
 
 
 def _latent_block(items: Sequence[Item]) -> np.ndarray | None:
