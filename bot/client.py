@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from typing import Any
 
 import discord
@@ -25,6 +26,10 @@ from bot.version import BOT_VERSION
 from storage import Job, Storage
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The bot cannot start for a reason the operator can fix (the message says which setting to change)."""
 
 
 # Tunesmith never joins voice channels: discord.py's warnings about missing voice libraries are noise.
@@ -86,7 +91,11 @@ class TunesmithBot(commands.Bot):
     async def setup_hook(self) -> None:
         register_secret(self.http.token)
         if not self.services.has_storage:
-            self.services.attach_storage(await Storage.open(self.settings.database_path, self.settings.media_dir))
+            try:
+                storage = await Storage.open(self.settings.database_path, self.settings.media_dir)
+            except (OSError, sqlite3.Error) as exc:
+                raise StartupError(f"Cannot open the data folder {self.settings.data_dir} ({exc}). Check the data_dir setting.") from exc
+            self.services.attach_storage(storage)
         self.interrupted_jobs = await self.services.storage.jobs.mark_interrupted_on_startup()
         if self.interrupted_jobs:
             log.warning("Jobs from the previous run were interrupted", extra={"count": len(self.interrupted_jobs)})

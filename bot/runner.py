@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import discord
 
-from bot.client import TunesmithBot
+from bot.client import StartupError, TunesmithBot
 from bot.config import Settings
 from bot.logging import register_secret
 
@@ -108,6 +108,8 @@ def _exit_code(running: asyncio.Task[None]) -> int:
     error = running.exception()
     if isinstance(error, discord.LoginFailure):
         log.error("Discord refused the token: check DISCORD_TOKEN")
+    elif isinstance(error, StartupError):
+        log.error(str(error))
     else:
         log.error("The bot stopped with an error", exc_info=error)
     return 1

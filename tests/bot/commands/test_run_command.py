@@ -109,3 +109,14 @@ def test_discord_without_a_token_is_a_usage_error(tmp_path: Path, monkeypatch: p
     result = CliRunner().invoke(app, ["run", "--discord"])
     assert result.exit_code == 2
     assert "DISCORD_TOKEN" in result.output
+
+
+async def test_an_unusable_data_folder_is_explained_without_a_traceback(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings = make_settings(blocker / "data")
+    code = await asyncio.wait_for(run_bot(settings, Target.PLAYGROUND, port=0, announce=lambda line: None, stop=asyncio.Event()), timeout=30)
+    assert code == 1
+    record = next(r for r in caplog.records if r.name == "bot.runner")
+    assert "Cannot open the data folder" in record.getMessage() and "data_dir" in record.getMessage()
+    assert record.exc_info is None
