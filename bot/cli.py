@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "data",
     "evaluate",
     "bench",
+    "train",
 )
 
 for _name in COMMAND_MODULES:

@@ -50,7 +50,7 @@ def synthetic_cache(per_style: int = 12, styles: tuple[str, ...] = ("jazz", "fol
         for i in range(per_style):
             mood = moods[(si + i) % len(moods)]
             piece = synthetic_piece(style, rng, mood)
-            split = 1 if i % 6 == 5 else 0  # every sixth piece held out for validation
+            split = {5: 1, 4: 2}.get(i % 6, 0)  # of every six pieces, one for validation and one for testing
             rows.append((encode(piece), si, moods.index(mood), piece, split))
     n = len(rows)
     return CorpusCache(
