@@ -1,5 +1,7 @@
 """Tunesmith's persistence: SQLite (via aiosqlite) for metadata, a content-addressed folder for files.
 
+Usage, from async code::
+
     storage = await Storage.open(settings.database_path, settings.media_dir)
     track = await storage.tracks.add(NewTrack(...))
     await storage.ratings.set(user_id, track.id, 5)
@@ -39,7 +41,7 @@ class Storage:
         self.models = ModelVersionRepository(db)
 
     @classmethod
-    async def open(cls, database_path: Path, media_dir: Path) -> "Storage":
+    async def open(cls, database_path: Path, media_dir: Path) -> Storage:
         """Open the database (migrating it to the current schema) and the media folder."""
         media_dir = Path(media_dir)
         media_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +58,7 @@ class Storage:
     async def close(self) -> None:
         await self.db.close()
 
-    async def __aenter__(self) -> "Storage":
+    async def __aenter__(self) -> Storage:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

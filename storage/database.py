@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -80,7 +80,7 @@ def _only_comments(text: str) -> bool:
 
 def utc_now() -> str:
     """The current time as stored in the database: ISO 8601, UTC, microseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -125,7 +125,7 @@ class Database:
         busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
         migrations_dir: Path = MIGRATIONS_DIR,
         target_version: int | None = None,
-    ) -> "Database":
+    ) -> Database:
         """Open (creating if needed) the database at `path` and bring its schema up to date.
 
         `target_version` stops migrating at that version; it exists for upgrade tests.
@@ -147,7 +147,7 @@ class Database:
         async with self._write_lock:
             await self._writer.close()
 
-    async def __aenter__(self) -> "Database":
+    async def __aenter__(self) -> Database:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

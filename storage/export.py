@@ -1,8 +1,10 @@
 """Ratings joined with the rated tracks' latents, token arrays and parameters: the data set for fine-tuning.
 
+Usage, from async code::
+
     data = await export_ratings(storage.db, guild_id=None)
-    data.latents[data.has_latent], data.scores[data.has_latent]   # e.g. to train a preference head
-    data.save(path)                                               # one .npz, no pickles
+    data.latents[data.has_latent], data.scores[data.has_latent]  # e.g. to train a preference head
+    data.save(path)  # one .npz, no pickles
 """
 
 from __future__ import annotations

@@ -109,7 +109,11 @@ class JobRepository:
     async def finish(self, job_id: int, *, track_id: int | None = None, message_id: int | None = None) -> Job:
         """queued/running -> done, with the track it produced and the message that answered it."""
         return await self._move(
-            job_id, IN_FLIGHT, "done", "finished_at = ?, track_id = ?, message_id = COALESCE(?, message_id)", (utc_now(), track_id, message_id)
+            job_id,
+            IN_FLIGHT,
+            "done",
+            "finished_at = ?, track_id = ?, message_id = COALESCE(?, message_id)",
+            (utc_now(), track_id, message_id),
         )
 
     async def fail(self, job_id: int, error: str) -> Job:

@@ -21,7 +21,7 @@ class Recommendation:
     anchor_track_id: int | None  # the liked track the reason names, if any
 
     @classmethod
-    def of(cls, track: Track, score: float, reason: Reason) -> "Recommendation":
+    def of(cls, track: Track, score: float, reason: Reason) -> Recommendation:
         return cls(track, score, reason.text, reason.kind, reason.anchor_track_id)
 
 
@@ -37,7 +37,9 @@ def as_item(track: Track) -> Item:
     )
 
 
-async def recommend(db: Database, user_id: int, guild_id: int | None, k: int = 10, config: RecommenderConfig | None = None) -> list[Recommendation]:
+async def recommend(
+    db: Database, user_id: int, guild_id: int | None, k: int = 10, config: RecommenderConfig | None = None
+) -> list[Recommendation]:
     """Up to `k` of the server's tracks for the user, best first, never one they rated or made.
 
     Fitted afresh on each call from the server's tracks and ratings: cheap at Discord-server sizes

@@ -97,7 +97,9 @@ def utility(taste: Taste, items: list[Item], quality: np.ndarray) -> np.ndarray:
     return taste.weights @ parts
 
 
-def rate(user: int, taste: Taste, items: list[Item], quality: np.ndarray, n_ratings: int, rng: np.random.Generator) -> list[tuple[int, int, float]]:
+def rate(
+    user: int, taste: Taste, items: list[Item], quality: np.ndarray, n_ratings: int, rng: np.random.Generator
+) -> list[tuple[int, int, float]]:
     """The user's ratings of `n_ratings` tracks they came across (not their own), biased towards ones they like."""
     true = utility(taste, items, quality)
     noisy = true + rng.normal(0, 0.35 * true.std(), len(items))
@@ -222,7 +224,9 @@ def run_warm(n_users: int = 50, n_tracks: int = 500, seed: int = 7, config: Reco
     return Scenario(f"{n_users} users x {n_tracks} tracks", n_users, n_tracks, evaluate(rankers, held))
 
 
-def run_cold_start(n_users: int = 50, n_tracks: int = 500, n_new: int = 50, seed: int = 7, config: RecommenderConfig | None = None) -> Scenario:
+def run_cold_start(
+    n_users: int = 50, n_tracks: int = 500, n_new: int = 50, seed: int = 7, config: RecommenderConfig | None = None
+) -> Scenario:
     """`n_new` newcomers with 1-3 ratings each (plus one liked track held out) join a server whose
     `n_users` regulars have rated as in the warm scenario; only the newcomers are evaluated."""
     server = simulate_server(n_users, n_tracks, (20, 60), seed)
@@ -284,4 +288,15 @@ def run_benchmark(
 
 
 __all__ = [
-    "Summary", "run_benchmark", "ceiling","Metrics", "Scenario", "run_warm", "run_cold_start", "simulate_server", "leave_one_out", "evaluate", "baselines"]
+    "Summary",
+    "run_benchmark",
+    "ceiling",
+    "Metrics",
+    "Scenario",
+    "run_warm",
+    "run_cold_start",
+    "simulate_server",
+    "leave_one_out",
+    "evaluate",
+    "baselines",
+]

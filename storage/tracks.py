@@ -188,13 +188,15 @@ class TrackRepository:
                 SELECT t.parent_id, chain.depth + 1 FROM tracks t JOIN chain ON t.id = chain.id
                 WHERE t.parent_id IS NOT NULL
             )
-            SELECT {_LIGHT.replace('id, ', 'tracks.id, ', 1)} FROM chain JOIN tracks ON tracks.id = chain.id ORDER BY chain.depth
+            SELECT {_LIGHT.replace("id, ", "tracks.id, ", 1)} FROM chain JOIN tracks ON tracks.id = chain.id ORDER BY chain.depth
             """,
             (track_id,),
         )
         return [_from_row(r, with_tokens=False) for r in rows]
 
-    async def set_files(self, track_id: int, *, midi_path: str | None = None, mp3_path: str | None = None, png_path: str | None = None) -> None:
+    async def set_files(
+        self, track_id: int, *, midi_path: str | None = None, mp3_path: str | None = None, png_path: str | None = None
+    ) -> None:
         """Record rendered files (media-store relative paths); None leaves a path as it was."""
         await self._update(
             track_id,

@@ -12,7 +12,9 @@ from pathlib import Path
 import typer
 
 
-def bench_recommend(servers: int = 5, users: int = 50, tracks: int = 500, newcomers: int = 50, seed: int = 7, markdown: Path | None = None) -> None:
+def bench_recommend(
+    servers: int = 5, users: int = 50, tracks: int = 500, newcomers: int = 50, seed: int = 7, markdown: Path | None = None
+) -> None:
     """Leave-one-out HR@10 / NDCG@10 of the recommender against popularity and random on simulated servers."""
     if "numpy" not in sys.modules:
         # The matrices are small: BLAS threads only add hand-off cost, which on a busy machine is ~100x.

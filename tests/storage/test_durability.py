@@ -20,9 +20,7 @@ async def test_sigkilled_writer_loses_no_acknowledged_rating(tmp_path: Path) -> 
         track = await storage.tracks.add(new_track())
 
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    child = subprocess.Popen(
-        [sys.executable, str(WRITER), str(db), str(media), str(track.id)], stdout=subprocess.PIPE, text=True, env=env
-    )
+    child = subprocess.Popen([sys.executable, str(WRITER), str(db), str(media), str(track.id)], stdout=subprocess.PIPE, text=True, env=env)
     acknowledged: list[int] = []
     try:
         assert child.stdout is not None
