@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from engine.render.dependencies import RenderDependencyError, default_soundfont,
 
 DRUM_CHANNEL = 9
 DRUM_BANK = 128
-SYNTH_GAIN = 0.3  # headroom: the synth writes 16-bit samples, and a full band must not clip before normalising
+SYNTH_GAIN = 0.3  # FluidSynth's usual level for a full band; loudness is set afterwards anyway
 POLYPHONY = 64
 TAIL_SECONDS = 0.6
 # FluidSynth renders in blocks of 64 samples and applies events at block boundaries. Events are placed on
@@ -24,6 +26,24 @@ BLOCK = 64  # reverb tail kept after the last note ends (never more than 4 % of 
 
 # Event kinds, in the order they apply at the same sample: a repeated note is released before it is struck again.
 _PROGRAM, _CONTROL, _NOTE_OFF, _NOTE_ON = range(4)
+
+
+def _write_float(synth, audio: np.ndarray, start: int, stop: int) -> None:
+    """Synthesise samples [start, stop) straight into the float32 [samples, 2] array (no copies, no clipping)."""
+    address = audio.ctypes.data + start * audio.strides[0]
+    _float_writer()(synth.synth, stop - start, address, 0, 2, address, 1, 2)
+
+
+@lru_cache(maxsize=1)
+def _float_writer():
+    """fluid_synth_write_float: pyfluidsynth wraps only the 16-bit writer; floats save a conversion and never clip.
+    Bound on first use, so importing this module works on a machine without the library (the check reports it)."""
+    import fluidsynth
+
+    return fluidsynth.cfunc(
+        "fluid_synth_write_float", ctypes.c_int, ("synth", ctypes.c_void_p, 1), ("len", ctypes.c_int, 1),
+        ("lout", ctypes.c_void_p, 1), ("loff", ctypes.c_int, 1), ("lincr", ctypes.c_int, 1),
+        ("rout", ctypes.c_void_p, 1), ("roff", ctypes.c_int, 1), ("rincr", ctypes.c_int, 1))
 
 
 def _block(seconds: float, sample_rate: int) -> int:
@@ -109,11 +129,12 @@ class AudioRenderer:
         for channel, (bank, program) in programs.items():
             self._select(channel, bank, program)
         end = _block(arrangement.duration_seconds + min(TAIL_SECONDS, 0.04 * arrangement.duration_seconds), sr)
-        chunks, position = [], 0
+        audio = np.zeros((end, 2), dtype=np.float32)
+        position = 0
         for sample, kind, channel, a, b in events:
             sample = min(sample, end)
             if sample > position:
-                chunks.append(synth.get_samples(sample - position))
+                _write_float(synth, audio, position, sample)
                 position = sample
             if kind == _NOTE_ON:
                 synth.noteon(channel, a, b)
@@ -122,10 +143,9 @@ class AudioRenderer:
             elif kind == _CONTROL:
                 synth.cc(channel, a, b)
         if end > position:
-            chunks.append(synth.get_samples(end - position))
+            _write_float(synth, audio, position, end)
         for channel in programs:
             synth.all_notes_off(channel)
-        audio = np.concatenate(chunks).reshape(-1, 2).astype(np.float32) / 32768.0
         return _fade_out(audio, sr, min(TAIL_SECONDS, 0.04 * arrangement.duration_seconds) + 0.2)
 
     def render(self, arrangement: Arrangement) -> np.ndarray:

@@ -17,9 +17,9 @@ def limit(audio: np.ndarray, sample_rate: int, ceiling_dbfs: float = CEILING_DBF
     what any sample needs (peaks stay under the ceiling) and it ramps over milliseconds instead of clicking.
     """
     ceiling = 10 ** (ceiling_dbfs / 20)
-    peak = np.abs(audio).max(axis=1)
-    if peak.max() <= ceiling:
+    if audio.size == 0 or np.abs(audio).max() <= ceiling:
         return audio
+    peak = np.maximum(np.abs(audio[:, 0]), np.abs(audio[:, 1])) if audio.shape[1] == 2 else np.abs(audio).max(axis=1)
     need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
     half = max(1, int(lookahead_s * sample_rate))
     gain = uniform_filter1d(minimum_filter1d(need, size=2 * half + 1), size=half + 1)
