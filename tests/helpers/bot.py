@@ -146,11 +146,6 @@ def plugin_site(tmp_path: Path) -> Iterator[Path]:
     sys.path.remove(str(site))
 
 
-@pytest.fixture
-def test_settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "data")
-
-
 class StartTunesmith(Protocol):
     def __call__(self, **settings_overrides: Any) -> Awaitable[TunesmithBot]: ...
 
