@@ -183,3 +183,10 @@ def test_a_long_listing_stays_within_discords_embed_limit() -> None:
     assert embed.description is not None and len(embed.description) <= 4096
     assert embed.description.endswith("more.")
     assert embed.footer.text == "Tunesmith 0.1.0 · 200 of 200 loaded"
+
+
+async def test_the_plugins_plugin_can_reload_itself_and_keeps_working(tunesmith: TunesmithBot, playground: Playground) -> None:
+    reloaded = await answer(playground, "alice", "plugins reload", {"name": "plugins"})
+    assert "Reloaded plugins (1.0.0)." in reloaded["content"]
+    assert "**plugins** 1.0.0 · loaded" in embed_text(await answer(playground, "alice", "plugins list"))
+    assert REFUSAL in (await answer(playground, "bob", "plugins list"))["content"]
