@@ -33,7 +33,7 @@ def encode_tokens(tokens: Mapping[str, np.ndarray] | None) -> bytes | None:
     if tokens is None:
         return None
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{name: np.asarray(array) for name, array in tokens.items()})
+    np.savez_compressed(buffer, **{name: np.asarray(array) for name, array in tokens.items()})  # type: ignore[arg-type]  # numpy stubs mistype **arrays
     return buffer.getvalue()
 
 

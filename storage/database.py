@@ -83,7 +83,11 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def parse_time(text: str | None) -> datetime | None:
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def parse_optional_time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
@@ -233,7 +237,14 @@ async def apply_migrations(connection: aiosqlite.Connection, migrations: list[Mi
     """
     target = migrations[-1].version if target_version is None and migrations else (target_version or 0)
     applied: list[int] = []
-    if await current_version(connection) >= target:
+    found = await current_version(connection)
+    known = migrations[-1].version if migrations else 0
+    if found > known:
+        raise MigrationError(
+            f"The database is at schema version {found}, newer than this Tunesmith knows ({known}); "
+            "run the Tunesmith version that wrote it, or restore a backup."
+        )
+    if found >= target:
         return applied  # the common case: nothing to do, so take no write lock
     await connection.execute("PRAGMA foreign_keys = OFF")
     try:

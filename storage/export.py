@@ -82,7 +82,7 @@ class RatingExport:
         arrays.update(_ragged_tokens(self.records))
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, **arrays)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy stubs mistype **arrays
 
 
 def _ragged_tokens(records: list[RatedTrack]) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from storage import codec
-from storage.database import Database, parse_time, utc_now
+from storage.database import Database, parse_optional_time, parse_time, utc_now
 from storage.users import touch_user
 
 JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
@@ -61,8 +61,8 @@ def _from_row(row: sqlite3.Row) -> Job:
         error=row["error"],
         track_id=row["track_id"],
         created_at=parse_time(row["created_at"]),
-        started_at=parse_time(row["started_at"]),
-        finished_at=parse_time(row["finished_at"]),
+        started_at=parse_optional_time(row["started_at"]),
+        finished_at=parse_optional_time(row["finished_at"]),
     )
 
 

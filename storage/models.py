@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from storage import codec
-from storage.database import Database, Transaction, parse_time, utc_now
+from storage.database import Database, Transaction, parse_optional_time, parse_time, utc_now
 
 
 class ModelVersionError(LookupError):
@@ -35,7 +35,7 @@ def _from_row(row: sqlite3.Row) -> ModelVersion:
         created_at=parse_time(row["created_at"]),
         metrics=codec.loads(row["metrics"], {}),
         active=bool(row["active"]),
-        activated_at=parse_time(row["activated_at"]),
+        activated_at=parse_optional_time(row["activated_at"]),
         previous_version=row["previous_version"],
     )
 

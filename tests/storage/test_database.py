@@ -123,3 +123,11 @@ async def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
             await db.execute("INSERT INTO ratings VALUES (1, 999, 5, 'x', 'x')")
+
+
+async def test_database_from_a_newer_tunesmith_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    async with await Database.open(path) as db:
+        await db.execute("INSERT INTO schema_version VALUES (?, 'from_the_future', 'x')", (LATEST + 1,))
+    with pytest.raises(MigrationError, match=f"schema version {LATEST + 1}, newer than this Tunesmith knows"):
+        await Database.open(path)
