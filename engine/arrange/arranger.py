@@ -123,6 +123,8 @@ def arrange(piece: Piece, style: str, mood: str, seed: int = 0) -> Arrangement:
     for chord in timeline.chords:
         if not chord.is_rest and (not chord_symbols or chord_symbols[-1][1] != chord.symbol()):
             chord_symbols.append((feel.seconds(chord.start), chord.symbol()))
+    # Chord symbols travel in the file too, as text events that DAWs and notation programs show.
+    midi.text_events.extend(pretty_midi.Text(symbol, time) for time, symbol in chord_symbols)
     return Arrangement(
         midi=midi, style=style, mood=mood, tempo=tempo, key=piece.key, meter=piece.meter,
         duration_seconds=duration, parts={role: band[role].name for role in roles}, chord_symbols=chord_symbols,

@@ -42,6 +42,8 @@ def test_midi_tracks_are_named_by_role_and_carry_instrument_tempo_key_meter(jazz
             programs[name] = (program.channel, program.program)
     assert programs["Melody"][1] == pretty_midi.instrument_name_to_program("Tenor Sax")
     assert programs["Drums"][0] == 9
+    texts = [m.text for t in midi.tracks for m in t if m.type == "text"]
+    assert texts[:4] == ["Dm7", "G7", "Dm7", "G7"], "chord symbols are written as text events"
     reread = pretty_midi.PrettyMIDI(io.BytesIO(data))
     assert reread.get_end_time() == pytest.approx(jazz.duration_seconds, abs=0.05)
 
