@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import threading
 from collections.abc import Iterable
@@ -20,6 +21,10 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 REDACTED = "[REDACTED]"
+
+# Interaction and webhook tokens sit in REST paths (discord.py logs those at DEBUG): anyone holding one can
+# answer as the bot for 15 minutes, so they are redacted like the bot token.
+_URL_TOKENS = re.compile(r"(/(?:interactions|webhooks)/\d+/)[A-Za-z0-9_.\-]{20,}")
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is a structured field.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
@@ -51,7 +56,7 @@ class SecretRegistry:
         for secret in secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return text
+        return _URL_TOKENS.sub(rf"\1{REDACTED}", text)
 
 
 SECRETS = SecretRegistry()

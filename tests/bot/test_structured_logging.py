@@ -62,6 +62,16 @@ def test_the_token_is_redacted_wherever_it_appears(stream: io.StringIO, log_form
     assert output.count(REDACTED) >= 4
 
 
+def test_interaction_tokens_in_urls_are_redacted(stream: io.StringIO) -> None:
+    configure_logging("DEBUG", "console", stream=stream)
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ"
+    logging.getLogger("discord.http").debug(f"POST https://discord.com/api/v10/interactions/123/{token}/callback has returned 204")
+    logging.getLogger("discord.http").debug(f"PATCH https://discord.com/api/v10/webhooks/456/{token}/messages/@original")
+    output = stream.getvalue()
+    assert token not in output
+    assert "/interactions/123/[REDACTED]/callback" in output and "/webhooks/456/[REDACTED]/messages/@original" in output
+
+
 def test_configuring_twice_does_not_double_lines_and_levels_filter(stream: io.StringIO) -> None:
     configure_logging("INFO", "console", stream=io.StringIO())
     configure_logging("WARNING", "console", stream=stream)
