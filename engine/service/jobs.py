@@ -6,12 +6,13 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from engine.music import Piece
 from engine.request import MAX_BARS, MIN_BARS, ComposeRequest, EngineInputError
 from engine.vocab import normalise_mood, normalise_style
 
-if TYPE_CHECKING:  # the real types import torch; cogs must be able to import this module without it
-    from engine.generate import Composition
+if TYPE_CHECKING:  # engine.render is heavy; the bot process only needs the type
     from engine.render import RenderedTrack
 
 
@@ -38,7 +39,7 @@ class EngineJob:
     request: ComposeRequest
     user_key: str = "anonymous"
     piece: Piece | bytes | None = None  # the piece being edited; continue also takes uploaded MIDI bytes
-    parent: Any = None  # variation: the parent Composition or its latent vector
+    parent: Any = None  # variation: the parent (a Composed from an earlier TrackResult) or its latent vector
     strength: float = 0.3  # variation: how far from the parent
     target: str | None = None  # restyle: the new style; remood: the new mood
     bars: int = 0  # extend / continue: how many bars to add
@@ -98,12 +99,25 @@ def _check_added_bars(bars: int) -> None:
 
 
 @dataclass
+class Composed:
+    """What the model wrote: engine.generate.Composition's fields, without importing torch into the bot.
+
+    Pass it back as the parent of a variation; the model process turns it into a Composition again.
+    """
+
+    piece: Piece
+    request: ComposeRequest  # resolved: style, mood, key, tempo and seed filled in
+    latent: np.ndarray
+    model_version: str
+
+
+@dataclass
 class TrackResult:
     """A finished job: the model's composition, the rendered files and seconds spent per stage."""
 
-    composition: "Composition"
+    composition: Composed
     track: "RenderedTrack"
     timings: dict[str, float] = field(default_factory=dict)
 
 
-__all__ = ["EngineJob", "JobKind", "TrackResult"]
+__all__ = ["Composed", "EngineJob", "JobKind", "TrackResult"]

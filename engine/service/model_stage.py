@@ -1,126 +1,131 @@
-"""The model stage: one dedicated thread owns the Composer, runs batches in order and swaps models between them.
+"""The model stage: the Composer in a process of its own, one batch at a time, swapped between batches.
 
-torch releases the GIL inside its kernels, so the event loop keeps running while a batch computes; a single
-thread keeps batches ordered and makes "swap between batches" a plain reference assignment.
+Swapping starts a second model process with the new version and switches to it once it has loaded, so
+batches never wait for a load; the old process finishes the batch it has and exits. A crashed model
+process fails only the batch it was running, and is restarted with the same model.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
-from engine.music import Piece
-from engine.service.jobs import EngineJob, JobKind
-
-if TYPE_CHECKING:
-    from engine.generate import Composer, Composition
+from engine.service import model_worker
+from engine.service.errors import EngineFailure
+from engine.service.jobs import EngineJob
+from engine.service.model_worker import ComposerFactory
+from engine.service.processes import default_start_method, kill
 
 log = logging.getLogger(__name__)
 
-ComposerFactory = Callable[[Path | None], "Composer"]
+CRASH_MESSAGE = "The composer crashed while writing your piece. Please try again."
+MAX_RESTART_BACKOFF_S = 30.0
 
 
-def load_composer(path: Path | None) -> "Composer":
-    """The production factory: the active model version (or the shipped one when path is None)."""
-    from engine.generate import Composer
+@dataclass(eq=False)
+class _ModelProcess:
+    executor: ProcessPoolExecutor
+    version: str
+    pid: int
+    path: Path | None
 
-    return Composer.load(path)
+    @classmethod
+    async def start(cls, factory: ComposerFactory, path: Path | None, context: Any) -> "_ModelProcess":
+        executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        try:
+            # Loading is a task, not the pool initializer, so a bad checkpoint reports its own error.
+            version, pid = await asyncio.wrap_future(executor.submit(model_worker.load, factory, path))
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        return cls(executor, version, pid, path)
+
+    def retire(self) -> None:
+        """Finish the batch already submitted, then exit."""
+        self.executor.shutdown(wait=False)
 
 
 class ModelStage:
-    def __init__(self, composer_factory: ComposerFactory | None = None) -> None:
-        self._factory = composer_factory or load_composer
-        self._composer: Composer | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tunesmith-model")
+    def __init__(self, composer_factory: ComposerFactory | None = None, *, start_method: str | None = None) -> None:
+        self._factory = composer_factory or model_worker.load_composer
+        self._context = multiprocessing.get_context(start_method or default_start_method())
+        self._process: _ModelProcess | None = None
+        self._version: str | None = None  # kept after close(), for reports
+        self._restarting: asyncio.Task[None] | None = None
+        self._closed = False
+        self.crashes = 0
 
     @property
     def model_version(self) -> str | None:
-        return None if self._composer is None else self._composer.model_version
+        return self._version
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     async def load(self, path: Path | None) -> str:
-        """Load a Composer off the event loop and make it the one the next batch uses; returns its version.
+        """Start a model process for `path` and make it the one the next batch uses; returns the version.
 
-        The batch in progress keeps the Composer it started with, so every batch runs on exactly one model.
+        The batch in progress finishes on the old process, so every batch runs on exactly one model.
+        Raises whatever loading raised (the current model stays active).
         """
-        composer = await asyncio.to_thread(self._factory, path)
-        self._composer = composer
-        return composer.model_version
+        process = await _ModelProcess.start(self._factory, path, self._context)
+        if self._closed:
+            process.retire()
+            raise EngineFailure("The engine is shutting down.")
+        old, self._process = self._process, process
+        self._version = process.version
+        if old is not None:
+            old.retire()
+        return process.version
 
     async def run(self, jobs: list[EngineJob]) -> list[Any]:
-        """One outcome per job, in order: its Composition, or the exception that job alone caused."""
-        if self._composer is None:
-            raise RuntimeError("the model stage has no Composer loaded")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, run_batch, self._composer, jobs)
-
-    def close(self) -> None:
-        # A batch still computing finishes on its own; nobody waits for it.
-        self._thread.shutdown(wait=False, cancel_futures=True)
-
-
-def run_batch(composer: "Composer", jobs: list[EngineJob]) -> list[Any]:
-    """Fresh compositions in one batched call; edits one by one. A failing batch is retried one request at a
-    time, so a single poisoned request (or a batch too big for GPU memory) fails only itself."""
-    outcomes: list[Any] = [None] * len(jobs)
-    fresh = [i for i, job in enumerate(jobs) if job.kind.batched]
-    if fresh:
+        """One outcome per job, in order: its Composed piece, or the exception that job alone caused.
+        Raises EngineFailure if the model process dies while running the batch."""
+        if self._restarting is not None:
+            await asyncio.shield(self._restarting)  # jobs wait for the restarted model instead of failing
+        process = self._process
+        if process is None:
+            raise RuntimeError("the model stage has no model loaded")
         try:
-            compositions = composer.generate([jobs[i].request for i in fresh])
-            if len(compositions) != len(fresh):
-                raise RuntimeError(f"generate returned {len(compositions)} pieces for {len(fresh)} requests")
-            for i, composition in zip(fresh, compositions):
-                outcomes[i] = composition
-        except Exception as exc:
-            _release_accelerator_memory()
-            if len(fresh) == 1:
-                outcomes[fresh[0]] = exc
-            else:
-                log.warning("batch of %d failed (%r); retrying its requests one by one", len(fresh), exc)
-                for i in fresh:
-                    outcomes[i] = _attempt(lambda job=jobs[i]: composer.generate([job.request])[0])
-    for i, job in enumerate(jobs):
-        if not job.kind.batched:
-            outcomes[i] = _attempt(lambda job=job: run_edit(composer, job))
-    return outcomes
+            return await asyncio.wrap_future(process.executor.submit(model_worker.run, jobs))
+        except BrokenProcessPool as exc:
+            self.crashes += 1
+            log.error("model process (pid %d) died during a batch of %d; restarting it", process.pid, len(jobs))
+            if self._process is process and self._restarting is None and not self._closed:
+                self._restarting = asyncio.get_running_loop().create_task(self._restart(process.path))
+            raise EngineFailure(CRASH_MESSAGE) from exc
+
+    async def _restart(self, path: Path | None) -> None:
+        backoff = 1.0
+        try:
+            while not self._closed:
+                try:
+                    await self.load(path)
+                    return
+                except Exception:
+                    log.exception("could not restart the model process; retrying in %.0f s", backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_RESTART_BACKOFF_S)
+        finally:
+            self._restarting = None
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._restarting is not None:
+            self._restarting.cancel()
+            await asyncio.gather(self._restarting, return_exceptions=True)
+        process, self._process = self._process, None
+        if process is not None:
+            # A batch still computing is abandoned: the service has already failed its jobs.
+            kill(process.pid)
+            await asyncio.to_thread(process.executor.shutdown, wait=True, cancel_futures=True)
 
 
-def run_edit(composer: "Composer", job: EngineJob) -> "Composition":
-    """One edit of an existing piece."""
-    if job.kind is JobKind.VARIATION:
-        return composer.variation(job.parent, job.request, strength=job.strength)
-    if job.kind is JobKind.RESTYLE:
-        return composer.restyle(_require_piece(job), job.target, job.request)
-    if job.kind is JobKind.REMOOD:
-        return composer.remood(_require_piece(job), job.target, job.request)
-    if job.kind in (JobKind.EXTEND, JobKind.CONTINUE):
-        # The Composer returns the fragment followed by the new bars; a MIDI upload is read by the Composer.
-        return composer.continue_piece(_require_piece(job), job.bars, job.request)
-    raise ValueError(f"{job.kind} is not an edit")
-
-
-def _require_piece(job: EngineJob) -> Piece | bytes:
-    if job.piece is None:
-        raise ValueError(f"a {job.kind.value} job needs a piece")
-    return job.piece
-
-
-def _attempt(call: Callable[[], Any]) -> Any:
-    try:
-        return call()
-    except Exception as exc:
-        _release_accelerator_memory()
-        return exc
-
-
-def _release_accelerator_memory() -> None:
-    """After a failure (often out-of-memory) hand cached GPU blocks back so the next batch can fit."""
-    torch = sys.modules.get("torch")  # only if the Composer already imported it; never import torch here
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-__all__ = ["ComposerFactory", "ModelStage", "load_composer", "run_batch", "run_edit"]
+__all__ = ["ModelStage"]

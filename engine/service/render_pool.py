@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
-import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine.service.errors import EngineFailure, EngineTimeout
+from engine.service.processes import default_start_method, kill
 from engine.service.render_worker import DEFAULT_RENDER_FUNCTIONS, RenderFunctions, RenderTask, init_worker, worker_pid
 
 if TYPE_CHECKING:
@@ -30,11 +29,6 @@ MAX_REBUILD_BACKOFF_S = 30.0
 
 CRASH_MESSAGE = "The audio renderer crashed while rendering your piece. Please try again."
 HANG_MESSAGE = "Rendering your piece took longer than {seconds:.0f} s, so it was stopped. Please try again."
-
-
-def default_start_method() -> str:
-    # Never fork: the bot process has torch threads, and a forked child can inherit a held lock.
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 @dataclass(eq=False)
@@ -182,7 +176,7 @@ class RenderPool:
         log.error("render worker %d (pid %d) ran over %.0f s; killing it", worker.index, worker.pid, self._hang_timeout_s)
         worker.killed_for_hang = True
         self.stats.hangs += 1
-        _kill(worker.pid)
+        kill(worker.pid)
 
     def _replace(self, worker: _Worker) -> None:
         if self._closed or self._workers.get(worker.index) is not worker:
@@ -238,7 +232,7 @@ class RenderPool:
             if worker.hang_timer is not None:
                 worker.hang_timer.cancel()
             if worker.busy_since is not None:
-                _kill(worker.pid)
+                kill(worker.pid)
         # Joining the executors blocks until their processes exit; do it off the event loop.
         await asyncio.to_thread(lambda: [w.executor.shutdown(wait=True, cancel_futures=True) for w in workers])
 
@@ -250,16 +244,9 @@ def _call_in_loop(loop: asyncio.AbstractEventLoop, callback, *args) -> None:
         pass
 
 
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def _shutdown_now(worker: _Worker) -> None:
-    _kill(worker.pid)
+    kill(worker.pid)
     worker.executor.shutdown(wait=False, cancel_futures=True)
 
 
-__all__ = ["RenderPool", "RenderPoolStats", "default_start_method"]
+__all__ = ["RenderPool", "RenderPoolStats"]

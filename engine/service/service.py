@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 from engine.request import EngineInputError
 from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout
 from engine.service.fair_queue import FairQueue
-from engine.service.jobs import EngineJob, TrackResult
-from engine.service.model_stage import ComposerFactory, ModelStage
+from engine.service.jobs import Composed, EngineJob, TrackResult
+from engine.service.model_stage import ModelStage
+from engine.service.model_worker import ComposerFactory, ModelError
 from engine.service.render_pool import RenderPool
 from engine.service.render_worker import RenderFn, RenderFunctions, RenderTask
 from engine.service.ticket import JobTicket
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from engine.generate import Composition
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class EngineService:
         # Two jobs per worker: one rendering, one generated and ready, so workers never wait on the model.
         self._pipeline_depth = pipeline_depth or 2 * render_workers
         self._drain_timeout_s = drain_timeout_s
-        self._model = ModelStage(composer_factory)
+        self._model = ModelStage(composer_factory, start_method=start_method)
         if render_fn is not None and not isinstance(render_fn, RenderFunctions):
             render_fn = RenderFunctions(whole=render_fn)
         self._renders = RenderPool(render_workers, soundfont=soundfont, functions=render_fn,
@@ -139,14 +139,14 @@ class EngineService:
         try:
             await self._renders.start()
         except BaseException:
-            model.cancel()
-            self._model.close()
+            await asyncio.gather(model, return_exceptions=True)
+            await self._model.close()
             raise
         try:
             await model
         except Exception as exc:
             await self._renders.close()
-            self._model.close()
+            await self._model.close()
             raise EngineFailure(f"The composer model could not be loaded: {exc}") from exc
         self._running = True
         self._batcher = asyncio.create_task(self._run_batches(), name="tunesmith-batcher")
@@ -167,8 +167,7 @@ class EngineService:
         if self._batcher is not None:
             self._batcher.cancel()
             await asyncio.gather(self._batcher, return_exceptions=True)
-        await self._renders.close()
-        self._model.close()
+        await asyncio.gather(self._renders.close(), self._model.close())
         log.info("engine service stopped")
 
     async def __aenter__(self) -> "EngineService":
@@ -222,6 +221,9 @@ class EngineService:
     def render_worker_pids(self) -> list[int]:
         return self._renders.pids()
 
+    def model_pid(self) -> int | None:
+        return self._model.pid
+
     def stats(self) -> dict[str, Any]:
         renders = self._renders.stats
         totals = sorted(self._recent_totals)
@@ -238,6 +240,7 @@ class EngineService:
             "cancelled": self._counts["cancelled"],
             "timed_out": self._counts["timed_out"],
             "rejected_busy": self._counts["rejected"],
+            "model_crashes": self._model.crashes,
             "worker_restarts": renders.restarts,
             "worker_crashes": renders.crashes,
             "worker_hangs": renders.hangs,
@@ -331,7 +334,7 @@ class EngineService:
                 continue
             entry.render_task = asyncio.create_task(self._render(entry, outcome, may_split), name=f"tunesmith-render-{entry.id}")
 
-    async def _render(self, entry: JobEntry, composition: "Composition", may_split: bool) -> None:
+    async def _render(self, entry: JobEntry, composition: Composed, may_split: bool) -> None:
         request = composition.request
         task = RenderTask(
             piece=composition.piece,
@@ -425,7 +428,7 @@ def _user_facing(exc: BaseException, stage: str = "writing") -> BaseException:
     """What the user sees for an exception: their own input errors as they are, anything else as EngineFailure."""
     if isinstance(exc, (EngineInputError, EngineFailure)):
         return exc
-    name = type(exc).__name__
+    name = exc.original_type if isinstance(exc, ModelError) else type(exc).__name__
     if name == "UploadTooLargeError":  # engine.render's message already tells the user what to do
         failure = EngineFailure(str(exc))
         failure.__cause__ = exc

@@ -1,25 +1,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 import pytest
 
 from engine.service import EngineService
-from service_fakes import FakeComposer, fake_render
+from service_fakes import fake_composer, fake_render
 
 
 @pytest.fixture
 async def make_service() -> AsyncIterator[Callable[..., Any]]:
-    """Start an EngineService on the fakes; every service made is stopped after the test."""
+    """Start an EngineService on the fakes (model_delay_s slows the fake model); stopped after the test."""
     started: list[EngineService] = []
 
-    async def make(composer: FakeComposer | None = None, **options: Any) -> EngineService:
-        composer = composer or FakeComposer()
+    async def make(model_delay_s: float = 0.0, **options: Any) -> EngineService:
         options.setdefault("render_workers", 1)
-        options.setdefault("batch_wait_ms", 20)
-        service = EngineService(None, None, composer_factory=options.pop("composer_factory", lambda path: composer),
-                                render_fn=options.pop("render_fn", fake_render), **options)
+        options.setdefault("composer_factory", partial(fake_composer, delay_s=model_delay_s))
+        options.setdefault("render_fn", fake_render)
+        service = EngineService(None, None, **options)
         await service.start()
         started.append(service)
         return service

@@ -1,8 +1,10 @@
 """Small stand-ins for the Composer and render_track with the same signatures, fast and scriptable.
 
-The request's `prompt` scripts the fakes: "poison" makes the model fail on that request, "crash" kills the
-render worker, "slow:<s>" renders for <s> seconds, "marker:<path>" writes the worker's pid to <path> and then
-renders slowly (so a test can kill it mid-job).
+They run in the service's worker processes, so they live at module level and are picklable. The request's
+`prompt` scripts them: "poison" makes the model raise on that request, "segfault" kills the model process,
+"crash" kills the render worker, "explode" makes the renderer raise, "slow:<s>" renders for <s> seconds,
+"marker:<path>" writes the render worker's pid to <path> and then renders slowly (so a test can kill it).
+A composition's latent is [seed, size of the generate() call that wrote it], so tests can see the batching.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import hashlib
 import os
 import random
 import signal
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,15 +47,8 @@ class FakeComposer:
     def __init__(self, model_version: str = "fake-1", delay_s: float = 0.0) -> None:
         self.model_version = model_version
         self.delay_s = delay_s
-        self.batch_sizes: list[int] = []
-        self.calls: list[str] = []
-        self.lock = threading.Lock()
 
-    @classmethod
-    def load(cls, path: Path | None = None, device: str | None = None) -> "FakeComposer":
-        return cls(model_version=path.name if path else "fake-1")
-
-    def _compose(self, request: ComposeRequest, kind: str = "compose") -> FakeComposition:
+    def _compose(self, request: ComposeRequest, kind: str = "compose", batch_size: int = 1) -> FakeComposition:
         if request.prompt == "poison":
             raise RuntimeError("poisoned request")
         seed = request.seed if request.seed is not None else random.randrange(2**31)
@@ -63,32 +57,27 @@ class FakeComposer:
         melody = [Note(60 + rng.randrange(12), step * 4, 4) for step in range(request.bars * 4)]
         piece = Piece(bars=request.bars, melody=melody, style=resolved.style, mood=resolved.mood,
                       source="generated", name=request.prompt or kind)
-        return FakeComposition(piece, resolved, np.full(4, seed, dtype=np.float32), self.model_version)
+        return FakeComposition(piece, resolved, np.array([seed, batch_size], dtype=np.float32), self.model_version)
 
     def generate(self, requests: list[ComposeRequest]) -> list[FakeComposition]:
-        with self.lock:
-            self.batch_sizes.append(len(requests))
-            self.calls.append("generate")
         time.sleep(self.delay_s)
+        if any(r.prompt == "segfault" for r in requests):
+            os.kill(os.getpid(), signal.SIGKILL)
         if any(r.prompt == "poison" for r in requests):
             raise RuntimeError("poisoned batch")
-        return [self._compose(r) for r in requests]
+        return [self._compose(r, batch_size=len(requests)) for r in requests]
 
     def variation(self, parent: Any, request: ComposeRequest, strength: float = 0.3) -> FakeComposition:
-        self.calls.append("variation")
         return self._compose(request, "variation")
 
     def restyle(self, piece: Piece, style: str, request: ComposeRequest) -> FakeComposition:
-        self.calls.append("restyle")
         return self._compose(replace(request, style=style), "restyle")
 
     def remood(self, piece: Piece, mood: str, request: ComposeRequest) -> FakeComposition:
-        self.calls.append("remood")
         return self._compose(replace(request, mood=mood), "remood")
 
     def continue_piece(self, piece: Piece, bars: int, request: ComposeRequest) -> FakeComposition:
         """Like the real one: the fragment followed by the new bars."""
-        self.calls.append("continue")
         new = self._compose(replace(request, bars=bars), "continue")
         offset = piece.total_steps
         melody = piece.melody + [replace(n, start=n.start + offset) for n in new.piece.melody]
@@ -96,6 +85,18 @@ class FakeComposer:
 
     def encode(self, piece: Piece) -> np.ndarray:
         return np.zeros(4, dtype=np.float32)
+
+
+def fake_composer(path: Path | None, delay_s: float = 0.0) -> FakeComposer:
+    """A composer factory: the model version is the checkpoint's file name ("v1" for the default model)."""
+    return FakeComposer(model_version=path.name if path else "v1", delay_s=delay_s)
+
+
+def only_default_model(path: Path | None) -> FakeComposer:
+    """A composer factory for which every checkpoint but the default is missing."""
+    if path is not None:
+        raise FileNotFoundError(f"No model checkpoint at {path}")
+    return FakeComposer(model_version="v1")
 
 
 def fake_render(task: RenderTask) -> FakeTrack:

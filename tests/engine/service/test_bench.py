@@ -3,9 +3,9 @@
 import math
 
 from engine.service.bench import BenchRow, bench_in_flight, bench_latency, bench_throughput, print_table
-from service_fakes import FakeComposer, fake_render
+from service_fakes import fake_composer, fake_render
 
-FAKES = dict(composer_factory=lambda path: FakeComposer(), render_fn=fake_render, render_workers=1)
+FAKES = dict(composer_factory=fake_composer, render_fn=fake_render, render_workers=1)
 
 
 def test_throughput_counts_completions_and_measures_memory_under_load():

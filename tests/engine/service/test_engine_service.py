@@ -6,33 +6,36 @@ import pytest
 from engine.music import Piece
 from engine.request import ComposeRequest, EngineInputError
 from engine.service import EngineBusy, EngineFailure, EngineJob, EngineTimeout, JobKind
-from service_fakes import FakeComposer
+from service_fakes import fake_composer, only_default_model
 
 
 def compose(user: str = "g:u", **request) -> EngineJob:
     return EngineJob.compose(ComposeRequest(**request), user_key=user)
 
 
+def generate_call_size(result) -> int:
+    return int(result.composition.latent[1])  # the fake records the size of the generate() call
+
+
 async def test_requests_submitted_together_share_one_model_call(make_service):
-    composer = FakeComposer()
-    service = await make_service(composer, batch_max=8, pipeline_depth=8, per_user_cap=8)
+    service = await make_service(batch_max=8, pipeline_depth=8, per_user_cap=8)
     tickets = [service.submit(compose(seed=i)) for i in range(8)]
     results = await asyncio.gather(*(t.result() for t in tickets))
-    assert composer.batch_sizes == [8]
+    assert [generate_call_size(r) for r in results] == [8] * 8
     assert [r.composition.request.seed for r in results] == list(range(8))
     assert all(r.timings["batch_size"] == 8 for r in results)
-    assert service.stats()["mean_batch_size"] == 8
+    assert service.stats()["batches_run"] == 1 and service.stats()["mean_batch_size"] == 8
 
 
 async def test_batch_is_capped_at_batch_max(make_service):
-    composer = FakeComposer()
-    service = await make_service(composer, batch_max=3, pipeline_depth=8, per_user_cap=8)
-    await asyncio.gather(*(service.submit(compose(seed=i)).result() for i in range(7)))
-    assert max(composer.batch_sizes) == 3 and sum(composer.batch_sizes) == 7
+    service = await make_service(batch_max=3, pipeline_depth=8, per_user_cap=8)
+    results = await asyncio.gather(*(service.submit(compose(seed=i)).result() for i in range(7)))
+    assert max(generate_call_size(r) for r in results) == 3
+    assert service.stats()["batches_run"] == 3
 
 
 async def test_heavy_user_does_not_delay_a_single_job_behind_all_of_theirs(make_service):
-    service = await make_service(FakeComposer(delay_s=0.01), pipeline_depth=1, per_user_cap=10)
+    service = await make_service(model_delay_s=0.01, pipeline_depth=1, per_user_cap=10)
     finished: list[str] = []
     heavy = [service.submit(compose("g:heavy", seed=i)) for i in range(10)]
     light = service.submit(compose("g:light", seed=99))
@@ -44,7 +47,7 @@ async def test_heavy_user_does_not_delay_a_single_job_behind_all_of_theirs(make_
 
 
 async def test_positions_count_down_to_zero(make_service):
-    service = await make_service(FakeComposer(delay_s=0.02), pipeline_depth=1)
+    service = await make_service(model_delay_s=0.02, pipeline_depth=1)
     tickets = [service.submit(compose(f"g:{i}", seed=i)) for i in range(4)]
     assert [t.position() for t in tickets] == [1, 2, 3, 4]
     seen = [position async for position in tickets[-1].positions()]
@@ -54,7 +57,7 @@ async def test_positions_count_down_to_zero(make_service):
 
 
 async def test_full_queue_raises_busy_with_a_retry_estimate(make_service):
-    service = await make_service(FakeComposer(delay_s=0.2), queue_cap=2, per_user_cap=2)
+    service = await make_service(model_delay_s=0.2, queue_cap=2, per_user_cap=2)
     service.submit(compose("g:a"))
     service.submit(compose("g:b"))
     with pytest.raises(EngineBusy) as busy:
@@ -65,7 +68,7 @@ async def test_full_queue_raises_busy_with_a_retry_estimate(make_service):
 
 
 async def test_a_user_over_their_share_is_told_how_many_they_have(make_service):
-    service = await make_service(FakeComposer(delay_s=0.2), per_user_cap=1)
+    service = await make_service(model_delay_s=0.2, per_user_cap=1)
     service.submit(compose("g:a"))
     with pytest.raises(EngineBusy, match="You already have 1 piece on the way"):
         service.submit(compose("g:a"))
@@ -73,7 +76,7 @@ async def test_a_user_over_their_share_is_told_how_many_they_have(make_service):
 
 
 async def test_cancel_a_queued_job_and_a_running_one(make_service):
-    service = await make_service(FakeComposer(delay_s=0.2), pipeline_depth=1)
+    service = await make_service(model_delay_s=0.2, pipeline_depth=1)
     running = service.submit(compose("g:a"))
     queued = service.submit(compose("g:b"))
     after = service.submit(compose("g:c"))
@@ -89,7 +92,7 @@ async def test_cancel_a_queued_job_and_a_running_one(make_service):
 
 
 async def test_a_job_over_the_time_limit_fails_with_a_timeout(make_service):
-    service = await make_service(FakeComposer(delay_s=0.6), timeout_s=0.2)
+    service = await make_service(model_delay_s=0.6, timeout_s=0.2)
     ticket = service.submit(compose())
     with pytest.raises(EngineTimeout, match="longer than"):
         await ticket.result()
@@ -97,21 +100,29 @@ async def test_a_job_over_the_time_limit_fails_with_a_timeout(make_service):
 
 
 async def test_a_failing_model_call_fails_only_the_poisoned_request(make_service):
-    composer = FakeComposer()
-    service = await make_service(composer, pipeline_depth=3, per_user_cap=3)
+    service = await make_service(pipeline_depth=3, per_user_cap=3)
     good = [service.submit(compose(seed=1)), service.submit(compose(seed=2))]
     bad = service.submit(compose(prompt="poison"))
-    with pytest.raises(EngineFailure, match="Something went wrong while writing your piece"):
+    with pytest.raises(EngineFailure, match=r"Something went wrong while writing your piece \(RuntimeError\)"):
         await bad.result()
-    assert [(await t.result()).composition.request.seed for t in good] == [1, 2]
-    assert composer.batch_sizes == [3, 1, 1, 1]  # the batch, then each request alone
+    results = [await t.result() for t in good]
+    assert [r.composition.request.seed for r in results] == [1, 2]
+    assert [generate_call_size(r) for r in results] == [1, 1]  # the batch failed; each request was retried alone
+    assert service.stats()["batches_run"] == 1
+
+
+async def test_a_crashed_model_process_fails_its_batch_and_is_restarted(make_service):
+    service = await make_service(per_user_cap=2)
+    first_pid = service.model_pid()
+    with pytest.raises(EngineFailure, match="composer crashed"):
+        await service.submit(compose(prompt="segfault")).result()
+    assert (await service.submit(compose(seed=3)).result()).composition.request.seed == 3
+    assert service.stats()["model_crashes"] == 1
+    assert service.model_pid() != first_pid and service.model_version == "v1"
 
 
 async def test_swap_model_takes_effect_between_batches(make_service):
-    def load(path: Path | None) -> FakeComposer:
-        return FakeComposer(model_version=path.name if path else "v1", delay_s=0.2)
-
-    service = await make_service(composer_factory=load)
+    service = await make_service(model_delay_s=0.2)
     first = service.submit(compose("g:a"))
     await asyncio.sleep(0.05)  # the first batch is running on v1
     assert await service.swap_model(Path("models/v2")) == "v2"
@@ -122,13 +133,8 @@ async def test_swap_model_takes_effect_between_batches(make_service):
 
 
 async def test_a_model_that_fails_to_load_leaves_the_current_one_active(make_service):
-    def load(path: Path | None) -> FakeComposer:
-        if path is not None:
-            raise FileNotFoundError(path)
-        return FakeComposer(model_version="v1")
-
-    service = await make_service(composer_factory=load)
-    with pytest.raises(EngineFailure, match="Could not load the model"):
+    service = await make_service(composer_factory=only_default_model)
+    with pytest.raises(EngineFailure, match="Could not load the model at missing.pt: No model checkpoint at missing.pt"):
         await service.swap_model(Path("missing.pt"))
     assert service.model_version == "v1"
     assert (await service.submit(compose()).result()).composition.model_version == "v1"
@@ -143,8 +149,7 @@ async def test_regenerate_with_the_same_seed_gives_identical_midi(make_service):
 
 
 async def test_edits_run_through_the_composer(make_service):
-    composer = FakeComposer()
-    service = await make_service(composer, per_user_cap=5, pipeline_depth=5)
+    service = await make_service(per_user_cap=5, pipeline_depth=5)
     base = await service.submit(compose(seed=5, bars=8)).result()
     piece: Piece = base.composition.piece
     request = ComposeRequest(seed=6)
@@ -157,7 +162,7 @@ async def test_edits_run_through_the_composer(make_service):
     ]
     assert [j.target for j in jobs[1:3]] == ["latin", "sad"]
     results = await asyncio.gather(*(service.submit(job).result() for job in jobs))
-    assert composer.calls[1:] == ["variation", "restyle", "remood", "continue", "continue"]
+    assert [r.composition.piece.name for r in results] == ["variation", "restyle", "remood", "continue", "continue"]
     assert results[1].composition.request.style == "latin"
     assert results[3].composition.piece.bars == 12
     assert results[3].composition.piece.melody[: len(piece.melody)] == piece.melody
@@ -182,7 +187,7 @@ def test_bad_input_is_refused_before_queueing_with_a_message_for_the_user():
 
 
 async def test_stop_fails_queued_jobs_finishes_running_ones_and_refuses_new_ones(make_service):
-    service = await make_service(FakeComposer(delay_s=0.2), pipeline_depth=1)
+    service = await make_service(model_delay_s=0.2, pipeline_depth=1)
     running = service.submit(compose("g:a"))
     queued = service.submit(compose("g:b"))
     await asyncio.sleep(0.05)
@@ -195,7 +200,7 @@ async def test_stop_fails_queued_jobs_finishes_running_ones_and_refuses_new_ones
 
 
 async def test_stop_fails_jobs_that_outlast_the_drain_period(make_service):
-    service = await make_service(FakeComposer(delay_s=0.5), drain_timeout_s=0.05)
+    service = await make_service(model_delay_s=0.5, drain_timeout_s=0.05)
     running = service.submit(compose())
     await asyncio.sleep(0.05)
     await service.stop()

@@ -1,0 +1,137 @@
+"""Code that runs inside the model process: it holds one Composer and runs batches for the service.
+
+The model lives in its own process, not on a thread of the bot: the Composer's Python-side work (resolving
+requests, post-processing tokens, building pieces) holds the GIL, and with GPU-sized batches that stalled
+the bot's event loop for 100-160 ms at p99 (docs/bench/service.md). A process also keeps torch out of the
+bot's memory, and a crash of the model (a CUDA fault, the OOM killer) costs one batch, not the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.request import EngineInputError
+from engine.service.jobs import Composed, EngineJob, JobKind
+
+log = logging.getLogger(__name__)
+
+ComposerFactory = Callable[[Path | None], Any]  # must be picklable: a module-level function or a partial of one
+
+_composer: Any = None
+
+
+class ModelError(Exception):
+    """An exception from the model, carried to the bot as its type name and message (the original may not pickle)."""
+
+    def __init__(self, message: str, original_type: str) -> None:
+        super().__init__(message)
+        self.original_type = original_type
+
+    def __reduce__(self):
+        return (ModelError, (str(self), self.original_type))
+
+
+def load_composer(path: Path | None) -> Any:
+    """The production factory: the active model version (or the shipped one when path is None)."""
+    from engine.generate import Composer
+
+    return Composer.load(path)
+
+
+def load(factory: ComposerFactory, path: Path | None) -> tuple[str, int]:
+    """First task of a new model process: load the Composer; returns its version and this process's pid."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the bot's shutdown stops this process, not Ctrl-C
+    global _composer
+    _composer = factory(path)
+    return _composer.model_version, os.getpid()
+
+
+def run(jobs: list[EngineJob]) -> list[Any]:
+    """One outcome per job, in order: a Composed piece, or the exception that job alone caused."""
+    if _composer is None:
+        raise RuntimeError("the model process has no Composer loaded")
+    return [_portable(outcome) for outcome in run_batch(_composer, jobs)]
+
+
+def run_batch(composer: Any, jobs: list[EngineJob]) -> list[Any]:
+    """Fresh compositions in one batched call; edits one by one. A failing batch is retried one request at a
+    time, so a single poisoned request (or a batch too big for GPU memory) fails only itself."""
+    outcomes: list[Any] = [None] * len(jobs)
+    fresh = [i for i, job in enumerate(jobs) if job.kind.batched]
+    if fresh:
+        try:
+            compositions = composer.generate([jobs[i].request for i in fresh])
+            if len(compositions) != len(fresh):
+                raise RuntimeError(f"generate returned {len(compositions)} pieces for {len(fresh)} requests")
+            for i, composition in zip(fresh, compositions):
+                outcomes[i] = composition
+        except Exception as exc:
+            _release_accelerator_memory()
+            if len(fresh) == 1:
+                outcomes[fresh[0]] = exc
+            else:
+                log.warning("batch of %d failed (%r); retrying its requests one by one", len(fresh), exc)
+                for i in fresh:
+                    outcomes[i] = _attempt(lambda job=jobs[i]: composer.generate([job.request])[0])
+    for i, job in enumerate(jobs):
+        if not job.kind.batched:
+            outcomes[i] = _attempt(lambda job=job: run_edit(composer, job))
+    return outcomes
+
+
+def run_edit(composer: Any, job: EngineJob) -> Any:
+    """One edit of an existing piece."""
+    if job.kind is JobKind.VARIATION:
+        return composer.variation(_as_composition(job.parent), job.request, strength=job.strength)
+    piece = job.piece
+    if piece is None:
+        raise ValueError(f"a {job.kind.value} job needs a piece")
+    if job.kind is JobKind.RESTYLE:
+        return composer.restyle(piece, job.target, job.request)
+    if job.kind is JobKind.REMOOD:
+        return composer.remood(piece, job.target, job.request)
+    if job.kind in (JobKind.EXTEND, JobKind.CONTINUE):
+        # The Composer returns the fragment followed by the new bars; it reads uploaded MIDI bytes itself.
+        return composer.continue_piece(piece, job.bars, job.request)
+    raise ValueError(f"{job.kind} is not an edit")
+
+
+def _as_composition(parent: Any) -> Any:
+    """The bot holds Composed (no torch); the Composer wants its own Composition to inherit the parent's request."""
+    if not isinstance(parent, Composed):
+        return parent  # a latent vector
+    generate = sys.modules.get("engine.generate")
+    if generate is None:  # a test double of the Composer: hand it the Composed as is
+        return parent
+    return generate.Composition(parent.piece, parent.request, parent.latent, parent.model_version)
+
+
+def _portable(outcome: Any) -> Any:
+    if isinstance(outcome, (EngineInputError, ModelError)):
+        return outcome
+    if isinstance(outcome, BaseException):
+        return ModelError(f"{type(outcome).__name__}: {outcome}", type(outcome).__name__)
+    return Composed(outcome.piece, outcome.request, outcome.latent, outcome.model_version)
+
+
+def _attempt(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except Exception as exc:
+        _release_accelerator_memory()
+        return exc
+
+
+def _release_accelerator_memory() -> None:
+    """After a failure (often out-of-memory) hand cached GPU blocks back so the next batch can fit."""
+    torch = sys.modules.get("torch")  # only if the Composer imported it
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+__all__ = ["ComposerFactory", "ModelError", "load", "load_composer", "run", "run_batch", "run_edit"]
