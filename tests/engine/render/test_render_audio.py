@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -135,3 +136,9 @@ def test_render_track_uses_the_pieces_own_style_and_mood_when_none_is_asked(rend
 def test_render_track_reports_an_mp3_that_cannot_fit(renderer):
     with pytest.raises(UploadTooLargeError, match="upload cap"):
         render_track(ii_v_i(bars=4), "pop", "happy", 0, renderer, cap_bytes=5_000)
+
+
+def test_missing_fluidsynth_library_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)  # how a machine without libfluidsynth looks to import
+    with pytest.raises(RenderDependencyError, match="apt-get install libfluidsynth3"):
+        AudioRenderer()
