@@ -11,7 +11,8 @@ how high the held-out track came.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +136,7 @@ class Metrics:
     hit_rate: float  # share of users whose held-out track is in their top k
     ndcg: float
     users: int
+    ms_per_request: float  # fitting (once per request, as /recommend does) plus ranking one user
 
 
 def leave_one_out(
@@ -158,16 +160,29 @@ def leave_one_out(
     return training, held
 
 
-def evaluate(rankers: dict[str, Ranker], held: dict[int, int], k: int = 10) -> dict[str, Metrics]:
+def evaluate(
+    rankers: dict[str, Ranker], held: dict[int, int], k: int = 10, fit_seconds: Mapping[str, float] | None = None
+) -> dict[str, Metrics]:
+    """HR@k and NDCG@k of each ranker over the held-out tracks; `fit_seconds` is added to each ranking's time."""
     results = {}
     for name, ranker in rankers.items():
-        hits, gains = [], []
+        hits, gains, seconds = [], [], 0.0
         for user, target in held.items():
-            positions = np.flatnonzero(ranker(user)[:k] == target)
+            started = time.perf_counter()
+            top = ranker(user)[:k]
+            seconds += time.perf_counter() - started
+            positions = np.flatnonzero(top == target)
             hits.append(1.0 if positions.size else 0.0)
             gains.append(1.0 / np.log2(positions[0] + 2) if positions.size else 0.0)
-        results[name] = Metrics(float(np.mean(hits)), float(np.mean(gains)), len(held))
+        per_request = seconds / max(len(held), 1) + (fit_seconds or {}).get(name, 0.0)
+        results[name] = Metrics(float(np.mean(hits)), float(np.mean(gains)), len(held), 1000 * per_request)
     return results
+
+
+def fit_ours(items: list[Item], training: list[tuple[int, int, float]], config: RecommenderConfig | None) -> tuple[Recommender, float]:
+    started = time.perf_counter()
+    model = Recommender(items, training, config)
+    return model, time.perf_counter() - started
 
 
 def candidate_filter(items: list[Item], training: list[tuple[int, int, float]]) -> Callable[[int, np.ndarray], np.ndarray]:
@@ -219,9 +234,9 @@ def run_warm(n_users: int = 50, n_tracks: int = 500, seed: int = 7, config: Reco
     server = simulate_server(n_users, n_tracks, (20, 60), seed)
     rng = np.random.default_rng(seed + 1)
     training, held = leave_one_out(server, list(server.tastes), rng)
-    ours = Recommender(server.items, training, config)
+    ours, fit_seconds = fit_ours(server.items, training, config)
     rankers = {"ours": ours.ranking, **baselines(server.items, training, rng), "hidden taste (ceiling)": ceiling(server, training)}
-    return Scenario(f"{n_users} users x {n_tracks} tracks", n_users, n_tracks, evaluate(rankers, held))
+    return Scenario(f"{n_users} users x {n_tracks} tracks", n_users, n_tracks, evaluate(rankers, held, fit_seconds={"ours": fit_seconds}))
 
 
 def run_cold_start(
@@ -245,9 +260,14 @@ def run_cold_start(
         ratings += mine
     cold = SimulatedServer(server.items, server.quality, ratings, tastes)
     training, held = leave_one_out(cold, newcomers, rng)
-    ours = Recommender(server.items, training, config)
+    ours, fit_seconds = fit_ours(server.items, training, config)
     rankers = {"ours": ours.ranking, **baselines(server.items, training, rng), "hidden taste (ceiling)": ceiling(cold, training)}
-    return Scenario(f"cold start: {n_new} new users with 1-3 ratings", n_users + n_new, n_tracks, evaluate(rankers, held))
+    return Scenario(
+        f"cold start: {n_new} newcomers, 1-3 ratings",
+        n_users + n_new,
+        n_tracks,
+        evaluate(rankers, held, fit_seconds={"ours": fit_seconds}),
+    )
 
 
 @dataclass(frozen=True)
@@ -261,6 +281,7 @@ class Summary:
     ndcg: float
     ndcg_std: float
     users: int  # users evaluated, over all servers
+    ms_per_request: float
 
 
 def run_benchmark(
@@ -282,6 +303,7 @@ def run_benchmark(
             ndcg=float(np.mean([m.ndcg for m in ms])),
             ndcg_std=float(np.std([m.ndcg for m in ms])),
             users=sum(m.users for m in ms),
+            ms_per_request=float(np.mean([m.ms_per_request for m in ms])),
         )
         for (name, recommender), ms in runs.items()
     ]

@@ -72,6 +72,9 @@ class RecommenderConfig:
     shrinkage: float = 5.0
     collaborative_damping: float = 1.0
     collaborative_weight: float = 0.5
+    # "Enough data" for the collaborative signal: below this many ratings by this many people, it is off.
+    collaborative_min_ratings: int = 30
+    collaborative_min_users: int = 3
     # Taste model: per-user ridge regression of (score - 3) on content features and their squares.
     # The taste model needs ratings to be trusted: its weight grows as n / (n + taste_ramp).
     taste_weight: float = 2.0
@@ -109,6 +112,8 @@ class Recommender:
         self._centred = np.where(self._rated, self._scores - means, 0.0).astype(np.float32)
         self._centred_norms = np.sqrt((self._centred**2).sum(axis=0))
         self._popularity = np.where(self._rated, self._scores - NEUTRAL_SCORE, 0.0).sum(axis=0)
+        c = self.config
+        self.collaborative_ready = len(triples) >= c.collaborative_min_ratings and n_users >= c.collaborative_min_users
 
     # ----------------------------------------------------------------------------------------------
     def recommend(self, user_id: int, k: int = 10) -> list[Scored]:
@@ -167,17 +172,18 @@ class Recommender:
 
         c = self.config
         taste_trust = c.taste_weight * len(rated) / (len(rated) + c.taste_ramp)
+        collab_trust = c.collaborative_weight if self.collaborative_ready else 0.0
         scores = (
             _standardise(content)
             + taste_trust * _standardise(taste)
-            + c.collaborative_weight * _standardise(collaborative)
+            + collab_trust * _standardise(collaborative)
             + c.popularity_weight * popularity
         )
 
         def explain(i: int) -> Reason:
             # Name the single rated track that adds most to this candidate's score, in either signal.
             best_content = content_parts[i].max(initial=0.0) / content_norm
-            best_collab = c.collaborative_weight * collab_parts[i].max(initial=0.0) / collab_norm[i]
+            best_collab = collab_trust * collab_parts[i].max(initial=0.0) / collab_norm[i]
             if max(best_content, best_collab) <= 0:
                 return _popular()
             if best_collab > best_content:
@@ -245,7 +251,8 @@ def taste_design(items: Sequence[Item], config: RecommenderConfig) -> np.ndarray
 
 def _numeric_matrix(items: Sequence[Item]) -> np.ndarray:
     """Tempo and every named feature, one column each; NaN where a track lacks a feature."""
-    names = sorted({name for item in items for name in item.features})
+    # Tempo is a column of its own; a "tempo" feature would only count it twice.
+    names = sorted({name for item in items for name in item.features} - {"tempo"})
     numeric = np.full((len(items), 1 + len(names)), np.nan)
     for i, item in enumerate(items):
         numeric[i, 0] = item.tempo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from storage.recommender import Item, Recommender
+from storage.recommender import Item, Recommender, RecommenderConfig
 
 
 def _item(track_id: int, style: str, mood: str, tempo: float, creator: int | None = None, **features: float) -> Item:
@@ -51,11 +51,21 @@ def test_new_users_get_popular_tracks() -> None:
 def test_collaborative_reason_when_other_people_connect_two_different_tracks() -> None:
     # Two people loved both the jazz track 1 and the ambient track 6 and disliked the rock ones.
     ratings = [(u, t, s) for u in (7, 8) for t, s in ((1, 5), (6, 5), (4, 1), (5, 1))] + [(100, 1, 5)]
-    recs = {r.track_id: r for r in Recommender(CATALOGUE, ratings).recommend(100, k=10)}
+    enough = RecommenderConfig(collaborative_min_ratings=len(ratings), collaborative_min_users=3)
+    model = Recommender(CATALOGUE, ratings, enough)
+    assert model.collaborative_ready
+    recs = {r.track_id: r for r in model.recommend(100, k=10)}
     assert recs[6].reason.kind == "collaborative"
     assert recs[6].reason.text == "people who liked #1 (jazz, calm) also liked this"
-    without_others = {r.track_id: r for r in Recommender(CATALOGUE, [(100, 1, 5)]).recommend(100, k=10)}
-    assert recs[6].score > without_others[6].score
+    alone = {r.track_id: r for r in Recommender(CATALOGUE, [(100, 1, 5)], enough).recommend(100, k=10)}
+    assert recs[6].score > alone[6].score
+
+
+def test_collaborative_signal_waits_for_enough_data() -> None:
+    ratings = [(u, t, s) for u in (7, 8) for t, s in ((1, 5), (6, 5), (4, 1), (5, 1))] + [(100, 1, 5)]
+    model = Recommender(CATALOGUE, ratings, RecommenderConfig(collaborative_min_ratings=len(ratings) + 1))
+    assert not model.collaborative_ready
+    assert all(r.reason.kind != "collaborative" for r in model.recommend(100, k=10))
 
 
 def test_latents_count_in_similarity() -> None:
