@@ -29,6 +29,7 @@ class ModelConfig:
     kl_anneal_steps: int = 2000
     free_nats: float = 48.0
     transpose_max: int = 2  # augmentation: random shift in [-transpose_max, transpose_max], told to the decoder
+    style_balance: float = 0.5  # batches draw a segment with weight count(style) ** -style_balance: 0 natural, 1 equal styles
 
     # Optimisation.
     batch_size: int = 512

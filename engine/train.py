@@ -257,8 +257,15 @@ def train(
             state_path,
         )
 
+    # Rare styles are drawn more often than their share (but not equally often: that would repeat their few
+    # segments until the model memorises them, and memorised tunes get copied).
+    train_styles = cache.style[np.flatnonzero(cache.split_mask("train"))].astype(np.int64)
+    counts = np.bincount(train_styles, minlength=len(styles)).astype(np.float64)
+    train_weights = torch.as_tensor(np.maximum(counts[train_styles], 1.0) ** -cfg.style_balance, dtype=torch.float64)
+
     def draw(n: int, pool: torch.Tensor) -> torch.Tensor:
-        return pool[torch.randint(len(pool), (n,), generator=batch_rng).to(dev)]
+        """n rows of `pool` (aligned with the training segments), drawn with the style weights."""
+        return pool[torch.multinomial(train_weights, n, replacement=True, generator=batch_rng).to(dev)]
 
     steps_this_run = 0
 
@@ -398,6 +405,20 @@ def summarise(model, cfg, data, train_idx, valid_idx, mu_train, styles, history,
     }
 
 
+def evaluate_checkpoint(model_path: Path, cache: CorpusCache, artifacts_dir: Path, n: int = 24, device: str | None = None, log=print):
+    """Run the corpus engineer's evaluation (engine.evaluation) on a checkpoint; writes eval.json beside it.
+    The style classifier and the novelty index are loaded from, or built into, `artifacts_dir`."""
+    from engine.evaluation.artifacts import load_or_build_artifacts
+    from engine.evaluation.evaluate import evaluate
+    from engine.generate import Composer
+
+    classifier, novelty = load_or_build_artifacts(cache, artifacts_dir, log=log)
+    composer = Composer.load(model_path, device=device, novelty=novelty)
+    report = evaluate(composer.generate_pieces, cache, n, classifier=classifier, novelty=novelty, name=composer.model_version)
+    (model_path.parent / "eval.json").write_text(report.to_json())
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="base")
@@ -406,6 +427,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--eval", type=int, default=0, metavar="N", help="then evaluate with N pieces per style (engine.evaluation)")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override config fields, e.g. vae_steps=100")
     args = parser.parse_args(argv)
     overrides = {}
@@ -416,7 +438,14 @@ def main(argv: list[str] | None = None) -> None:
     cfg = get_config(args.config, **overrides)
     cache = CorpusCache.load(args.cache)
     print(f"{len(cache)} segments ({', '.join(f'{s}: {int(cache.split_mask(s).sum())}' for s in SPLITS)}); styles {cache.styles}", flush=True)
-    train(cfg, cache, Path(args.out), resume=args.resume, seed=args.seed, device=args.device)
+    metrics = train(cfg, cache, Path(args.out), resume=args.resume, seed=args.seed, device=args.device)
+    if metrics is not None and args.eval:
+        from rich.console import Console
+
+        t = time.time()
+        report = evaluate_checkpoint(Path(args.out) / "model.pt", cache, Path(args.out), args.eval, args.device)
+        Console(width=200).print(report.to_table())
+        print(f"evaluation took {time.time() - t:.0f}s", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -45,16 +44,12 @@ def register(app: typer.Typer) -> None:
         if not evaluate_after:
             return
         try:
-            from engine.evaluation.artifacts import load_or_build_artifacts
-            from engine.evaluation.evaluate import evaluate
+            import engine.evaluation.evaluate  # noqa: F401
         except ImportError as exc:
             console.print(f"[yellow]Evaluation not available ({exc}); run `tunesmith eval --model {out_dir / 'model.pt'}` later.[/]")
             return
-        from engine.generate import Composer
+        from engine.train import evaluate_checkpoint
 
-        classifier, novelty = load_or_build_artifacts(cache, path.parent, log=console.print)
-        composer = Composer.load(out_dir / "model.pt", device=device, novelty=novelty)
         with console.status("Evaluating..."):
-            report = evaluate(composer.generate_pieces, cache, n, classifier=classifier, novelty=novelty, name=metrics["version"])
-        (out_dir / "eval.json").write_text(report.to_json())
+            report = evaluate_checkpoint(out_dir / "model.pt", cache, path.parent, n, device, log=console.print)
         console.print(report.to_table())
