@@ -114,8 +114,12 @@ class _Job:
 
 class Composer:
     def __init__(self, model: ComposerModel, styles: list[str], model_version: str, device: str | torch.device = "cpu",
-                 novelty: NoveltyChecker | None = None):
+                 novelty: NoveltyChecker | None = None, stats: dict | None = None):
         self.model = model.eval()
+        # Tracks the training data never had (no drum parts, say) come back empty for the arranger to fill.
+        rates = (stats or {}).get("track_rates", {})
+        self.writes_bass = rates.get("bass", 1.0) > 0
+        self.writes_drums = rates.get("drums", 1.0) > 0
         self.styles = list(styles)
         self.model_version = model_version
         self.device = torch.device(device)
@@ -134,7 +138,7 @@ class Composer:
         ckpt = load_checkpoint(path, device)
         if novelty is None:
             novelty = _load_novelty_index(Path(path).parent if path else CHECKPOINT_DIR)
-        return cls(ckpt.model, ckpt.styles, ckpt.version, device, novelty)
+        return cls(ckpt.model, ckpt.styles, ckpt.version, device, novelty, ckpt.stats)
 
     # --- conditions and latents ------------------------------------------------------------------
 
@@ -194,6 +198,10 @@ class Composer:
                 torch.tensor([r.temperature for r in rows_req], dtype=torch.float32, device=self.device),
             )
         arrays = _segments_to_numpy(seg)
+        if not self.writes_bass:
+            arrays["bass"][:] = 0
+        if not self.writes_drums:
+            arrays["drums"][:] = 0
         out, row = [], 0
         for job in jobs:
             n = len(job.latents)
@@ -204,7 +212,7 @@ class Composer:
                 bass=arrays["bass"][row : row + n].reshape(-1)[:steps],
                 chords=arrays["chords"][row : row + n].reshape(-1)[: steps // 4],
                 drums=arrays["drums"][row : row + n].reshape(-1, arrays["drums"].shape[-1])[:steps],
-                has_bass=True, has_drums=True, mode=mode,
+                has_bass=self.writes_bass, has_drums=self.writes_drums, mode=mode,
             )
             out.append(postprocess_tokens(tracks, job.request.style))
             row += n

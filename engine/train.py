@@ -35,7 +35,6 @@ from engine.model import (
 )
 from engine.model_config import ModelConfig, get_config
 from engine.tokens import FIRST_PITCH_TOKEN, MELODY_HIGH, MELODY_LOW, BASS_HIGH, BASS_LOW, MODEL_QUALITIES
-from engine.vocab import MOODS
 
 
 @dataclass
@@ -117,17 +116,10 @@ def cosine_lr(step: int, total: int, peak: float, min_fraction: float, warmup: i
 
 
 def corpus_stats(cache: CorpusCache) -> dict:
-    """Corpus facts the generator uses: how often each (style, mood) is in minor, and its median tempo."""
-    stats: dict = {"minor_rate": {}, "median_tempo": {}}
+    """Corpus facts the generator needs: which tracks the model learned (a track no training segment has,
+    like drums in a corpus without drum parts, must not be sampled from an untrained head)."""
     train = cache.split_mask("train")
-    for si, style in enumerate(cache.styles):
-        for mood, m in MOODS.items():
-            # Segments near this mood on the valence/arousal plane (mood labels are sparse; the plane is not).
-            near = train & (cache.style == si) & ((cache.valence - m.valence) ** 2 + (cache.arousal - m.arousal) ** 2 < 0.5)
-            if near.sum() >= 5:
-                stats["minor_rate"].setdefault(style, {})[mood] = round(float(cache.mode[near].mean()), 3)
-                stats["median_tempo"].setdefault(style, {})[mood] = round(float(np.median(cache.tempo[near])), 1)
-    return stats
+    return {"track_rates": {"bass": round(float(cache.has_bass[train].mean()), 4), "drums": round(float(cache.has_drums[train].mean()), 4)}}
 
 
 class MetricsLog:
