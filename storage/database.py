@@ -147,8 +147,11 @@ class Database:
         return cls(path, writer, reader)
 
     async def close(self) -> None:
+        """Wait for the transaction in progress, if any, then close both connections."""
         await self._reader.close()
         async with self._write_lock:
+            # Lets SQLite refresh the query planner's statistics where they are stale (cheap; SQLite's advice).
+            await self._writer.execute("PRAGMA optimize")
             await self._writer.close()
 
     async def __aenter__(self) -> Database:
