@@ -152,7 +152,8 @@ class Recommender:
         cosine = self._embedding @ self._embedding[rated].T  # [n, r]
         kernel = np.exp((cosine - 1.0) / self.config.temperature)
         content_parts = kernel * weights  # [n, r]
-        content = content_parts.sum(axis=1) / max(float(np.abs(weights).sum()), 1e-9)
+        content_norm = max(float(np.abs(weights).sum()), 1e-9)
+        content = content_parts.sum(axis=1) / content_norm
 
         # Collaborative: adjusted-cosine item similarity, only through people who rated both tracks.
         co_raters = self._rated[:, rated].T.astype(np.float32) @ self._rated.astype(np.float32)  # [r, n]
@@ -162,7 +163,6 @@ class Recommender:
         collab_parts = similarity.T * weights  # [n, r]
         collab_norm = np.abs(similarity).sum(axis=0) + self.config.collaborative_damping  # [n]
         collaborative = collab_parts.sum(axis=1) / collab_norm
-        content_norm = max(float(np.abs(weights).sum()), 1e-9)
 
         # Taste: a linear model of this user's scores over style, mood, features (and squares, so a
         # favourite middle tempo can be learnt) and latent; ridge keeps it modest with few ratings.
@@ -180,16 +180,20 @@ class Recommender:
             + c.popularity_weight * popularity
         )
 
+        liked = weights > 0
+
         def explain(i: int) -> Reason:
-            # Name the single rated track that adds most to this candidate's score, in either signal.
-            best_content = content_parts[i].max(initial=0.0) / content_norm
-            best_collab = collab_trust * collab_parts[i].max(initial=0.0) / collab_norm[i]
+            # Name the liked track that adds most to this candidate's score, in whichever signal adds more.
+            content_gain = np.where(liked, content_parts[i], 0.0)
+            collab_gain = np.where(liked, collab_parts[i], 0.0)
+            best_content = content_gain.max(initial=0.0) / content_norm
+            best_collab = collab_trust * collab_gain.max(initial=0.0) / collab_norm[i]
             if max(best_content, best_collab) <= 0:
                 return _popular()
             if best_collab > best_content:
-                anchor = self.items[rated[int(np.argmax(collab_parts[i]))]]
+                anchor = self.items[rated[int(np.argmax(collab_gain))]]
                 return Reason("collaborative", f"people who liked {anchor.label} also liked this", anchor.track_id)
-            anchor = self.items[rated[int(np.argmax(content_parts[i]))]]
+            anchor = self.items[rated[int(np.argmax(content_gain))]]
             return Reason("content", f"because you liked {anchor.label}", anchor.track_id)
 
         return scores, explain

@@ -87,3 +87,11 @@ def test_empty_catalogue_and_zero_k() -> None:
 def test_ratings_of_unknown_tracks_are_ignored() -> None:
     recs = Recommender(CATALOGUE, [(1, 999, 5), (1, 1, 5)]).recommend(1, k=1)
     assert recs[0].reason.anchor_track_id == 1
+
+
+def test_reasons_only_name_tracks_the_user_liked() -> None:
+    # Others disliked track 4 and liked 6; this user disliked 4 too, so 6 is related to 4 only negatively.
+    ratings = [(u, t, s) for u in (7, 8, 9) for t, s in ((4, 1), (6, 5), (1, 3), (2, 3))] + [(100, 4, 1)]
+    model = Recommender(CATALOGUE, ratings, RecommenderConfig(collaborative_min_ratings=1))
+    for rec in model.recommend(100, k=10):
+        assert rec.reason.anchor_track_id is None and rec.reason.kind == "popular"
