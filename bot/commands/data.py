@@ -78,4 +78,30 @@ def register(app: typer.Typer) -> None:
         console.print(f"Cache: [bold]{result.cache_path}[/] ({result.cache_path.stat().st_size / 1e6:.1f} MB)")
         console.print(f"Manifest: {result.manifest_path} and {result.manifest_path.with_suffix('.md')}")
 
+    @data_app.command("mood-agreement")
+    def mood_agreement(
+        limit: int | None = typer.Option(None, "--limit", help="Pieces per labelled set (default: all)"),
+    ) -> None:
+        """Check the mood estimator against EMOPIA and VGMIDI labels (and print weights fitted on both)."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from bot.config import get_settings
+        from engine.data.mood_calibration import calibrate, load_labelled
+
+        console = Console()
+        shared = get_settings().shared_data_dir
+        with console.status("Reading EMOPIA and VGMIDI..."):
+            sets = load_labelled(shared, limit=limit)
+        if not sets:
+            raise typer.BadParameter(f"no EMOPIA or VGMIDI folder under {shared}")
+        report = calibrate(sets)
+        table = Table(title="Mood estimator vs labels")
+        for col in ("set", "weights", "pieces", "valence sign", "arousal sign", "quadrant"):
+            table.add_column(col)
+        for name, how, a in report.rows:
+            table.add_row(name, how, str(a.n), f"{a.valence_sign:.1%}", f"{a.arousal_sign:.1%}", f"{a.quadrant:.1%}")
+        console.print(table)
+        console.print(f"Weights fitted on both sets: {report.fitted}")
+
     app.add_typer(data_app, name="data")

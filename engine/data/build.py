@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.cache import SEGMENT_BARS, SEGMENT_STEPS, SPLITS, CorpusCache
-from engine.data.mood import estimate_valence_arousal
+from engine.data.mood import mood_features, valence_arousal_from_features
 from engine.data.readers.base import Reader, wrap_errors
 from engine.data.readers.emopia import song_id
 from engine.data.readers.registry import Source
@@ -31,7 +31,7 @@ from engine.music import Piece
 from engine.vocab import MOODS, STYLE_DERIVATION, STYLES, nearest_mood
 
 # Bump when readers or segmenting change what an item yields: invalidates the parsed-item cache.
-PARSE_VERSION = 3
+PARSE_VERSION = 4
 SPLIT_SEED = "tunesmith-split-1"
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 
@@ -65,6 +65,7 @@ class PieceRecord:
     meter: str
     bars: int
     key: str
+    mood_features: list[float] = field(default_factory=list)  # engine.data.mood features, for re-estimating without re-parsing
     segments: list[SegmentData] = field(default_factory=list)
     near_empty_segments: int = 0
     excluded: str | None = None  # why the piece gives no segments (meter, too short, ...)
@@ -89,15 +90,17 @@ def group_of(piece: Piece) -> str:
 def piece_record(piece: Piece, default_style: str) -> PieceRecord:
     """Label one piece (mood from its labels, else estimated) and cut it into segments."""
     labelled = piece.valence is not None and piece.arousal is not None
+    features = mood_features(piece)
     if labelled:
         valence, arousal = float(piece.valence), float(piece.arousal)
     else:
-        valence, arousal = estimate_valence_arousal(piece)
+        valence, arousal = valence_arousal_from_features(features)
     style = piece.style if piece.style in STYLES else default_style
     record = PieceRecord(
         source=piece.source, name=piece.name, group=group_of(piece), style=style,
         mood=piece.mood or nearest_mood(valence, arousal), valence=valence, arousal=arousal, mood_labelled=labelled,
         tempo=float(piece.tempo), meter=f"{piece.meter.numerator}/{piece.meter.denominator}", bars=piece.bars, key=piece.key.name,
+        mood_features=[float(x) for x in features],
     )
     try:
         segments, near_empty = piece_segments(piece, SEGMENT_BARS, DEFAULT_HOP_BARS)
@@ -133,14 +136,14 @@ def process_item(task: tuple[str, Reader, str, str]) -> ItemResult:
     return result
 
 
-def _item_key(source: str, item: str) -> str:
+def _item_key(source: str, item: str, reader_version: int = 1) -> str:
     path = Path(item.split("::", 1)[0])
     try:
         st = path.stat()
         stamp = f"{st.st_size}:{int(st.st_mtime)}"
     except OSError:
         stamp = "missing"
-    return hashlib.sha1(f"{PARSE_VERSION}|{source}|{item}|{stamp}".encode()).hexdigest()
+    return hashlib.sha1(f"{PARSE_VERSION}.{reader_version}|{source}|{item}|{stamp}".encode()).hexdigest()
 
 
 class ItemCache:
@@ -209,8 +212,8 @@ def build_corpus(
     cache = ItemCache(item_cache_dir)
     results: dict[int, ItemResult] = {}
     todo = []
-    for i, (source, _, item, _) in enumerate(tasks):
-        hit = cache.get(_item_key(source, item))
+    for i, (source, reader, item, _) in enumerate(tasks):
+        hit = cache.get(_item_key(source, item, reader.version))
         if hit is not None:
             results[i] = hit
         else:
@@ -224,7 +227,7 @@ def build_corpus(
             with ctx.Pool(workers) as pool:
                 for i, res in zip(todo, pool.imap(process_item, [tasks[i] for i in todo], chunksize=1)):
                     results[i] = res
-                    cache.put(_item_key(res.source, res.item), res)
+                    cache.put(_item_key(res.source, res.item, tasks[i][1].version), res)
                     done += 1
                     if progress:
                         progress(res.source, done, len(tasks))
@@ -232,7 +235,7 @@ def build_corpus(
             for i in todo:
                 res = process_item(tasks[i])
                 results[i] = res
-                cache.put(_item_key(res.source, res.item), res)
+                cache.put(_item_key(res.source, res.item, tasks[i][1].version), res)
                 done += 1
                 if progress:
                     progress(res.source, done, len(tasks))
@@ -260,7 +263,6 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
     per_source: dict[str, Counter] = defaultdict(Counter)
     not_in_cache_meters: Counter = Counter()
     duplicate_segments: Counter = Counter()
-    labelled_for_agreement = []
     for res in results:
         per_source[res.source]["items"] += 1
         if res.error:
@@ -269,6 +271,10 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
             continue
         for rec in res.records:
             per_source[res.source]["pieces_read"] += 1
+            if not rec.mood_labelled and rec.mood_features:
+                # Re-estimated here, not in the worker, so that new estimator weights apply to cached items too.
+                rec.valence, rec.arousal = valence_arousal_from_features(np.array(rec.mood_features))
+                rec.mood = nearest_mood(rec.valence, rec.arousal)
             if rec.excluded:
                 dropped.append({"source": res.source, "item": rec.name, "reason": rec.excluded})
                 if "not in the model cache" in rec.excluded:
@@ -289,8 +295,6 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
             per_source[res.source]["segments"] += len(kept)
             for s in kept:
                 rows.append((rec, s, piece_index))
-            if rec.mood_labelled:
-                labelled_for_agreement.append(rec)
     n = len(rows)
     styles = list(STYLES)
     moods = list(MOODS)

@@ -157,21 +157,29 @@ def midi_to_piece(
     key: Key | None = None,
     harmony: Sequence[Chord] | None = None,
     estimate_bass: bool = True,
+    meter: Meter | None = None,
+    first_downbeat: float | None = None,
 ) -> Piece:
     """A Piece from a MIDI file, bytes or PrettyMIDI object. Raises MidiReadError on broken or empty input.
 
-    `key` and `harmony`, when a source annotates them separately, replace the estimates.
-    `estimate_bass` False keeps the bass empty unless a track is a bass.
+    `key` and `harmony` (in this file's grid steps), when a source annotates them separately, replace
+    the estimates. `meter` overrides the file's time signature and `first_downbeat` (seconds) says
+    where a bar starts, for files whose time signatures are unreliable. `estimate_bass` False keeps
+    the bass empty unless a track is a bass.
     """
     pm = load_midi(source)
     if not name and isinstance(source, (str, Path)):
         name = Path(source).stem
-    meter = _meter(pm)
+    meter = meter or _meter(pm)
     grid = _Grid(pm)
+    # Steps added in front so that the first downbeat falls on a bar line (a pickup becomes a partial first bar).
+    pad = (-grid.step(first_downbeat)) % meter.steps_per_bar if first_downbeat is not None else 0
     roles: dict[str, list[Note]] = {"melody": [], "bass": [], "drums": [], "other": []}
     for inst in pm.instruments:
         role = _role(inst)
-        roles[role].extend(_quantise(inst.notes, grid, drums=role == "drums"))
+        roles[role].extend(Note(n.pitch, n.start + pad, n.duration, n.velocity) for n in _quantise(inst.notes, grid, drums=role == "drums"))
+    if harmony is not None and pad:
+        harmony = [Chord(c.root, c.quality, c.start + pad, c.duration, c.bass) for c in harmony]
     pitched = roles["melody"] + roles["bass"] + roles["other"]
     if not pitched and not roles["drums"]:
         raise MidiReadError(f"{name or 'MIDI data'}: no notes")
@@ -197,7 +205,7 @@ def midi_to_piece(
         bass = []
 
     if harmony is None:
-        harmony = _chords_from_text(pm, grid, total)
+        harmony = [Chord(c.root, c.quality, c.start + pad, c.duration, c.bass) for c in _chords_from_text(pm, grid, total)]
         if not harmony and pitched:
             harmony = estimate_harmony(accompaniment + roles["bass"] or melody, total, beats_per_chord=2)
     if key is None:

@@ -1,7 +1,7 @@
 """Copy detection: the longest melodic run a piece shares with any training piece, in bars.
 
-A melody is a sequence of events (interval to the next note, time to the next onset): transposition
-does not hide a copy, and the rhythm has to match too. The index holds hashed n-grams of
+A melody is a sequence of events (interval class to the next note, time to the next onset):
+transposition and octave displacement do not hide a copy, and the rhythm has to match too. The index holds hashed n-grams of
 `ngram` consecutive events with the training piece each came from. A query's matching n-grams are
 chained while one training piece contains all of them, so a run is never stitched together from
 different pieces. The index is a small .npz that ships with a model checkpoint, so the copy check
@@ -28,10 +28,15 @@ _MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
 def melody_events(onsets: np.ndarray, pitches: np.ndarray) -> np.ndarray:
-    """Events [n-1, 2]: (interval, inter-onset steps) between consecutive melody notes."""
+    """Events [n-1, 2]: (interval class, inter-onset steps) between consecutive melody notes.
+
+    Intervals are taken modulo the octave (-5..+6): the token range folds high and low notes by
+    octaves, and a quote moved by an octave here and there is still a quote.
+    """
     if len(onsets) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    return np.stack([np.diff(pitches), np.minimum(np.diff(onsets), _MAX_IOI)], axis=1).astype(np.int64)
+    interval_class = (np.diff(pitches) + 5) % 12 - 5
+    return np.stack([interval_class, np.minimum(np.diff(onsets), _MAX_IOI)], axis=1).astype(np.int64)
 
 
 def token_melody(melody: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

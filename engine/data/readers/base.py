@@ -18,6 +18,8 @@ class Reader(ABC):
 
     #: the data set's name in manifests (e.g. "wjd-solos")
     source: str = ""
+    #: bump when the reader's output changes, so builds re-read files cached by an older version
+    version = 1
 
     @abstractmethod
     def items(self, root: Path) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.data.readers.score_files import ScoreFileReader
+from engine.data.readers.score_files import ScoreFileReader, expand_abc_items
 
 
 @dataclass
@@ -14,10 +14,12 @@ class Music21CorpusReader(ScoreFileReader):
     """Files of one music21 corpus composer/collection (`collection`), ignoring the root folder."""
 
     collection: str = "bach"
-    limit: int | None = None  # files to take (the corpus parses slowly; see docs/CORPUS.md for the caps)
+    limit: int | None = None  # items (tunes or files) to take: the corpus parses slowly; docs/CORPUS.md lists the caps
 
     def items(self, root: Path | None = None) -> list[str]:
+        """The collection's files (ABC files one item per tune), the first `limit` of them."""
         from music21 import corpus
 
         paths = sorted(str(p) for p in corpus.getComposer(self.collection) if Path(p).suffix.lower() in (".mxl", ".xml", ".abc", ".krn", ".musicxml"))
-        return paths[: self.limit] if self.limit else paths
+        items = expand_abc_items(paths)
+        return items[: self.limit] if self.limit else items

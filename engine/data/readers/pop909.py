@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.data.chords import merge_chords, try_parse_chord_symbol
 from engine.data.midi import MidiReadError, load_midi, midi_to_piece, seconds_to_step
 from engine.data.readers.base import Reader, ReaderError
-from engine.music import Chord, Key, Piece
+from engine.music import Chord, Key, Meter, Piece
 
 
 def read_chord_file(path: Path, pm) -> list[Chord]:
@@ -41,10 +41,20 @@ def read_key_file(path: Path) -> Key | None:
     return None
 
 
+def read_first_downbeat(path: Path) -> float | None:
+    """Time of the first 4/4 downbeat in `beat_midi.txt` (rows: time, half-bar flag, bar flag)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and float(parts[2]) == 1.0:
+            return float(parts[0])
+    return None
+
+
 @dataclass
 class Pop909Reader(Reader):
     source: str = "pop909"
     style: str = "pop"
+    version = 2  # 2: 4/4 bars from the downbeat annotations
 
     def items(self, root: Path) -> list[str]:
         return sorted(str(p / f"{p.name}.mid") for p in Path(root).iterdir() if p.is_dir() and (p / f"{p.name}.mid").is_file())
@@ -56,7 +66,11 @@ class Pop909Reader(Reader):
             chord_path, key_path = path.parent / "chord_midi.txt", path.parent / "key_audio.txt"
             harmony = read_chord_file(chord_path, pm) if chord_path.is_file() else None
             key = read_key_file(key_path) if key_path.is_file() else None
-            piece = midi_to_piece(pm, name=path.stem, source_name=self.source, style=self.style, key=key, harmony=harmony)
+            beat_path = path.parent / "beat_midi.txt"
+            downbeat = read_first_downbeat(beat_path) if beat_path.is_file() else None
+            # The files' time signatures (2/4, 1/4) are not the music's: the songs are 4/4, bars start at the annotated downbeats.
+            piece = midi_to_piece(pm, name=path.stem, source_name=self.source, style=self.style, key=key, harmony=harmony,
+                                  meter=Meter(4, 4), first_downbeat=downbeat)
         except (MidiReadError, ValueError, OSError) as exc:
             raise ReaderError(f"{path}: {exc}") from exc
         return [piece]

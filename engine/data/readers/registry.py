@@ -14,6 +14,7 @@ from engine.data.readers.base import Reader
 from engine.data.readers.cocopops import CocopopsReader
 from engine.data.readers.emopia import EmopiaReader
 from engine.data.readers.folder import FolderReader
+from engine.data.readers.improvisor import ImprovisorReader
 from engine.data.readers.music21_corpus import Music21CorpusReader
 from engine.data.readers.openewld import OpenEwldReader
 from engine.data.readers.pop909 import Pop909Reader
@@ -43,6 +44,8 @@ def shared_sources(shared_dir: Path) -> list[Source]:
     candidates = [
         Source("wjd-solos", WjdReader(), shared_dir / "wjd-solos", "jazz", note="style blues when the tune title says blues"),
         Source("chord-melody", ScoreFileReader(style="jazz", source="chord-melody", pattern="c.xml"), shared_dir / "chord-melody", "jazz"),
+        Source("impro-visor", ImprovisorReader(), shared_dir / "impro-visor", "jazz",
+               note="style from each sheet's Impro-Visor style (latin, bossa, shuffle, rock...); imaginary-book chord charts skipped (no melody)"),
         Source("openewld", OpenEwldReader(), shared_dir / "openewld", "pop", note="style from the database's genres/styles"),
         Source("pop909", Pop909Reader(), shared_dir / "pop909", "pop"),
         Source("cocopops", CocopopsReader(), shared_dir / "cocopops", "rock", note="Rolling Stone 200 = rock, Billboard = pop"),
@@ -57,11 +60,11 @@ def music21_sources() -> list[Source]:
     """music21's bundled corpus, always available."""
     return [
         Source("bach-chorales", Music21CorpusReader(style="classical", source="bach-chorales", collection="bach", default_tempo=80.0), None, "classical"),
-        Source("essen", Music21CorpusReader(style="folk", source="essen", collection="essenFolksong", default_tempo=100.0), None, "folk", limit=8,
-               note="first 8 of 31 files (~1,600 of 8,514 songs): parse time"),
+        Source("essen", Music21CorpusReader(style="folk", source="essen", collection="essenFolksong", default_tempo=100.0), None, "folk", limit=1500,
+               note="first 1,500 of 8,514 songs (German folk songs; parse time)"),
         Source("oneills", Music21CorpusReader(style="celtic", source="oneills", collection="oneills1850", default_tempo=110.0), None, "celtic"),
         Source("ryans", Music21CorpusReader(style="celtic", source="ryans", collection="ryansMammoth", default_tempo=110.0), None, "celtic", limit=400,
-               note="first 400 of 1,059 files: parse time"),
+               note="first 400 of 1,059 tunes: parse time"),
     ]
 
 

@@ -218,3 +218,57 @@ def test_registered_source_reads_its_first_real_file(shared_data, name):
     assert items, f"{name}: no items"
     pieces = source.reader.read(items[0])
     assert pieces and all(p.melody and p.source == name for p in pieces)
+
+
+_LS = """(title Blue Test)
+(meter 4 4)
+(key -1)
+(tempo 140.0)
+(style shuffle
+    (swing 0.67)
+)
+(part
+    (type chords)
+    (title Blue Test)
+)
+(section (style shuffle))
+F7 | Bb7 / |
+(part
+    (type melody)
+    (title Chorus 1)
+)
+ f8 a8 c+4 r2
+ bb4+8 d+8 eb+4/3 eb+4/3 eb+4/3
+(part
+    (type melody)
+    (title Chorus 2)
+)
+ f-1 r1
+"""
+
+
+def test_improvisor_reader_reads_chords_melody_and_choruses(tmp_path):
+    from engine.data.readers.improvisor import ImprovisorReader, note_duration, parse_note
+
+    (tmp_path / "leadsheets" / "solos").mkdir(parents=True)
+    path = tmp_path / "leadsheets" / "solos" / "blue.ls"
+    path.write_text(_LS)
+    piece = ImprovisorReader().read(ImprovisorReader().items(tmp_path)[0])[0]
+    assert [(n.pitch, n.start, n.duration) for n in piece.melody[:4]] == [(65, 0, 2), (69, 2, 2), (72, 4, 4), (70, 16, 6)]
+    assert [n.duration for n in piece.melody[4:7]] == [2, 3, 3]  # a 16th grid rounds triplets
+    assert piece.melody[-1].pitch == 53 and piece.melody[-1].start == 32  # chorus 2 starts on the next pass of the form
+    assert [(c.symbol(), c.start, c.duration) for c in piece.harmony] == [("F7", 0, 16), ("Bb7", 16, 16), ("F7", 32, 16), ("Bb7", 48, 16)]
+    assert piece.style == "blues" and piece.tempo == 140.0
+    assert parse_note("d+4+8") == (74, note_duration("4.")) and parse_note("(slur") is None
+
+
+def test_improvisor_chord_chart_without_melody_is_reported(tmp_path):
+    from engine.data.readers.improvisor import ImprovisorReader
+
+    path = tmp_path / "chart.ls"
+    path.write_text("(title Chart)\n(part (type chords))\nC | F | G7 | C |\n")
+    with pytest.raises(ReaderError, match="no melody"):
+        ImprovisorReader().read(str(path))
+    path.write_text("(title Broken\n")
+    with pytest.raises(ReaderError, match="unbalanced"):
+        ImprovisorReader().read(str(path))
