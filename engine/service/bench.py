@@ -55,7 +55,7 @@ def latency_row(metric: str, seconds: list[float], target: str = "") -> BenchRow
 def bench_stages(n: int = 30, bars: int = 8, checkpoint: Path | None = None, soundfont: Path | None = None) -> list[BenchRow]:
     """Each stage alone, one piece at a time in this process (no contention): the floor the service is judged by."""
     from engine.render import AudioRenderer, render_track
-    from engine.service.model_stage import load_composer
+    from engine.service.model_worker import load_composer
 
     composer = load_composer(checkpoint)
     renderer = AudioRenderer(soundfont)
@@ -145,7 +145,7 @@ def bench_throughput(seconds: float = 20.0, bars: int = 8, concurrency: int | No
             async with LoopLagMonitor() as lag:
                 await asyncio.gather(*(client(i) for i in range(clients)))
             stats = service.stats()
-            memory = memory_rows(service.render_worker_pids())
+            memory = memory_rows(service.render_worker_pids(), service.model_pid())
         # Rate between the first and last completion: leaves out the pipeline filling up.
         span = finished[-1] - finished[0] if len(finished) > 1 else float("nan")
         summary = lag.summary()
@@ -160,7 +160,8 @@ def bench_in_flight(jobs: int = 50, bars: int = 8, **service_options: Any) -> li
     command and its acknowledgement) and how late the event loop runs while they drain."""
 
     async def run() -> list[BenchRow]:
-        options = {"queue_cap": max(jobs, 100), **service_options}
+        # Every job must finish: the queue holds them all and nobody times out while the last ones wait.
+        options = {"queue_cap": max(jobs, 100), "timeout_s": 3600.0, **service_options}
         async with EngineService(**options) as service:
             async with LoopLagMonitor() as lag:
                 submit_seconds: list[float] = []
@@ -189,7 +190,7 @@ def bench_gpu_generation(batch_sizes: tuple[int, ...] = (1, 4, 16, 64), bars: in
 
     if not torch.cuda.is_available():
         return []
-    from engine.service.model_stage import load_composer
+    from engine.service.model_worker import load_composer
 
     composer = load_composer(checkpoint)
     source = requests(bars)
@@ -210,9 +211,11 @@ def bench_gpu_generation(batch_sizes: tuple[int, ...] = (1, 4, 16, 64), bars: in
     return rows
 
 
-def memory_rows(worker_pids: list[int] | None = None) -> list[BenchRow]:
-    """Resident memory of this (the bot's) process, and of the render workers when given."""
+def memory_rows(worker_pids: list[int] | None = None, model_pid: int | None = None) -> list[BenchRow]:
+    """Resident memory of this (the bot's) process, and of the model process and render workers when given."""
     rows = [BenchRow("resident memory, bot process", value=f"{resident_bytes() / MiB:.0f} MB", target="<= 600 MB")]
+    if model_pid:
+        rows.append(BenchRow("resident memory, model process", value=f"{resident_bytes(model_pid) / MiB:.0f} MB"))
     if worker_pids:
         each = [resident_bytes(pid) / MiB for pid in worker_pids]
         rows.append(BenchRow("resident memory, render workers", value=" + ".join(f"{m:.0f}" for m in each) + " MB"))

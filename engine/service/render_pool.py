@@ -164,12 +164,14 @@ class RenderPool:
             del self.stats.render_seconds[:-1000]
         worker.busy_since = None
         self.stats.renders += 1
+        if self._closed:
+            return
         if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
             if not worker.killed_for_hang:
                 self.stats.crashes += 1
                 log.error("render worker %d (pid %d) died; replacing it", worker.index, worker.pid)
             self._replace(worker)
-        elif not self._closed:
+        else:
             self._idle.put_nowait(worker)
 
     def _kill_hung(self, worker: _Worker) -> None:

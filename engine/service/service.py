@@ -1,6 +1,6 @@
 """EngineService: queue -> micro-batched model -> render workers, with fairness, limits and fault containment.
 
-    submit() --> FairQueue (per-user FIFOs, round-robin) --> batcher --> ModelStage thread --> RenderPool
+    submit() --> FairQueue (per-user FIFOs, round-robin) --> batcher --> model process --> RenderPool
                  positions 1, 2, ...                          position 0 from here on
 
 Only `pipeline_depth` jobs are past the queue at once (generating, waiting for a worker or rendering), so a
@@ -63,6 +63,24 @@ class _Ewma:
 
 
 class EngineService:
+    """The bot's engine: submit jobs, get tickets; everything heavy runs in other processes.
+
+    render_workers: render processes (FluidSynth + ffmpeg are CPU-bound: about one per core).
+    batch_max, batch_wait_ms: a batch holds up to batch_max jobs; during a burst the batcher waits up to
+        batch_wait_ms for it to fill.
+    queue_cap, per_user_cap: jobs outstanding (queued or in progress) in all, and per user_key; beyond
+        them submit() raises EngineBusy with an estimate of when to retry.
+    timeout_s: a job not finished this long after submission fails with EngineTimeout; a render running
+        this long is killed and its worker replaced.
+    pipeline_depth: jobs past the queue at once (default two per render worker); more makes bigger
+        batches, fewer keeps positions fair for late arrivals.
+    split_picture: let a lone piece draw its piano roll on a second idle worker while the first makes audio.
+    drain_timeout_s: how long stop() lets jobs in progress finish.
+    composer_factory, render_fn: replace the Composer and render_track (tests, benchmarks); both run in
+        worker processes, so they must be picklable (module-level functions or partials of them).
+    start_method: multiprocessing start method for the workers (default forkserver, else spawn; never fork).
+    """
+
     def __init__(
         self,
         checkpoint: Path | None = None,

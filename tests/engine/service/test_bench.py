@@ -13,7 +13,8 @@ def test_throughput_counts_completions_and_measures_memory_under_load():
     assert result.completed > 1 and result.failed == 0
     assert result.composes_per_second > 0 and len(result.totals) == result.completed
     assert not math.isnan(result.lag_p99_ms)
-    assert [row.metric for row in result.memory] == ["resident memory, bot process", "resident memory, render workers"]
+    assert [row.metric for row in result.memory] == [
+        "resident memory, bot process", "resident memory, model process", "resident memory, render workers"]
 
 
 def test_in_flight_and_latency_rows(capsys):
