@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 
 import pretty_midi
 
 from engine.arrange import parts
-from engine.arrange.mood import mood_shape, suggested_tempo
+from engine.arrange.mood import MoodShape, mood_shape, suggested_tempo
 from engine.arrange.parts import Context, Hit, Timeline
 from engine.arrange.perform import Feel, perform
 from engine.arrange.styles import STYLE_SPECS, Instrument, instruments_for
@@ -16,8 +19,14 @@ from engine.music import Chord, Key, Meter, Piece
 from engine.vocab import normalise_mood, normalise_style
 
 # Mixer per role: (volume CC7, pan CC10). The lead sits in the middle, the chords a little left, pads right.
+# The volumes are starting points: levels.json (made by `python -m engine.render.calibrate`) replaces them
+# per style and mood with volumes measured to put each part at ROLE_LEVELS.
 MIX: dict[str, tuple[int, int]] = {"Melody": (108, 64), "Bass": (100, 60), "Drums": (92, 64), "Pad": (72, 84)}
 CHORD_MIX = (84, 44)
+# Loudness of each part alone, in dB (LUFS) relative to the melody alone.
+ROLE_LEVELS: dict[str, float] = {"Melody": 0.0, "Bass": -5.0, "Drums": -6.0, "Pad": -9.0}
+CHORD_LEVEL = -6.0
+LEVELS_PATH = Path(__file__).with_name("levels.json")
 ROLE_ORDER = ("Melody", "Piano", "Guitar", "Keys", "Synth", "Pad", "Bass", "Drums")
 
 
@@ -115,7 +124,8 @@ def arrange(piece: Piece, style: str, mood: str, seed: int = 0) -> Arrangement:
         if role == "Melody" and hits:
             last_melody = max(hits, key=lambda h: h.start).pitch
         hits += parts.ending(ctx, role, timeline.chords[-1], last_melody)
-        midi.instruments.append(_instrument(role, band[role], perform(hits, feel, rng, 0.5 if role == "Drums" else 1.0), shape))
+        notes = perform(hits, feel, rng, 0.5 if role == "Drums" else 1.0)
+        midi.instruments.append(_instrument(role, band[role], notes, shape, style, mood))
 
     duration = midi.get_end_time()
     bar_steps = range(0, timeline.total_steps + 1, timeline.steps_per_bar)
@@ -132,10 +142,18 @@ def arrange(piece: Piece, style: str, mood: str, seed: int = 0) -> Arrangement:
     )
 
 
-def _instrument(role: str, instrument: Instrument, notes: list[pretty_midi.Note], shape) -> pretty_midi.Instrument:
+@lru_cache(maxsize=1)
+def _levels() -> dict:
+    """Calibrated track volumes {style: {mood: {role: cc7}}}; empty (the MIX defaults) when not calibrated."""
+    return json.loads(LEVELS_PATH.read_text()) if LEVELS_PATH.is_file() else {}
+
+
+def _instrument(role: str, instrument: Instrument, notes: list[pretty_midi.Note], shape: MoodShape,
+                style: str, mood: str) -> pretty_midi.Instrument:
     inst = pretty_midi.Instrument(program=instrument.program, is_drum=instrument.is_drum, name=role)
     inst.notes = sorted(notes, key=lambda n: (n.start, n.pitch))
     volume, pan = MIX.get(role, CHORD_MIX)
+    volume = _levels().get(style, {}).get(mood, {}).get(role, volume)
     for number, value in ((7, volume), (10, pan), (91, shape.reverb), (93, shape.chorus)):
         inst.control_changes.append(pretty_midi.ControlChange(number, value, 0.0))
     return inst

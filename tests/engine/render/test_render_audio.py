@@ -142,3 +142,20 @@ def test_missing_fluidsynth_library_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "fluidsynth", None)  # how a machine without libfluidsynth looks to import
     with pytest.raises(RenderDependencyError, match="apt-get install libfluidsynth3"):
         AudioRenderer()
+
+
+@pytest.mark.parametrize("style, mood", [("jazz", "calm"), ("game", "happy")])
+def test_the_melody_leads_the_mix(renderer, style, mood):
+    """Calibrated track volumes: alone, each accompanying part is clearly quieter than the melody alone."""
+    arrangement = arrange(ii_v_i(bars=4), style, mood, seed=0)
+    band = arrangement.midi.instruments
+    level = {}
+    try:
+        for inst in band:
+            arrangement.midi.instruments = [inst]
+            level[inst.name] = loudness_lufs(renderer.render_raw(arrangement), SR)
+    finally:
+        arrangement.midi.instruments = band
+    for role, lufs in level.items():
+        if role != "Melody":
+            assert level["Melody"] - lufs >= 3.0, f"{role} at {lufs:.1f} LUFS against the melody's {level['Melody']:.1f}"
