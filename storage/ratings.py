@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from numbers import Integral
 
 from storage.database import Database, parse_time, utc_now
 from storage.tracks import UnknownTrackError
@@ -43,8 +44,9 @@ class RatingRepository:
 
     async def set(self, user_id: int, track_id: int, score: int) -> Rating:
         """Record the user's score for the track, replacing an earlier one; committed when this returns."""
-        if isinstance(score, bool) or not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
+        if isinstance(score, bool) or not isinstance(score, Integral) or not MIN_SCORE <= score <= MAX_SCORE:
             raise InvalidRatingError(f"A rating must be a whole number from {MIN_SCORE} to {MAX_SCORE}, not {score!r}.")
+        score = int(score)  # numpy integers too
         now = utc_now()
         async with self._db.transaction() as tx:
             if await tx.fetchone("SELECT 1 FROM tracks WHERE id = ?", (track_id,)) is None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from storage import InvalidRatingError, Storage, UnknownTrackError
@@ -30,6 +31,11 @@ async def test_scores_outside_one_to_five_are_refused(storage: Storage, score: o
     track = await storage.tracks.add(new_track())
     with pytest.raises(InvalidRatingError, match="from 1 to 5"):
         await storage.ratings.set(2001, track.id, score)  # type: ignore[arg-type]
+
+
+async def test_numpy_integers_are_whole_numbers(storage: Storage) -> None:
+    track = await storage.tracks.add(new_track())
+    assert (await storage.ratings.set(2001, track.id, np.int64(4))).score == 4
 
 
 async def test_rating_an_unknown_track(storage: Storage) -> None:
