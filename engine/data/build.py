@@ -296,6 +296,7 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
             for s in kept:
                 rows.append((rec, s, piece_index))
     n = len(rows)
+    mood_check = mood_agreement_from_records([rec for res in results for rec in res.records])
     styles = list(STYLES)
     moods = list(MOODS)
     corpus = CorpusCache(
@@ -317,6 +318,7 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
         corpus.split[i] = SPLITS.index(pieces_meta[pi]["split"])
         corpus.piece[i], corpus.first_bar[i] = pi, s.first_bar
     manifest = _manifest(corpus, per_source, dropped, not_in_cache_meters, duplicate_segments, sources)
+    manifest["mood_agreement"] = mood_check
     corpus.meta = {
         "segment_bars": SEGMENT_BARS, "hop_bars": DEFAULT_HOP_BARS, "key_normalised": True,
         "augmentation": "segments are stored in C major / C minor; training transposes them (e.g. -5..+6 semitones)",
@@ -364,3 +366,23 @@ def _reason_kind(reason: str) -> str:
             return kind
     return "other: " + reason.split(": ", 1)[-1][:60]
 
+
+
+def mood_agreement_from_records(records: Sequence[PieceRecord]) -> dict:
+    """The mood estimator checked against the labelled pieces of this build (EMOPIA, VGMIDI), from their kept features."""
+    from engine.data.mood_calibration import LabelledSet, calibrate
+
+    by_source: dict[str, list[PieceRecord]] = defaultdict(list)
+    for rec in records:
+        if rec.mood_labelled and rec.mood_features:
+            by_source[rec.source].append(rec)
+    sets = [LabelledSet(name, np.array([r.mood_features for r in recs]), np.array([(r.valence, r.arousal) for r in recs]), [r.group for r in recs])
+            for name, recs in sorted(by_source.items()) if len(recs) >= 10]
+    if not sets:
+        return {}
+    report = calibrate(sets)
+    return {
+        "rows": [{"set": name, "weights": how, "pieces": a.n, "valence_sign": a.valence_sign, "arousal_sign": a.arousal_sign, "quadrant": a.quadrant}
+                 for name, how, a in report.rows],
+        "refitted_weights": {"valence": list(report.fitted.valence), "arousal": list(report.fitted.arousal)},
+    }

@@ -46,6 +46,7 @@ def manifest_markdown(manifest: dict) -> str:
         "are estimated from the music (engine/data/mood.py). The mood is the named mood nearest to (valence, arousal).",
         "",
         *_count_table("mood", m["moods"]),
+        *_mood_agreement(m.get("mood_agreement") or {}),
         "",
         "## Sources",
         "",
@@ -75,6 +76,17 @@ def manifest_markdown(manifest: dict) -> str:
         for d in errors[:_MAX_DROPPED_LISTED]:
             out.append(f"- `{d['source']}` {d['item'].split('/shared/data/')[-1]}: {d['reason'].split('/shared/data/')[-1]}")
     return "\n".join(out) + "\n"
+
+
+def _mood_agreement(check: dict) -> list[str]:
+    if not check:
+        return []
+    lines = ["", "### Mood estimator agreement with the labelled sets", "",
+             "Sign accuracy of the estimated valence and arousal, and quadrant accuracy (both signs right):", "",
+             "| labelled set | weights | pieces | valence sign | arousal sign | quadrant |", "|---|---|---:|---:|---:|---:|"]
+    for r in check["rows"]:
+        lines.append(f"| {r['set']} | {r['weights']} | {r['pieces']} | {r['valence_sign']:.1%} | {r['arousal_sign']:.1%} | {r['quadrant']:.1%} |")
+    return lines
 
 
 def _derivations() -> list[tuple[str, str, str]]:

@@ -80,3 +80,22 @@ def test_segments_are_key_normalised_and_near_empty_windows_dropped():
     assert piece_segments(sparse) == ([], 1)
     with pytest.raises(ValueError, match="3/4"):
         piece_segments(scale_piece(meter=Meter(3, 4)))
+
+
+def test_mood_agreement_is_measured_on_the_labelled_records():
+    from engine.data.build import PieceRecord, mood_agreement_from_records
+    from engine.data.mood import FEATURE_NAMES
+
+    rng = np.random.default_rng(1)
+    records = []
+    for i in range(40):
+        f = np.append(rng.uniform(-1, 1, len(FEATURE_NAMES) - 1), 1.0)
+        v, a = (0.6 if f[0] > 0 else -0.6), (0.6 if f[2] > 0 else -0.6)  # valence follows mode, arousal follows tempo
+        records.append(PieceRecord("emopia", f"Q_{i}", f"emopia:{i}", "pop", "", v, a, True, 120.0, "4/4", 8, "C", mood_features=list(f)))
+    records.append(PieceRecord("pop909", "x", "pop909:x", "pop", "", 0.1, 0.1, False, 120.0, "4/4", 8, "C", mood_features=[0.0] * 7))
+    check = mood_agreement_from_records(records)
+    rows = {(r["set"], r["weights"]): r for r in check["rows"]}
+    assert set(s for s, _ in rows) == {"emopia"}
+    assert rows[("emopia", "2-fold cross-validation by song")]["valence_sign"] > 0.8
+    assert len(check["refitted_weights"]["valence"]) == len(FEATURE_NAMES)
+    assert mood_agreement_from_records(records[-1:]) == {}
