@@ -138,6 +138,7 @@ class HierarchicalDecoder(nn.Module):
         self.step_position = nn.Embedding(STEPS_PER_BAR, cfg.token_embed_dim)
         step_inputs = 5 * cfg.token_embed_dim + cfg.bar_embed_dim + cfg.condition_dim
         self.rnn = nn.GRU(step_inputs, cfg.decoder_hidden, batch_first=True)
+        self.input_dropout = nn.Dropout(cfg.decoder_dropout)  # regularises teacher forcing (training only)
         self.melody_head = nn.Linear(cfg.decoder_hidden, MELODY_VOCAB)
         self.bass_head = nn.Linear(cfg.decoder_hidden, BASS_VOCAB)
         self.drums_head = nn.Linear(cfg.decoder_hidden, N_DRUMS)
@@ -172,7 +173,7 @@ class HierarchicalDecoder(nn.Module):
         prev_bass = F.pad(bass[:, :-1], (1, 0), value=BASS_VOCAB)
         prev_drums = F.pad(drums[:, :-1], (0, 0, 1, 0))
         positions = torch.arange(STEPS_PER_BAR, device=z.device)[None].expand(B * SEGMENT_BARS, -1)
-        x = self._step_inputs(bars, cond_rows, prev_melody, prev_bass, chords, prev_drums.to(bars.dtype), positions)
+        x = self.input_dropout(self._step_inputs(bars, cond_rows, prev_melody, prev_bass, chords, prev_drums.to(bars.dtype), positions))
         h0 = torch.tanh(self.bar_init(bars))
         out, _ = self.rnn(x, h0[None].contiguous())
         # The chord of beat k is predicted from the state before its first step: h0, then after steps 3, 7, 11.
@@ -246,7 +247,11 @@ class MusicVAE(nn.Module):
 
 
 class LatentGAN(nn.Module):
-    """Conditional generator of latents, and a critic of (latent, condition) pairs."""
+    """Conditional generator of latents, and a critic of (latent, condition) pairs.
+
+    The critic is a projection critic (Miyato & Koyama 2018): besides seeing the condition at its input,
+    its logit adds <W c, h(z, c)>, which makes "right latent, wrong style" easy to tell and so pushes the
+    generator to honour the condition."""
 
     def __init__(self, cfg: ModelConfig, n_styles: int):
         super().__init__()
@@ -254,7 +259,15 @@ class LatentGAN(nn.Module):
         self.generator_condition = ConditionEmbedding(n_styles, cfg.condition_dim, use_shift=False)
         self.critic_condition = ConditionEmbedding(n_styles, cfg.condition_dim, use_shift=False)
         self.generator = _mlp(cfg.latent_dim + cfg.condition_dim, cfg.gan_hidden, cfg.latent_dim, cfg.gan_layers)
-        self.critic = _mlp(cfg.latent_dim + cfg.condition_dim, cfg.gan_hidden, 1, cfg.gan_layers)
+        self.critic = _mlp(cfg.latent_dim + cfg.condition_dim, cfg.gan_hidden, None, cfg.gan_layers)
+        self.critic_out = nn.Linear(cfg.gan_hidden, 1)
+        self.critic_projection = nn.Linear(cfg.condition_dim, cfg.gan_hidden)
+
+    def generator_parameters(self) -> list[nn.Parameter]:
+        return list(self.generator.parameters()) + list(self.generator_condition.parameters())
+
+    def critic_parameters(self) -> list[nn.Parameter]:
+        return [p for m in (self.critic, self.critic_condition, self.critic_out, self.critic_projection) for p in m.parameters()]
 
     def generate(self, noise: torch.Tensor, cond: Condition) -> torch.Tensor:
         c = self.generator_condition(cond)
@@ -262,16 +275,19 @@ class LatentGAN(nn.Module):
 
     def criticise(self, z: torch.Tensor, cond: Condition) -> torch.Tensor:
         c = self.critic_condition(cond)
-        return self.critic(torch.cat([z.to(c.dtype), c], dim=-1)).squeeze(-1).float()
+        h = self.critic(torch.cat([z.to(c.dtype), c], dim=-1))
+        return (self.critic_out(h).squeeze(-1) + (self.critic_projection(c) * h).sum(-1)).float()
 
 
-def _mlp(inputs: int, hidden: int, outputs: int, layers: int) -> nn.Sequential:
+def _mlp(inputs: int, hidden: int, outputs: int | None, layers: int) -> nn.Sequential:
+    """`layers` hidden layers; then a linear map to `outputs`, or none (the hidden features) when None."""
     mods: list[nn.Module] = []
     width = inputs
     for _ in range(layers):
         mods += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
         width = hidden
-    mods.append(nn.Linear(width, outputs))
+    if outputs is not None:
+        mods.append(nn.Linear(width, outputs))
     return nn.Sequential(*mods)
 
 

@@ -21,6 +21,7 @@ class ModelConfig:
     conductor_hidden: int = 256
     bar_embed_dim: int = 256
     decoder_hidden: int = 512
+    decoder_dropout: float = 0.2  # on the decoder's per-step inputs while training
     gan_hidden: int = 512
     gan_layers: int = 3
 
@@ -37,7 +38,7 @@ class ModelConfig:
     vae_lr: float = 1e-3
     lr_min_fraction: float = 0.05  # cosine decay to this fraction of the peak learning rate
     grad_clip: float = 1.0
-    gan_steps: int = 8000
+    gan_steps: int = 12000
     gan_batch_size: int = 1024
     gan_lr: float = 2e-4
     r1_weight: float = 1.0  # gradient penalty on the critic at real latents, for stable non-saturating training

@@ -223,8 +223,8 @@ def train(
 
     model = ComposerModel(cfg, n_styles=len(styles)).to(dev)
     vae_opt = torch.optim.AdamW(model.vae.parameters(), lr=cfg.vae_lr, weight_decay=0.01)
-    gen_opt = torch.optim.Adam(list(model.gan.generator.parameters()) + list(model.gan.generator_condition.parameters()), lr=cfg.gan_lr, betas=(0.5, 0.9))
-    critic_opt = torch.optim.Adam(list(model.gan.critic.parameters()) + list(model.gan.critic_condition.parameters()), lr=cfg.gan_lr, betas=(0.5, 0.9))
+    gen_opt = torch.optim.Adam(model.gan.generator_parameters(), lr=cfg.gan_lr, betas=(0.5, 0.9))
+    critic_opt = torch.optim.Adam(model.gan.critic_parameters(), lr=cfg.gan_lr, betas=(0.5, 0.9))
     batch_rng = torch.Generator().manual_seed(seed)
 
     phase, step, best_valid, best_vae, history = "vae", 0, float("inf"), None, {}
@@ -336,8 +336,7 @@ def train(
                 z_real = mu_train[rows] + torch.exp(0.5 * logvar_train[rows]) * torch.randn_like(mu_train[rows])
                 cond = cond_all.index(train_idx[rows])
                 noise = torch.randn(len(rows), cfg.latent_dim, device=dev)
-                critic_params = list(model.gan.critic.parameters()) + list(model.gan.critic_condition.parameters())
-                generator_params = list(model.gan.generator.parameters()) + list(model.gan.generator_condition.parameters())
+                critic_params, generator_params = model.gan.critic_parameters(), model.gan.generator_parameters()
                 z_fake = model.gan.generate(noise, cond)
                 d_loss = critic_loss(model.gan, z_real, z_fake, cond, cfg.r1_weight)
                 critic_opt.zero_grad(set_to_none=True)
