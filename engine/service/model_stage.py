@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.service import model_worker
-from engine.service.errors import EngineFailure
+from engine.service.errors import EngineFailure, EngineTimeout
 from engine.service.jobs import EngineJob
 from engine.service.model_worker import ComposerFactory
 from engine.service.processes import default_start_method, kill
@@ -25,6 +25,7 @@ from engine.service.processes import default_start_method, kill
 log = logging.getLogger(__name__)
 
 CRASH_MESSAGE = "The composer crashed while writing your piece. Please try again."
+HANG_MESSAGE = "The composer took longer than {seconds:.0f} s on your piece, so it was restarted. Please try again."
 MAX_RESTART_BACKOFF_S = 30.0
 
 
@@ -52,7 +53,9 @@ class _ModelProcess:
 
 
 class ModelStage:
-    def __init__(self, composer_factory: ComposerFactory | None = None, *, start_method: str | None = None) -> None:
+    def __init__(self, composer_factory: ComposerFactory | None = None, *, hang_timeout_s: float = 60.0,
+                 start_method: str | None = None) -> None:
+        self._hang_timeout_s = hang_timeout_s
         self._factory = composer_factory or model_worker.load_composer
         self._context = multiprocessing.get_context(start_method or default_start_method())
         self._process: _ModelProcess | None = None
@@ -60,6 +63,7 @@ class ModelStage:
         self._restarting: asyncio.Task[None] | None = None
         self._closed = False
         self.crashes = 0
+        self.hangs = 0
 
     @property
     def model_version(self) -> str | None:
@@ -87,20 +91,32 @@ class ModelStage:
 
     async def run(self, jobs: list[EngineJob]) -> list[Any]:
         """One outcome per job, in order: its Composed piece, or the exception that job alone caused.
-        Raises EngineFailure if the model process dies while running the batch."""
+        Raises EngineFailure if the model process dies during the batch, EngineTimeout (after killing and
+        restarting it) if the batch runs past the hang timeout."""
         if self._restarting is not None:
             await asyncio.shield(self._restarting)  # jobs wait for the restarted model instead of failing
         process = self._process
         if process is None:
             raise RuntimeError("the model stage has no model loaded")
+        batch = asyncio.wrap_future(process.executor.submit(model_worker.run, jobs))
         try:
-            return await asyncio.wrap_future(process.executor.submit(model_worker.run, jobs))
+            return await asyncio.wait_for(asyncio.shield(batch), self._hang_timeout_s)
+        except asyncio.TimeoutError:
+            self.hangs += 1
+            log.error("model process (pid %d) ran a batch of %d for over %.0f s; killing it", process.pid, len(jobs), self._hang_timeout_s)
+            kill(process.pid)
+            await asyncio.gather(batch, return_exceptions=True)  # the executor notices the death
+            self._restart_after_failure(process)
+            raise EngineTimeout(HANG_MESSAGE.format(seconds=self._hang_timeout_s)) from None
         except BrokenProcessPool as exc:
             self.crashes += 1
             log.error("model process (pid %d) died during a batch of %d; restarting it", process.pid, len(jobs))
-            if self._process is process and self._restarting is None and not self._closed:
-                self._restarting = asyncio.get_running_loop().create_task(self._restart(process.path))
+            self._restart_after_failure(process)
             raise EngineFailure(CRASH_MESSAGE) from exc
+
+    def _restart_after_failure(self, process: _ModelProcess) -> None:
+        if self._process is process and self._restarting is None and not self._closed:
+            self._restarting = asyncio.get_running_loop().create_task(self._restart(process.path))
 
     async def _restart(self, path: Path | None) -> None:
         backoff = 1.0

@@ -70,8 +70,8 @@ class EngineService:
         batch_wait_ms for it to fill.
     queue_cap, per_user_cap: jobs outstanding (queued or in progress) in all, and per user_key; beyond
         them submit() raises EngineBusy with an estimate of when to retry.
-    timeout_s: a job not finished this long after submission fails with EngineTimeout; a render running
-        this long is killed and its worker replaced.
+    timeout_s: a job not finished this long after submission fails with EngineTimeout; a batch or a render
+        running this long is killed and its process replaced.
     pipeline_depth: jobs past the queue at once (default two per render worker); more makes bigger
         batches, fewer keeps positions fair for late arrivals.
     split_picture: let a lone piece draw its piano roll on a second idle worker while the first makes audio.
@@ -112,7 +112,7 @@ class EngineService:
         # Two jobs per worker: one rendering, one generated and ready, so workers never wait on the model.
         self._pipeline_depth = pipeline_depth or 2 * render_workers
         self._drain_timeout_s = drain_timeout_s
-        self._model = ModelStage(composer_factory, start_method=start_method)
+        self._model = ModelStage(composer_factory, hang_timeout_s=timeout_s, start_method=start_method)
         if render_fn is not None and not isinstance(render_fn, RenderFunctions):
             render_fn = RenderFunctions(whole=render_fn)
         self._renders = RenderPool(render_workers, soundfont=soundfont, functions=render_fn,
@@ -259,6 +259,7 @@ class EngineService:
             "timed_out": self._counts["timed_out"],
             "rejected_busy": self._counts["rejected"],
             "model_crashes": self._model.crashes,
+            "model_hangs": self._model.hangs,
             "worker_restarts": renders.restarts,
             "worker_crashes": renders.crashes,
             "worker_hangs": renders.hangs,

@@ -2,6 +2,7 @@
 
 They run in the service's worker processes, so they live at module level and are picklable. The request's
 `prompt` scripts them: "poison" makes the model raise on that request, "segfault" kills the model process,
+"hang" makes the model sleep for a minute,
 "crash" kills the render worker, "explode" makes the renderer raise, "slow:<s>" renders for <s> seconds,
 "marker:<path>" writes the render worker's pid to <path> and then renders slowly (so a test can kill it).
 A composition's latent is [seed, size of the generate() call that wrote it], so tests can see the batching.
@@ -61,6 +62,8 @@ class FakeComposer:
 
     def generate(self, requests: list[ComposeRequest]) -> list[FakeComposition]:
         time.sleep(self.delay_s)
+        if any(r.prompt == "hang" for r in requests):
+            time.sleep(60)
         if any(r.prompt == "segfault" for r in requests):
             os.kill(os.getpid(), signal.SIGKILL)
         if any(r.prompt == "poison" for r in requests):

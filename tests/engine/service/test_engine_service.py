@@ -121,6 +121,14 @@ async def test_a_crashed_model_process_fails_its_batch_and_is_restarted(make_ser
     assert service.model_pid() != first_pid and service.model_version == "v1"
 
 
+async def test_a_hung_model_is_killed_at_the_time_limit_and_restarted(make_service):
+    service = await make_service(timeout_s=0.5)
+    with pytest.raises(EngineTimeout):
+        await service.submit(compose(prompt="hang")).result()
+    assert (await service.submit(compose(seed=4)).result()).composition.request.seed == 4
+    assert service.stats()["model_hangs"] == 1
+
+
 async def test_swap_model_takes_effect_between_batches(make_service):
     service = await make_service(model_delay_s=0.2)
     first = service.submit(compose("g:a"))
