@@ -29,6 +29,10 @@ HANG_MESSAGE = "The composer took longer than {seconds:.0f} s on your piece, so 
 MAX_RESTART_BACKOFF_S = 30.0
 
 
+class _ModelCrashed(Exception):
+    """The model process died while running a batch."""
+
+
 @dataclass(eq=False)
 class _ModelProcess:
     executor: ProcessPoolExecutor
@@ -91,28 +95,60 @@ class ModelStage:
 
     async def run(self, jobs: list[EngineJob]) -> list[Any]:
         """One outcome per job, in order: its Composed piece, or the exception that job alone caused.
-        Raises EngineFailure if the model process dies during the batch, EngineTimeout (after killing and
-        restarting it) if the batch runs past the hang timeout."""
-        if self._restarting is not None:
-            await asyncio.shield(self._restarting)  # jobs wait for the restarted model instead of failing
-        process = self._process
-        if process is None:
-            raise RuntimeError("the model stage has no model loaded")
-        batch = asyncio.wrap_future(process.executor.submit(model_worker.run, jobs))
+
+        If the model process dies during the batch, it is restarted and each job is tried once more on its
+        own, so a request that crashes the model fails alone (EngineFailure) and the rest still finish.
+        A batch running past the hang timeout is killed and raises EngineTimeout.
+        """
+        try:
+            return await self._run_once(jobs)
+        except _ModelCrashed:
+            pass
+        if len(jobs) > 1:
+            log.warning("retrying the %d jobs of the crashed batch one by one", len(jobs))
+        outcomes: list[Any] = []
+        for job in jobs:
+            try:
+                outcomes += await self._run_once([job])
+            except _ModelCrashed as exc:
+                outcomes.append(EngineFailure(CRASH_MESSAGE))
+                outcomes[-1].__cause__ = exc
+            except EngineTimeout as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    async def _run_once(self, jobs: list[EngineJob]) -> list[Any]:
+        process = await self._ready_process()
+        try:
+            batch = asyncio.wrap_future(process.executor.submit(model_worker.run, jobs))
+        except BrokenProcessPool:  # it died while idle (killed from outside): not this batch's doing
+            self._note_crash(process, "while idle")
+            process = await self._ready_process()
+            batch = asyncio.wrap_future(process.executor.submit(model_worker.run, jobs))
         try:
             return await asyncio.wait_for(asyncio.shield(batch), self._hang_timeout_s)
         except asyncio.TimeoutError:
             self.hangs += 1
             log.error("model process (pid %d) ran a batch of %d for over %.0f s; killing it", process.pid, len(jobs), self._hang_timeout_s)
             kill(process.pid)
-            await asyncio.gather(batch, return_exceptions=True)  # the executor notices the death
+            await asyncio.gather(batch, return_exceptions=True)  # let the executor see the death first
             self._restart_after_failure(process)
             raise EngineTimeout(HANG_MESSAGE.format(seconds=self._hang_timeout_s)) from None
         except BrokenProcessPool as exc:
-            self.crashes += 1
-            log.error("model process (pid %d) died during a batch of %d; restarting it", process.pid, len(jobs))
-            self._restart_after_failure(process)
-            raise EngineFailure(CRASH_MESSAGE) from exc
+            self._note_crash(process, f"during a batch of {len(jobs)}")
+            raise _ModelCrashed() from exc
+
+    async def _ready_process(self) -> _ModelProcess:
+        if self._restarting is not None:
+            await asyncio.shield(self._restarting)  # jobs wait for the restarted model instead of failing
+        if self._process is None:
+            raise RuntimeError("the model stage has no model loaded")
+        return self._process
+
+    def _note_crash(self, process: _ModelProcess, when: str) -> None:
+        self.crashes += 1
+        log.error("model process (pid %d) died %s; restarting it", process.pid, when)
+        self._restart_after_failure(process)
 
     def _restart_after_failure(self, process: _ModelProcess) -> None:
         if self._process is process and self._restarting is None and not self._closed:

@@ -31,6 +31,10 @@ CRASH_MESSAGE = "The audio renderer crashed while rendering your piece. Please t
 HANG_MESSAGE = "Rendering your piece took longer than {seconds:.0f} s, so it was stopped. Please try again."
 
 
+class _WorkerGone(Exception):
+    """The worker picked for a task had died while idle: the task did not run."""
+
+
 @dataclass(eq=False)
 class _Worker:
     index: int
@@ -104,8 +108,16 @@ class RenderPool:
             raise EngineFailure(f"The audio renderer could not start: {failures[0]}") from failures[0]
 
     async def render(self, task: RenderTask, *, may_split: bool = True) -> "RenderedTrack":
-        """Render on the next idle worker. Raises EngineFailure if a worker crashes, EngineTimeout if it hangs.
-        `may_split=False` when the caller knows more tasks are on their way (the rest of a batch)."""
+        """Render on the next idle worker. Raises EngineFailure if the worker crashes while rendering,
+        EngineTimeout if it hangs. `may_split=False` when the caller knows more tasks are on their way
+        (the rest of a batch)."""
+        while True:
+            try:
+                return await self._render_once(task, may_split)
+            except _WorkerGone:
+                continue  # a worker had died while idle; the task never ran, so it goes to the next one
+
+    async def _render_once(self, task: RenderTask, may_split: bool) -> "RenderedTrack":
         worker = await self._acquire()
         helper = self._spare_worker(task) if may_split else None
         if helper is None:
@@ -116,9 +128,9 @@ class RenderPool:
             self._run_on(helper, self._functions.picture, task),
             return_exceptions=True,
         )
-        for part in (sound, picture):
-            if isinstance(part, BaseException):
-                raise part
+        failures = [part for part in (sound, picture) if isinstance(part, BaseException)]
+        if failures:
+            raise next((f for f in failures if not isinstance(f, _WorkerGone)), failures[0])
         png, picture_seconds = picture
         return replace(sound, png=png, timings={**sound.timings, "picture": picture_seconds})
 
@@ -142,8 +154,10 @@ class RenderPool:
         try:
             future = worker.executor.submit(function, task)
         except BrokenProcessPool as exc:  # died while idle (killed from outside)
+            self.stats.crashes += 1
+            log.error("render worker %d (pid %d) died while idle; replacing it", worker.index, worker.pid)
             self._replace(worker)
-            raise EngineFailure(CRASH_MESSAGE) from exc
+            raise _WorkerGone() from exc
         worker.busy_since = loop.time()
         worker.hang_timer = loop.call_later(self._hang_timeout_s, self._kill_hung, worker)
         # The worker goes back to the idle queue when its process finishes, even if our caller gave up waiting.

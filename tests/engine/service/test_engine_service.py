@@ -1,4 +1,6 @@
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -111,14 +113,24 @@ async def test_a_failing_model_call_fails_only_the_poisoned_request(make_service
     assert service.stats()["batches_run"] == 1
 
 
-async def test_a_crashed_model_process_fails_its_batch_and_is_restarted(make_service):
-    service = await make_service(per_user_cap=2)
+async def test_a_request_that_crashes_the_model_fails_alone_and_the_model_is_restarted(make_service):
+    service = await make_service(per_user_cap=3, pipeline_depth=3)
     first_pid = service.model_pid()
+    good = [service.submit(compose(seed=1)), service.submit(compose(seed=2))]
+    crasher = service.submit(compose(prompt="segfault"))
     with pytest.raises(EngineFailure, match="composer crashed"):
-        await service.submit(compose(prompt="segfault")).result()
-    assert (await service.submit(compose(seed=3)).result()).composition.request.seed == 3
-    assert service.stats()["model_crashes"] == 1
+        await crasher.result()
+    results = [await t.result() for t in good]
+    assert [generate_call_size(r) for r in results] == [1, 1]  # retried one by one in a fresh process
+    assert service.stats()["model_crashes"] == 2  # the batch, then the crasher on its own
     assert service.model_pid() != first_pid and service.model_version == "v1"
+
+
+async def test_a_model_process_killed_while_idle_is_replaced_without_failing_anyone(make_service):
+    service = await make_service()
+    os.kill(service.model_pid(), signal.SIGKILL)
+    assert (await service.submit(compose(seed=5)).result()).composition.request.seed == 5
+    assert service.stats()["model_crashes"] == 1 and service.stats()["failed"] == 0
 
 
 async def test_a_hung_model_is_killed_at_the_time_limit_and_restarted(make_service):

@@ -84,3 +84,15 @@ async def test_a_lone_piece_draws_its_picture_on_a_second_idle_worker(make_servi
     for ticket in pair:
         assert (await ticket.result()).track.png == b"png"
     assert service.stats()["split_renders"] == 1
+
+
+async def test_a_worker_killed_while_idle_costs_nobody_their_piece(make_service):
+    service = await make_service(render_workers=2)
+    pids = service.render_worker_pids()
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    await wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids))  # reaped
+    await asyncio.sleep(0.2)  # and noticed by their executors
+    assert (await service.submit(compose("g:a")).result()).track.mp3
+    await wait_for(lambda: service.stats()["worker_restarts"] == 2)
+    assert service.stats()["worker_crashes"] == 2 and service.stats()["failed"] == 0
