@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from engine.service.errors import EngineFailure, EngineTimeout
 from engine.service.processes import default_start_method, kill
-from engine.service.render_worker import DEFAULT_RENDER_FUNCTIONS, RenderFunctions, RenderTask, init_worker, worker_pid
+from engine.service import render_worker
+from engine.service.render_worker import DEFAULT_RENDER_FUNCTIONS, RenderFunctions, RenderTask
 
 if TYPE_CHECKING:
     from engine.render import RenderedTrack
@@ -223,14 +224,10 @@ class RenderPool:
             return
 
     async def _spawn(self, index: int) -> _Worker:
-        executor = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=self._context,
-            initializer=init_worker,
-            initargs=(self._soundfont, self._build_renderer),
-        )
+        executor = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
         try:
-            pid = await asyncio.wait_for(asyncio.wrap_future(executor.submit(worker_pid)), WORKER_START_TIMEOUT_S)
+            started = executor.submit(render_worker.prepare, self._soundfont, self._build_renderer)
+            pid = await asyncio.wait_for(asyncio.wrap_future(started), WORKER_START_TIMEOUT_S)
         except BaseException:
             executor.shutdown(wait=False, cancel_futures=True)
             raise

@@ -1,4 +1,4 @@
-"""Code that runs inside a render worker process: one AudioRenderer per process, built once by the initializer.
+"""Code that runs inside a render worker process: one AudioRenderer per process, built once by `prepare`.
 
 Everything here is imported by the worker by name, so it stays at module level and picklable.
 """
@@ -30,7 +30,7 @@ class RenderTask:
 
 
 # A render function takes a task and returns a RenderedTrack. It runs in the worker, so it must be a
-# module-level function (picklable by name). The default uses the renderer built by `init_worker`.
+# module-level function (picklable by name). The default uses the renderer built by `prepare`.
 RenderFn = Callable[[RenderTask], "RenderedTrack"]
 # Draws the task's piano roll alone: (png bytes, seconds it took).
 PictureFn = Callable[[RenderTask], tuple[bytes, float]]
@@ -52,19 +52,19 @@ class RenderFunctions:
 _renderer: Any = None
 
 
-def init_worker(soundfont: Path | None, build_renderer: bool) -> None:
-    """Process-pool initializer: load the synthesiser once, so each render only pays for rendering."""
+def prepare(soundfont: Path | None, build_renderer: bool) -> int:
+    """A new worker's first task: load the synthesiser once, so each render only pays for rendering.
+
+    A task rather than the pool's initializer so that a missing SoundFont or FluidSynth reaches the bot
+    with its own message (RenderDependencyError names the fix). Returns the pid, for killing a hung worker.
+    """
     # Ctrl-C goes to the whole process group; the bot's own shutdown stops the workers cleanly.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _renderer
-    if build_renderer:
+    if build_renderer and _renderer is None:
         from engine.render import AudioRenderer
 
         _renderer = AudioRenderer(soundfont)
-
-
-def worker_pid() -> int:
-    """Run once per new worker: proves it started (initializer included) and tells the pool whom to kill if it hangs."""
     return os.getpid()
 
 
@@ -120,6 +120,6 @@ DEFAULT_RENDER_FUNCTIONS = RenderFunctions(render_with_worker_renderer, render_s
 
 
 __all__ = [
-    "DEFAULT_RENDER_FUNCTIONS", "PictureFn", "RenderFn", "RenderFunctions", "RenderTask", "draw_picture", "init_worker",
-    "render_sound_with_worker_renderer", "render_with_worker_renderer", "worker_pid",
+    "DEFAULT_RENDER_FUNCTIONS", "PictureFn", "RenderFn", "RenderFunctions", "RenderTask", "draw_picture", "prepare",
+    "render_sound_with_worker_renderer", "render_with_worker_renderer",
 ]

@@ -96,3 +96,12 @@ async def test_a_worker_killed_while_idle_costs_nobody_their_piece(make_service)
     assert (await service.submit(compose("g:a")).result()).track.mp3
     await wait_for(lambda: service.stats()["worker_restarts"] == 2)
     assert service.stats()["worker_crashes"] == 2 and service.stats()["failed"] == 0
+
+
+async def test_a_renderer_that_cannot_start_says_why():
+    from engine.service import EngineService
+    from service_fakes import fake_composer
+
+    service = EngineService(None, Path("/nonexistent/soundfont.sf2"), render_workers=1, composer_factory=fake_composer)
+    with pytest.raises(EngineFailure, match="The audio renderer could not start: SoundFont /nonexistent/soundfont.sf2 not found"):
+        await service.start()
