@@ -154,7 +154,9 @@ def _instrument(role: str, instrument: Instrument, notes: list[pretty_midi.Note]
     inst.notes = sorted(notes, key=lambda n: (n.start, n.pitch))
     volume, pan = MIX.get(role, CHORD_MIX)
     volume = _levels().get(style, {}).get(mood, {}).get(role, volume)
-    for number, value in ((7, volume), (10, pan), (91, shape.reverb), (93, shape.chorus)):
+    reverb = min(127, round(shape.reverb * STYLE_SPECS[style].reverb_scale))
+    chorus = {"Bass": 0, "Drums": 0, "Melody": shape.chorus // 2}.get(role, shape.chorus)  # chorus muddies lows and hits
+    for number, value in ((7, volume), (10, pan), (91, reverb), (93, chorus)):
         inst.control_changes.append(pretty_midi.ControlChange(number, value, 0.0))
     return inst
 

@@ -14,8 +14,8 @@ class MoodShape:
     velocity_scale: float  # multiplies every part's velocity
     register_shift: int  # semitones for chord voicings: brighter moods sit higher
     density: float  # 0 sparse (two-feel, half-time, held chords) .. 1 busy
-    reverb: int  # MIDI CC91 send, 0..127
-    chorus: int  # MIDI CC93 send, 0..127
+    reverb: int  # MIDI CC91 send, 0..127, before the style's own reverb_scale
+    chorus: int  # MIDI CC93 send, 0..127, for chord instruments and pads (the lead gets half, bass and drums none)
     timing_spread: float  # multiplies the style's humanising spread
 
 
@@ -27,8 +27,8 @@ def mood_shape(mood: str) -> MoodShape:
         velocity_scale=0.8 + 0.2 * m.arousal,
         register_shift=round(3 * m.valence),
         density=(m.arousal + 1) / 2,
-        reverb=round(40 + 70 * calmness),
-        chorus=round(10 + 40 * calmness),
+        reverb=round(30 + 40 * calmness),
+        chorus=round(30 * calmness),
         timing_spread=1.0 + 0.5 * calmness,
     )
 

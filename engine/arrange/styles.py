@@ -55,6 +55,7 @@ class StyleSpec:
     mood_instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
     timing_spread_ms: float = 8.0  # humanising: how far a player strays from the grid
     bass_drive: bool = False  # busy moods push a root-and-fifth bass to driving eighths (rock, pop, game)
+    reverb_scale: float = 1.0  # the style's room: ambient washes, rock stays dry
 
 
 CALM_MOODS = ("calm", "dreamy", "sad")
@@ -107,7 +108,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     ),
     "rock": StyleSpec(
         instruments={"Melody": gm("Distortion Guitar"), "Guitar": gm("Overdriven Guitar"), "Bass": gm("Electric Bass (pick)"), "Drums": KIT},
-        comping="power", bass="pattern", tempo_range=(90, 160), drums="rock", bass_drive=True,
+        comping="power", bass="pattern", tempo_range=(90, 160), drums="rock", bass_drive=True, reverb_scale=0.8,
         comp_register=52, melody_register=(55, 84),
         mood_instruments={
             "calm": {"Melody": gm("Electric Guitar (clean)"), "Guitar": gm("Electric Guitar (clean)")},
@@ -129,7 +130,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     ),
     "celtic": StyleSpec(
         instruments={"Melody": gm("Fiddle"), "Guitar": gm("Acoustic Guitar (steel)"), "Bass": gm("Acoustic Bass"), "Drums": KIT},
-        comping="strum", bass="root_fifth", tempo_range=(90, 170), drums="celtic", comp_rhythm="folk",
+        comping="strum", bass="root_fifth", tempo_range=(90, 170), drums="celtic", comp_rhythm="folk", reverb_scale=1.2,
         comp_register=55, melody_register=(62, 90), timing_spread_ms=10.0,
         mood_instruments={
             "calm": {"Melody": gm("Whistle"), "Guitar": gm("Orchestral Harp")},
@@ -140,7 +141,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     ),
     "classical": StyleSpec(
         instruments={"Melody": gm("Violin"), "Piano": gm("Acoustic Grand Piano"), "Bass": gm("Cello")},
-        comping="alberti", bass="pedal", tempo_range=(60, 132), drums=None,
+        comping="alberti", bass="pedal", tempo_range=(60, 132), drums=None, reverb_scale=1.3,
         comp_register=60, melody_register=(60, 91), timing_spread_ms=6.0,
         mood_instruments={
             "calm": {"Piano": gm("String Ensemble 1"), "Melody": gm("Oboe")},
@@ -168,7 +169,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     ),
     "ambient": StyleSpec(
         instruments={"Melody": gm("Electric Piano 2"), "Pad": gm("Pad 2 (warm)"), "Bass": gm("Contrabass")},
-        comping="pad", bass="pedal", tempo_range=(60, 84), drums=None,
+        comping="pad", bass="pedal", tempo_range=(60, 84), drums=None, reverb_scale=1.5,
         comp_register=60, melody_register=(64, 91), timing_spread_ms=12.0,
         mood_instruments={
             "dark": {"Pad": gm("Pad 8 (sweep)"), "Melody": gm("Pad 4 (choir)")},

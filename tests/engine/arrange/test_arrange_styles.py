@@ -135,3 +135,13 @@ def test_shipped_patterns_are_small_and_cover_the_styles():
             assert patterns["comping"][spec.comp_rhythm]["patterns"], style
     assert len(patterns["walking_bass"]["4feel"]) > 100
     json.dumps(patterns)  # plain data only
+
+
+def test_effect_sends_follow_style_and_role():
+    def sends(style, role):
+        inst = next(i for i in arrange(ii_v_i(bars=4), style, "calm").midi.instruments if i.name == role)
+        return {cc.number: cc.value for cc in inst.control_changes}
+
+    assert sends("ambient", "Melody")[91] > sends("pop", "Melody")[91] > sends("rock", "Melody")[91]
+    assert sends("jazz", "Bass")[93] == 0 and sends("jazz", "Drums")[93] == 0, "no chorus on bass and drums"
+    assert sends("jazz", "Piano")[93] > 0
