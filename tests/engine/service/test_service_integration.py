@@ -1,6 +1,6 @@
 """The service on the real Composer and render_track: one batch, two finished tracks, reproducible MIDI.
 
-Skipped when there is no checkpoint (the shipped one, or TUNESMITH_CHECKPOINT) or audio cannot be rendered here.
+Skipped when there is no checkpoint (the shipped one, or TUNESMITH_TEST_CHECKPOINT) or audio cannot be rendered here.
 """
 
 import asyncio
@@ -16,7 +16,7 @@ pytest.importorskip("engine.generate")
 render = pytest.importorskip("engine.render")
 checkpoint_module = pytest.importorskip("engine.checkpoint")
 
-CHECKPOINT = Path(os.environ.get("TUNESMITH_CHECKPOINT") or checkpoint_module.SHIPPED_CHECKPOINT)
+CHECKPOINT = Path(os.environ.get("TUNESMITH_TEST_CHECKPOINT") or checkpoint_module.SHIPPED_CHECKPOINT)
 
 pytestmark = [
     pytest.mark.skipif(not CHECKPOINT.is_file(), reason=f"no model checkpoint at {CHECKPOINT}"),
