@@ -17,7 +17,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.request import EngineInputError
 from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout
@@ -28,9 +28,6 @@ from engine.service.model_worker import ComposerFactory, ModelError
 from engine.service.render_pool import RenderPool
 from engine.service.render_worker import RenderFn, RenderFunctions, RenderTask
 from engine.service.ticket import JobTicket
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -134,18 +131,6 @@ class EngineService:
         self._batched_jobs = 0
         self._counts: defaultdict[str, int] = defaultdict(int)
         self._recent_totals: deque[float] = deque(maxlen=1000)
-
-    @classmethod
-    def from_settings(cls, settings: "Settings", **overrides: Any) -> "EngineService":
-        options: dict[str, Any] = dict(
-            render_workers=settings.render_workers,
-            batch_max=settings.batch_max_requests,
-            batch_wait_ms=settings.batch_max_wait_ms,
-            timeout_s=settings.request_timeout_seconds,
-            upload_cap_bytes=settings.upload_cap_bytes,
-        )
-        options.update(overrides)
-        return cls(settings.checkpoint, settings.soundfont, **options)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -226,3 +226,20 @@ async def test_stop_fails_jobs_that_outlast_the_drain_period(make_service):
     await service.stop()
     with pytest.raises(EngineFailure, match="restarting"):
         await running.result()
+
+
+async def test_positions_end_when_a_queued_job_is_cancelled(make_service):
+    service = await make_service(model_delay_s=0.3, pipeline_depth=1)
+    service.submit(compose("g:a"))
+    waiting = service.submit(compose("g:b"))
+    seen = []
+
+    async def follow() -> None:
+        async for position in waiting.positions():
+            seen.append(position)
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    await asyncio.wait_for(follower, 1.0)
+    assert seen == [1, 0]
