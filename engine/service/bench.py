@@ -239,7 +239,7 @@ def print_table(rows: list[BenchRow], title: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m engine.service.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--stages", type=int, default=30, help="pieces for the per-stage timings")
     parser.add_argument("--latency", type=int, default=20, help="pieces sent one at a time through the service")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the throughput run")
@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     service = dict(checkpoint=args.checkpoint, soundfont=args.soundfont, render_workers=args.workers)
 
-    # The service runs first, so the memory figure is the bot's (model, no synth), not this script's extras.
+    # The service runs first: its bot-process memory is measured before this script loads a model and a
+    # synthesiser of its own for the per-stage timings.
     rows = bench_latency(args.latency, args.bars, **service)
     throughput = bench_throughput(args.seconds, args.bars, **service)
     rows.append(latency_row("service end to end, saturated", throughput.totals))
