@@ -122,6 +122,7 @@ class EngineService:
         self._changed = asyncio.Event()
         self._batcher: asyncio.Task[None] | None = None
         self._running = False
+        self._stopped = False
         self._last_arrival = float("-inf")
         self._arrival_gap = float("inf")  # seconds between the last two submissions
 
@@ -138,6 +139,8 @@ class EngineService:
         """Load the model and start the render workers (concurrently). Raises EngineFailure if either fails."""
         if self._running:
             return
+        if self._stopped:
+            raise RuntimeError("a stopped EngineService cannot be started again; create a new one")
         model = asyncio.ensure_future(self._model.load(self._checkpoint))
         try:
             await self._renders.start()
@@ -160,6 +163,7 @@ class EngineService:
         if not self._running:
             return
         self._running = False
+        self._stopped = True
         for entry in list(self._queue):
             self._finish(entry, error=EngineFailure(SHUTDOWN_MESSAGE))
         pending = [e.future for e in self._in_pipeline]
