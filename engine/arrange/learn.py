@@ -38,6 +38,9 @@ GROOVE_STYLES: dict[str, tuple[tuple[str, ...], bool]] = {
     "game": (("funk/fast", "dance/disco"), False),
     "lofi": (("hiphop", "hiphop/groove6"), True),
 }
+# Fills: the groove styles, and jazz (whose groove comes from Impro-Visor) from Groove MIDI's jazz fills.
+FILL_STYLES = {**GROOVE_STYLES, "jazz": (("jazz", "jazz/swing", "jazz/mediumfast"), True)}
+FILL_DRUMS = {37, 38, 41, 43, 45, 47, 48, 50}  # snares and toms: what a fill is played on
 # Impro-Visor style files used, and what for.
 IMPRO_DRUMS = {"jazz": "swing"}
 IMPRO_COMPING = {"jazz": ("swing", "swing-RedGarland", "swing-BudPowell"), "blues": ("shuffle",),
@@ -73,6 +76,20 @@ def _quantise(beat_pos: float, swung: bool) -> tuple[int, float]:
     return beat * STEPS_PER_BEAT + idx, frac - nominal[idx]
 
 
+def _groove_bars(root: Path, row: dict, swung: bool) -> list[list[tuple[int, int, int, float]]]:
+    """One Groove MIDI clip as bars of (step, GM drum, velocity, offset in beats) hits."""
+    midi = pretty_midi.PrettyMIDI(str(root / row["midi_filename"]))
+    beats = midi.get_beats()
+    spb = 60.0 / float(row["bpm"])
+    per_bar: dict[int, list] = defaultdict(list)
+    for note in (n for inst in midi.instruments for n in inst.notes):
+        beat_pos = (note.start - beats[0]) / spb if len(beats) else note.start / spb
+        step, offset = _quantise(beat_pos, swung)
+        bar, step = divmod(step, 16)
+        per_bar[bar].append((step, GROOVE_TO_GM.get(note.pitch, note.pitch), note.velocity, offset))
+    return [per_bar[b] for b in sorted(per_bar)]
+
+
 def learn_groove_drums(root: Path, max_patterns: int = 4) -> dict:
     rows = list(csv.DictReader((root / "info.csv").open()))
     out = {}
@@ -82,16 +99,7 @@ def learn_groove_drums(root: Path, max_patterns: int = 4) -> dict:
         for row in rows:
             if row["style"] in labels and row["beat_type"] == "beat" and row["time_signature"] == "4-4":
                 files.append(row["midi_filename"])
-                midi = pretty_midi.PrettyMIDI(str(root / row["midi_filename"]))
-                beats = midi.get_beats()
-                spb = 60.0 / float(row["bpm"])
-                per_bar: dict[int, list] = defaultdict(list)
-                for note in (n for inst in midi.instruments for n in inst.notes):
-                    beat_pos = (note.start - beats[0]) / spb if len(beats) else note.start / spb
-                    step, offset = _quantise(beat_pos, swung)
-                    bar, step = divmod(step, 16)
-                    per_bar[bar].append((step, GROOVE_TO_GM.get(note.pitch, note.pitch), note.velocity, offset))
-                bars.extend(per_bar.values())
+                bars.extend(_groove_bars(root, row, swung))
         # A groove's skeleton: the accented hits. Ghost notes vary bar to bar and would split the counts.
         counts: Counter = Counter()
         members: dict[frozenset, list] = defaultdict(list)
@@ -114,6 +122,29 @@ def learn_groove_drums(root: Path, max_patterns: int = 4) -> dict:
             patterns.append({"weight": n, "hits": hits_out})
         out[style] = {"source": f"groove-midi: {', '.join(labels)} ({len(files)} beat files, {len(bars)} bars)",
                       "swing": SWING_RATIO_GUESS if swung else None, "patterns": patterns}
+    return out
+
+
+def learn_groove_fills(root: Path, max_fills: int = 8) -> dict:
+    """Fills per style: Groove MIDI's one-bar `fill` clips, the last two beats of each kept as played."""
+    rows = list(csv.DictReader((root / "info.csv").open()))
+    out = {}
+    for style, (labels, swung) in FILL_STYLES.items():
+        fills, clips = [], 0
+        for row in sorted(rows, key=lambda r: r["midi_filename"]):
+            if row["style"] not in labels or row["beat_type"] != "fill" or row["time_signature"] != "4-4":
+                continue
+            if not 0.85 <= float(row["duration"]) * float(row["bpm"]) / 240 <= 1.1:
+                continue  # a clip of about one bar is one fill; longer ones mix grooves and fills
+            clips += 1
+            bar = _groove_bars(root, row, swung)[0]
+            if not any(s == 0 for s, _, v, _ in bar if v >= 30):
+                continue  # out of phase: nothing on the downbeat
+            tail = [[s, p, v, round(o, 3)] for s, p, v, o in bar if s >= 8 and v >= 30]
+            if 3 <= sum(p in FILL_DRUMS for _, p, _, _ in tail) and len(tail) <= 16 and len(fills) < max_fills:
+                fills.append(sorted(tail))
+        out[style] = {"source": f"groove-midi fills: {', '.join(labels)} ({clips} one-bar fill clips)",
+                      "swing": SWING_RATIO_GUESS if swung else None, "fills": fills}
     return out
 
 
@@ -322,6 +353,7 @@ def learn(data: Path) -> dict:
     return {
         "about": "Learned by engine/arrange/learn.py; see docs/ARRANGEMENT.md for sources and licenses.",
         "drums": drums,
+        "fills": learn_groove_fills(data / "groove-midi"),
         "walking_bass": learn_walking_bass(data / "jjazzlab-bass-drums" / "bass" / "db"),
         "comping": {s: _merge([learn_sty_patterns(styles_dir / f"{n}.sty", "chord") for n in names])
                     for s, names in IMPRO_COMPING.items()}
@@ -344,6 +376,8 @@ def main() -> None:
     for kind in ("drums", "comping", "bass"):
         for style, entry in patterns[kind].items():
             print(f"  {kind:6s} {style:8s} {len(entry['patterns']):3d} patterns  <- {entry['source']}")
+    for style, entry in patterns["fills"].items():
+        print(f"  fills  {style:8s} {len(entry['fills']):3d} fills     <- {entry['source']}")
     for feel, phrases in patterns["walking_bass"].items():
         print(f"  walking {feel}: {len(phrases)} phrases")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from engine.arrange import voicings
 from engine.arrange.mood import MoodShape
-from engine.arrange.patterns import bass_patterns, comp_patterns, drum_patterns, walking_phrases, weighted_choice
+from engine.arrange.patterns import bass_patterns, comp_patterns, drum_fills, drum_patterns, walking_phrases, weighted_choice
 from engine.arrange.styles import StyleSpec
 from engine.music import MAJOR_SCALE, MINOR_SCALE, STEPS_PER_BEAT, Chord, Key, Note
 from engine.tokens import fold_into
@@ -377,13 +377,16 @@ def _broken_chords(ctx: Context, centre: int, texture: str) -> list[Hit]:
 
 
 def drums(ctx: Context, style_key: str) -> list[Hit]:
-    """The learned groove, with a variation every fourth bar and a snare pickup into each new phrase."""
+    """The learned groove, with a variation every fourth bar and a fill into each new phrase: a drummer's
+    learned fill over the last two beats, or a snare pickup on the last beat where no fill was learned."""
     tl, shape = ctx.timeline, ctx.shape
     patterns = drum_patterns(style_key)
+    fills = drum_fills(style_key)
     weights = [p["weight"] for p in patterns]
     main = weighted_choice(ctx.rng, patterns, weights)
     variant = weighted_choice(ctx.rng, patterns, weights)
     bar = tl.steps_per_bar
+    fill_from = bar - (2 if fills and bar == 16 else 1) * STEPS_PER_BEAT
     hits: list[Hit] = []
     for bar_start in range(0, tl.play_steps, bar):
         index = bar_start // bar
@@ -391,13 +394,16 @@ def drums(ctx: Context, style_key: str) -> list[Hit]:
         pattern = variant if index % 4 == 3 else main
         phrase_end = bar_start + bar == tl.intro_steps or (body_bar % 8 == 7 and bar_start + bar < tl.play_steps)
         for step, pitch, vel, offset in pattern["hits"]:
-            if step >= bar or (phrase_end and step >= bar - STEPS_PER_BEAT):
+            if step >= bar or (phrase_end and step >= fill_from):
                 continue
             if shape.density < 0.3 and step % 2 == 1:
                 continue  # a calm groove keeps to the eighths
             hits.append(Hit(bar_start + step, 1, pitch, ctx.velocity(vel), offset * STEPS_PER_BEAT))
-        if phrase_end:  # a short pickup into the next phrase
-            for i, step in enumerate(range(bar - STEPS_PER_BEAT, bar, 2 if shape.density < 0.6 else 1)):
+        if phrase_end and fill_from == bar - 2 * STEPS_PER_BEAT:
+            for step, pitch, vel, offset in ctx.rng.choice(fills):
+                hits.append(Hit(bar_start + step, 1, pitch, ctx.velocity(vel), offset * STEPS_PER_BEAT))
+        elif phrase_end:
+            for i, step in enumerate(range(fill_from, bar, 2 if shape.density < 0.6 else 1)):
                 hits.append(Hit(bar_start + step, 1, SNARE, ctx.velocity(70 + 8 * i)))
         if bar_start == tl.intro_steps or (body_bar > 0 and body_bar % 8 == 0):
             hits.append(Hit(bar_start, 4, CRASH, ctx.velocity(96)))

@@ -31,6 +31,11 @@ def drum_patterns(style: str) -> list[dict]:
     return load_patterns()["drums"][style]["patterns"]
 
 
+def drum_fills(style: str) -> list[list]:
+    """The last two beats of learned fills: [[step, gm_pitch, velocity, offset_beats], ...] each; may be empty."""
+    return load_patterns()["fills"].get(style, {}).get("fills", [])
+
+
 def comp_patterns(style: str) -> list[dict]:
     """Comping rhythms: {"weight", "length" (steps), "events": [[kind, step, duration, velocity, interval], ...]}."""
     return load_patterns()["comping"][style]["patterns"]

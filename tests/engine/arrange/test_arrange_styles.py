@@ -145,3 +145,15 @@ def test_effect_sends_follow_style_and_role():
     assert sends("ambient", "Melody")[91] > sends("pop", "Melody")[91] > sends("rock", "Melody")[91]
     assert sends("jazz", "Bass")[93] == 0 and sends("jazz", "Drums")[93] == 0, "no chorus on bass and drums"
     assert sends("jazz", "Piano")[93] > 0
+
+
+@pytest.mark.parametrize("style", ["rock", "jazz", "lofi"])
+def test_a_learned_fill_leads_into_the_melody(style):
+    arrangement = arrange(ii_v_i(bars=8, tempo=120), style, "happy", seed=5)
+    drums = next(i for i in arrangement.midi.instruments if i.name == "Drums")
+    melody_in = arrangement.bar_times[arrangement.intro_bars]
+    beat = 60 / arrangement.tempo
+    fill = [n for n in drums.notes if melody_in - 2 * beat - 0.08 <= n.start < melody_in - 0.03]  # learned timing may lead
+    snares_and_toms = [n for n in fill if n.pitch in (37, 38, 40, 41, 43, 45, 47, 48, 50)]
+    assert len(snares_and_toms) >= 3, f"no fill before the melody enters: {[(round(n.start, 2), n.pitch) for n in fill]}"
+    assert any(n.pitch == 49 and abs(n.start - melody_in) < 0.05 for n in drums.notes), "a crash marks the melody's entrance"
