@@ -73,6 +73,7 @@ class AudioRenderer:
     """Renders arrangements to normalised stereo audio. Loads the SoundFont once; cheap to call repeatedly.
 
     Safe to hand to a worker process: the synthesiser is not pickled but rebuilt in the process that uses it.
+    Not for concurrent use from several threads (one synthesiser): give each worker its own renderer.
     Raises RenderDependencyError, naming the fix, when the SoundFont or the FluidSynth library is missing.
     """
 
