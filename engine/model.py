@@ -262,9 +262,15 @@ class LatentGAN(nn.Module):
         self.critic = _mlp(cfg.latent_dim + cfg.condition_dim, cfg.gan_hidden, None, cfg.gan_layers)
         self.critic_out = nn.Linear(cfg.gan_hidden, 1)
         self.critic_projection = nn.Linear(cfg.condition_dim, cfg.gan_hidden)
+        # Reads style (logits) and valence/arousal off a latent; trained on real latents only. The generator
+        # is asked to produce latents it reads as the requested condition (an auxiliary term, as in AC-GAN).
+        self.attribute_head = _mlp(cfg.latent_dim, cfg.gan_hidden, n_styles + 2, 1)
 
     def generator_parameters(self) -> list[nn.Parameter]:
         return list(self.generator.parameters()) + list(self.generator_condition.parameters())
+
+    def attribute_parameters(self) -> list[nn.Parameter]:
+        return list(self.attribute_head.parameters())
 
     def critic_parameters(self) -> list[nn.Parameter]:
         return [p for m in (self.critic, self.critic_condition, self.critic_out, self.critic_projection) for p in m.parameters()]
@@ -363,6 +369,14 @@ def critic_loss(gan: LatentGAN, z_real: torch.Tensor, z_fake: torch.Tensor, cond
 def generator_loss(gan: LatentGAN, z_fake: torch.Tensor, cond: Condition) -> torch.Tensor:
     """Non-saturating L_G = -log D(G(e, c), c)."""
     return F.softplus(-gan.criticise(z_fake, cond)).mean()
+
+
+def attribute_loss(gan: LatentGAN, z: torch.Tensor, cond: Condition) -> torch.Tensor:
+    """How badly the attribute head reads the condition off latents: style cross-entropy + valence/arousal MSE."""
+    out = gan.attribute_head(z).float()
+    n_styles = out.shape[-1] - 2
+    mood = torch.stack([cond.valence, cond.arousal], dim=-1).float()
+    return F.cross_entropy(out[:, :n_styles], cond.style) + F.mse_loss(out[:, n_styles:], mood)
 
 
 # --- counter-based sampling noise ----------------------------------------------------------------------

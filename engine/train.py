@@ -27,6 +27,7 @@ from engine.model import (
     ComposerModel,
     Condition,
     Segments,
+    attribute_loss,
     critic_loss,
     generator_loss,
     kl_divergence,
@@ -225,6 +226,7 @@ def train(
     vae_opt = torch.optim.AdamW(model.vae.parameters(), lr=cfg.vae_lr, weight_decay=0.01)
     gen_opt = torch.optim.Adam(model.gan.generator_parameters(), lr=cfg.gan_lr, betas=(0.5, 0.9))
     critic_opt = torch.optim.Adam(model.gan.critic_parameters(), lr=cfg.gan_lr, betas=(0.5, 0.9))
+    attribute_opt = torch.optim.Adam(model.gan.attribute_parameters(), lr=cfg.gan_lr)
     batch_rng = torch.Generator().manual_seed(seed)
 
     phase, step, best_valid, best_vae, history = "vae", 0, float("inf"), None, {}
@@ -234,6 +236,7 @@ def train(
         vae_opt.load_state_dict(st["vae_opt"])
         gen_opt.load_state_dict(st["gen_opt"])
         critic_opt.load_state_dict(st["critic_opt"])
+        attribute_opt.load_state_dict(st["attribute_opt"])
         batch_rng.set_state(st["batch_rng"])
         phase, step, best_valid, history = st["phase"], st["step"], st["best_valid"], st["history"]
         best_vae = st.get("best_vae")
@@ -244,7 +247,7 @@ def train(
     def save_state() -> None:
         torch.save(
             {"model": model.state_dict(), "vae_opt": vae_opt.state_dict(), "gen_opt": gen_opt.state_dict(),
-             "critic_opt": critic_opt.state_dict(), "batch_rng": batch_rng.get_state(), "phase": phase, "step": step,
+             "critic_opt": critic_opt.state_dict(), "attribute_opt": attribute_opt.state_dict(), "batch_rng": batch_rng.get_state(), "phase": phase, "step": step,
              "best_valid": best_valid, "best_vae": best_vae, "history": history, "config": cfg.to_dict()},
             state_path,
         )
@@ -342,14 +345,21 @@ def train(
                 critic_opt.zero_grad(set_to_none=True)
                 d_loss.backward(inputs=critic_params)
                 critic_opt.step()
+                a_loss = attribute_loss(model.gan, z_real, cond)
+                attribute_opt.zero_grad(set_to_none=True)
+                a_loss.backward(inputs=model.gan.attribute_parameters())
+                attribute_opt.step()
+                g_attr = attribute_loss(model.gan, z_fake, cond)
                 g_loss = generator_loss(model.gan, z_fake, cond)  # against the critic just updated
+                g_loss = g_loss + cfg.gan_attribute_weight * g_attr
                 gen_opt.zero_grad(set_to_none=True)
                 g_loss.backward(inputs=generator_params)
                 gen_opt.step()
                 step += 1
                 steps_this_run += 1
                 if step % log_every == 0 or step == 1:
-                    log.write(event="gan_train", step=step, critic_loss=d_loss.item(), generator_loss=g_loss.item(), elapsed=round(time.time() - t0, 1))
+                    log.write(event="gan_train", step=step, critic_loss=d_loss.item(), generator_loss=g_loss.item(),
+                              attribute_real=a_loss.item(), attribute_generated=g_attr.item(), elapsed=round(time.time() - t0, 1))
                     progress.update(task, info=f"D {d_loss.item():.3f} G {g_loss.item():.3f}")
                 progress.update(task, completed=step)
                 if step % cfg.save_every == 0:
