@@ -253,18 +253,20 @@ def main(argv: list[str] | None = None) -> None:
 
     # The service runs first: its bot-process memory is measured before this script loads a model and a
     # synthesiser of its own for the per-stage timings.
-    rows = bench_latency(args.latency, args.bars, **service)
-    throughput = bench_throughput(args.seconds, args.bars, **service)
-    rows.append(latency_row("service end to end, saturated", throughput.totals))
-    rows.append(BenchRow("composes per second, sustained", value=f"{throughput.composes_per_second:.2f}/s",
-                         samples=throughput.completed, target=f"{throughput.failed} failed, mean batch {throughput.mean_batch_size:.1f}"))
-    rows.append(BenchRow("event-loop lag, saturated", throughput.lag_p50_ms, throughput.lag_p99_ms, target="p99 <= 50 ms"))
-    rows += bench_in_flight(args.in_flight, args.bars, **service)
-    rows += throughput.memory
-    rows += bench_stages(args.stages, args.bars, args.checkpoint, args.soundfont)
-    rows += bench_gpu_generation(bars=args.bars, checkpoint=args.checkpoint)
-    print_table(rows, f"Tunesmith engine, {args.bars} bars, {os.cpu_count()} CPUs, {args.workers} render workers")
-
+    rows: list[BenchRow] = []
+    try:
+        rows += bench_latency(args.latency, args.bars, **service)
+        throughput = bench_throughput(args.seconds, args.bars, **service)
+        rows.append(latency_row("service end to end, saturated", throughput.totals))
+        rows.append(BenchRow("composes per second, sustained", value=f"{throughput.composes_per_second:.2f}/s",
+                             samples=throughput.completed, target=f"{throughput.failed} failed, mean batch {throughput.mean_batch_size:.1f}"))
+        rows.append(BenchRow("event-loop lag, saturated", throughput.lag_p50_ms, throughput.lag_p99_ms, target="p99 <= 50 ms"))
+        rows += bench_in_flight(args.in_flight, args.bars, **service)
+        rows += throughput.memory
+        rows += bench_stages(args.stages, args.bars, args.checkpoint, args.soundfont)
+        rows += bench_gpu_generation(bars=args.bars, checkpoint=args.checkpoint)
+    finally:  # a failing section still shows what was measured before it
+        print_table(rows, f"Tunesmith engine, {args.bars} bars, {os.cpu_count()} CPUs, {args.workers} render workers")
 
 if __name__ == "__main__":
     main()
