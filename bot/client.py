@@ -17,6 +17,8 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.engine import start_engine
+from bot.errors import StartupError
 from bot.logging import register_secret
 from bot.permissions import AccessPolicy
 from bot.plugins import PluginManager, PluginOutcome
@@ -26,10 +28,6 @@ from bot.version import BOT_VERSION
 from storage import Job, Storage
 
 log = logging.getLogger(__name__)
-
-
-class StartupError(RuntimeError):
-    """The bot cannot start for a reason the operator can fix (the message says which setting to change)."""
 
 
 # Tunesmith never joins voice channels: discord.py's warnings about missing voice libraries are noise.
@@ -52,11 +50,14 @@ class TunesmithBot(commands.Bot):
         *,
         sync_guild_id: int | None = None,
         storage: Storage | None = None,
+        engine: Any | None = None,
         guild_ready_timeout: float = 2.0,
         reidentify_delay: float = 5.0,
     ) -> None:
         """`sync_guild_id`: register commands in that guild only (instant; used with the playground) instead of globally.
         `storage`: an already open Storage to use (and leave open); by default the bot opens and closes its own.
+        `engine`: a started engine.service.EngineService to use (and leave running); by default the bot starts and
+        stops its own when settings.start_engine is on.
         `guild_ready_timeout`: how long discord.py waits for more guilds before READY (the playground has one).
         `reidentify_delay`: pause before identifying again after a lost session; Discord allows one IDENTIFY per
         5 s, the playground has no such limit."""
@@ -70,8 +71,9 @@ class TunesmithBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
         )
         self.version = BOT_VERSION
-        self.services = Services(settings, storage=storage)
+        self.services = Services(settings, storage=storage, engine=engine)
         self._owns_storage = storage is None
+        self._owns_engine = engine is None
         self.access = AccessPolicy(settings)
         self.plugins = PluginManager(self, sync=self.sync_commands)
         self.sync_guild_id = sync_guild_id
@@ -99,6 +101,9 @@ class TunesmithBot(commands.Bot):
         self.interrupted_jobs = await self.services.storage.jobs.mark_interrupted_on_startup()
         if self.interrupted_jobs:
             log.warning("Jobs from the previous run were interrupted", extra={"count": len(self.interrupted_jobs)})
+
+        if self.services.engine is None and self.settings.start_engine:
+            self.services.engine = await start_engine(self.settings, self.services.storage)
 
         enabled = list(dict.fromkeys([*self.settings.enabled_cogs, *self.settings.enabled_plugins]))
         self.startup_outcomes = await self.plugins.load_many(enabled)
@@ -151,7 +156,7 @@ class TunesmithBot(commands.Bot):
 
     async def _stop_engine(self) -> None:
         engine = self.services.engine
-        if engine is None:
+        if engine is None or not self._owns_engine:
             return
         try:
             # The engine drains in-flight jobs itself; the grace period bounds how long shutdown may wait for it.

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Only cogs that exist: an enabled cog that is missing is reported as "not found" at start-up.
 # The music cogs (compose, rating, library, recommend, retrain, privacy) join this list as they land.
-DEFAULT_COGS = ("plugins", "settings")
+DEFAULT_COGS = ("plugins", "settings", "compose", "rating", "library", "recommend", "privacy")
 
 
 class Settings(BaseSettings):
@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_upload_midi_bytes: int = 1024 * 1024
 
     # Engine service.
+    start_engine: bool = Field(default=True, description="Start the composer and render workers with the bot (off only for bots without music cogs)")
+    engine_queue_cap: int = Field(default=100, ge=1, description="Most jobs waiting or in progress across all servers")
+    per_user_queue_cap: int = Field(default=3, ge=1, description="Most jobs one user may have waiting or in progress")
     batch_max_requests: int = 16
     batch_max_wait_ms: int = 20
     render_workers: int = 2

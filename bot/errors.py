@@ -31,3 +31,7 @@ class NotBotOwner(Refused):
 
 class ServerOnly(Refused):
     pass
+
+
+class StartupError(RuntimeError):
+    """The bot cannot start for a reason the operator can fix (the message says which setting to change)."""

@@ -160,3 +160,19 @@ def decode(
         bass=_decode_line(bass, BASS_LOW, 90) if bass is not None else [],
         drums=sorted(drum_notes, key=lambda n: (n.start, n.pitch)),
     )
+
+
+def piece_to_arrays(piece: Piece) -> dict[str, np.ndarray]:
+    """A piece as named arrays for storage: key-normalised tokens; the key travels separately."""
+    normalised, _ = piece.normalised()
+    enc = encode(normalised)
+    return {"melody": enc.melody, "bass": enc.bass, "chords": enc.chords, "drums": enc.drums, "mode": np.array([enc.mode], dtype=np.int8)}
+
+
+def piece_from_arrays(arrays: dict[str, np.ndarray], *, key: Key, tempo: float) -> Piece:
+    """The inverse of piece_to_arrays: decode and move back to `key`."""
+    mode = int(np.asarray(arrays.get("mode", [0 if key.mode == "major" else 1])).reshape(-1)[0])
+    drums = arrays.get("drums")
+    piece = decode(arrays["melody"], arrays["chords"], arrays.get("bass"), drums if drums is not None and np.asarray(drums).ndim == 2 else None, mode=mode, tempo=tempo)
+    shift = key.tonic if key.tonic <= 6 else key.tonic - 12
+    return piece.transposed(shift)

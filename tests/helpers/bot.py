@@ -40,6 +40,7 @@ class IsolatedSettings(Settings):
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for one test: its own data folder, no owners, only the given overrides on top of the defaults."""
     overrides.setdefault("log_level", "WARNING")
+    overrides.setdefault("start_engine", False)  # the core tests need no composer; music tests pass their own engine
     return IsolatedSettings(data_dir=data_dir, **overrides)
 
 

@@ -1,0 +1,51 @@
+"""Starting the engine service for the bot: the model version to load, and clear errors when something is missing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.config import Settings
+from bot.errors import StartupError
+from engine.render import check_render_dependencies
+from engine.service import EngineFailure, EngineService
+from storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+async def active_checkpoint(settings: Settings, storage: Storage) -> Path | None:
+    """The checkpoint to serve: the version an admin promoted (if its file is still there), else the
+    `checkpoint` setting, else None for the model shipped with Tunesmith."""
+    active = await storage.models.active()
+    if active is not None:
+        path = Path(active.path)
+        if path.is_file():
+            return path
+        log.warning("Active model version's file is missing; using the configured model", extra={"version": active.version, "path": str(path)})
+    return settings.checkpoint
+
+
+async def start_engine(settings: Settings, storage: Storage) -> EngineService:
+    """A started EngineService, or StartupError naming what to install or change."""
+    problems = check_render_dependencies(settings.soundfont)
+    if problems:
+        raise StartupError("Tunesmith cannot render audio:\n- " + "\n- ".join(problems))
+    checkpoint = await active_checkpoint(settings, storage)
+    service = EngineService(
+        checkpoint,
+        settings.soundfont,
+        render_workers=settings.render_workers,
+        batch_max=settings.batch_max_requests,
+        batch_wait_ms=settings.batch_max_wait_ms,
+        timeout_s=settings.request_timeout_seconds,
+        upload_cap_bytes=settings.upload_cap_bytes,
+        queue_cap=settings.engine_queue_cap,
+        per_user_cap=settings.per_user_queue_cap,
+    )
+    try:
+        await service.start()
+    except EngineFailure as exc:
+        raise StartupError(f"{exc}. Check the `checkpoint` setting, or run `tunesmith train` to make a model.") from exc
+    log.info("Engine started", extra={"model": service.model_version, "workers": settings.render_workers})
+    return service

@@ -1,0 +1,280 @@
+"""From an engine job to a posted track: queue position, storage, files, buttons and rating reactions.
+
+The data flow of every track-making command: command -> EngineJob -> engine service -> TrackResult ->
+storage (media files + track row) -> reply. The interaction must not be answered yet: `publish` submits the job
+first, so a full queue is refused with an ephemeral message before anything is shown to the channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import math
+import re
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.errors import UserFacingError
+from engine.music import Key
+from engine.request import EngineInputError
+from engine.service import EngineBusy, EngineFailure, EngineJob, JobTicket, TrackResult
+from engine.tokens import piece_to_arrays
+from storage import NewTrack, Track
+
+if TYPE_CHECKING:
+    from bot.client import TunesmithBot
+
+log = logging.getLogger(__name__)
+
+# Rating reactions, in the order the bot adds them; the value is the rating they stand for.
+RATING_EMOJI: dict[str, int] = {"1️⃣": 1, "2️⃣": 2, "3️⃣": 3, "4️⃣": 4, "5️⃣": 5}
+STYLE_COLOURS = {
+    "jazz": 0x3B5BDB, "blues": 0x1C7ED6, "latin": 0xF08C00, "pop": 0xE64980, "rock": 0xC92A2A, "folk": 0x2F9E44,
+    "celtic": 0x099268, "classical": 0x862E9C, "game": 0x5F3DC4, "lofi": 0x868E96, "ambient": 0x0B7285,
+}  # fmt: skip
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def queue_text(position: int) -> str:
+    if position <= 0:
+        return "🎼 Composing…"
+    return f"⏳ {ordinal(position)} in queue…"
+
+
+def busy_text(error: EngineBusy) -> str:
+    return f"{error.reason} Try again in {max(1, math.ceil(error.retry_after_s))} s."
+
+
+@dataclass(frozen=True)
+class TrackOrigin:
+    """Who asked for a track and what it descends from."""
+
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int
+    parent_id: int | None = None
+    relation: str | None = None  # variation, extend, restyle, remood, regenerate, continue
+
+
+def track_title(track: Track) -> str:
+    prefix = {"variation": "Variation", "extend": "Extended", "restyle": "Restyled", "remood": "Re-mooded",
+              "regenerate": "Regenerated", "continue": "Continued"}.get(track.relation or "", "")  # fmt: skip
+    title = f"{track.mood.capitalize()} {track.style} in {track.key}"
+    return f"{prefix} · {title}" if prefix else title
+
+
+def track_embed(track: Track) -> discord.Embed:
+    embed = discord.Embed(title=track_title(track), colour=STYLE_COLOURS.get(track.style, 0x495057))
+    embed.add_field(name="Style", value=track.style)
+    embed.add_field(name="Mood", value=track.mood)
+    embed.add_field(name="Key", value=track.key)
+    embed.add_field(name="Tempo", value=f"{track.tempo:.0f} bpm")
+    embed.add_field(name="Bars", value=str(track.bars))
+    embed.add_field(name="Seed", value=str(track.seed))
+    if track.prompt:
+        embed.add_field(name="Prompt", value=track.prompt[:1000], inline=False)
+    if track.parent_id:
+        embed.add_field(name="From", value=f"track #{track.parent_id}")
+    embed.set_image(url=f"attachment://{file_stem(track)}.png")
+    embed.set_footer(text=f"Track #{track.id} · model {track.model_version} · {track.sampler} · rate it with 1️⃣–5️⃣")
+    return embed
+
+
+def file_stem(track: Track) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{track.style}-{track.mood}").strip("-")
+    return f"tunesmith-{track.id}-{slug}"
+
+
+def track_files(track: Track, midi: bytes, mp3: bytes, png: bytes) -> list[discord.File]:
+    stem = file_stem(track)
+    return [
+        discord.File(io.BytesIO(mp3), filename=f"{stem}.mp3"),
+        discord.File(io.BytesIO(midi), filename=f"{stem}.mid"),
+        discord.File(io.BytesIO(png), filename=f"{stem}.png"),
+    ]
+
+
+def features_of(result: TrackResult) -> dict[str, float]:
+    """Musical features stored with a track for recommendations: cheap descriptors of the piece."""
+    piece = result.composition.piece
+    melody = piece.melody
+    pitches = [n.pitch for n in melody] or [60]
+    features = {
+        "tempo": float(piece.tempo),
+        "density": len(melody) / max(1, piece.bars),
+        "pitch_mean": float(sum(pitches) / len(pitches)),
+        "pitch_range": float(max(pitches) - min(pitches)),
+        "minor": 1.0 if piece.key.mode == "minor" else 0.0,
+        "duration": float(result.track.duration_seconds),
+    }
+    if piece.valence is not None:
+        features["valence"] = float(piece.valence)
+    if piece.arousal is not None:
+        features["arousal"] = float(piece.arousal)
+    return features
+
+
+class TrackPublisher:
+    """Runs track-making jobs for the cogs and posts the results."""
+
+    def __init__(self, bot: TunesmithBot) -> None:
+        self.bot = bot
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def engine(self) -> Any:
+        engine = self.bot.services.engine
+        if engine is None:
+            raise UserFacingError("The composer is still starting up. Please try again in a few seconds.")
+        return engine
+
+    def submit(self, job: EngineJob) -> JobTicket:
+        """Queue the job, or raise UserFacingError (shown ephemerally) when the engine is busy or the input is bad."""
+        try:
+            return self.engine.submit(job)
+        except EngineBusy as exc:
+            raise UserFacingError(busy_text(exc)) from None
+        except EngineInputError as exc:
+            raise UserFacingError(str(exc)) from None
+        except EngineFailure as exc:
+            raise UserFacingError(str(exc)) from None
+
+    async def publish(self, interaction: discord.Interaction[Any], job: EngineJob, origin: TrackOrigin, *, kind: str, view_factory: Any) -> Track | None:
+        """Submit, defer, show queue positions, then post the track. Returns the stored track, or None on failure."""
+        storage = self.bot.services.storage
+        ticket = self.submit(job)
+        record = await storage.jobs.create(
+            kind,
+            {"request": asdict(job.request), "parent_id": origin.parent_id, "relation": origin.relation},
+            user_id=origin.user_id,
+            guild_id=origin.guild_id,
+            channel_id=origin.channel_id,
+            application_id=interaction.application_id,
+            interaction_token=interaction.token,
+        )
+        try:
+            await interaction.response.defer(thinking=True)
+        except discord.HTTPException:
+            ticket.cancel()
+            await storage.jobs.fail(record.id, "the interaction expired before it was acknowledged")
+            raise
+        await storage.jobs.start(record.id)
+        positions = asyncio.create_task(self._show_positions(interaction, ticket))
+        try:
+            result = await ticket.result()
+        except (EngineFailure, EngineInputError) as exc:
+            await storage.jobs.fail(record.id, str(exc))
+            await self._edit(interaction, content=f"❌ {exc}")
+            return None
+        except asyncio.CancelledError:
+            await storage.jobs.fail(record.id, "cancelled")
+            raise
+        finally:
+            positions.cancel()
+        track = await self._store(result, origin)
+        # Record which message will carry the track before it appears, so the first reaction already counts.
+        original = await self._original(interaction)
+        if original is not None:
+            await storage.tracks.set_message(track.id, original.id, original.channel.id)
+        message = await self._post(interaction, track, result, view_factory(track.id))
+        if message is None:
+            await storage.jobs.fail(record.id, "the reply could not be posted")
+            return track
+        if original is None or message.id != original.id:
+            await storage.tracks.set_message(track.id, message.id, message.channel.id)
+        await storage.jobs.finish(record.id, track_id=track.id, message_id=message.id)
+        self._spawn(self._add_rating_reactions(message))
+        return await storage.tracks.require(track.id)
+
+    async def _show_positions(self, interaction: discord.Interaction[Any], ticket: JobTicket) -> None:
+        try:
+            async for position in ticket.positions():
+                await self._edit(interaction, content=queue_text(position))
+        except asyncio.CancelledError:
+            pass
+
+    async def _store(self, result: TrackResult, origin: TrackOrigin) -> Track:
+        storage = self.bot.services.storage
+        composition, rendered = result.composition, result.track
+        request = composition.request
+        piece = composition.piece
+        midi_path = storage.media.put(rendered.midi, ".mid")
+        mp3_path = storage.media.put(rendered.mp3, ".mp3")
+        png_path = storage.media.put(rendered.png, ".png")
+        return await storage.tracks.add(
+            NewTrack(
+                guild_id=origin.guild_id,
+                channel_id=origin.channel_id,
+                user_id=origin.user_id,
+                style=request.style or piece.style or "unknown",
+                mood=request.mood or piece.mood or "unknown",
+                key=request.key or piece.key.name,
+                tempo=float(request.tempo or piece.tempo),
+                bars=piece.bars,
+                seed=int(request.seed or 0),
+                sampler=request.sampler,
+                prompt=request.prompt,
+                model_version=composition.model_version,
+                latent=composition.latent,
+                features=features_of(result),
+                tokens=piece_to_arrays(piece),
+                parent_id=origin.parent_id,
+                relation=origin.relation,
+                midi_path=midi_path,
+                mp3_path=mp3_path,
+                png_path=png_path,
+            )
+        )
+
+    async def _post(self, interaction: discord.Interaction[Any], track: Track, result: TrackResult, view: discord.ui.View) -> discord.Message | None:
+        rendered = result.track
+        files = track_files(track, rendered.midi, rendered.mp3, rendered.png)
+        try:
+            return await interaction.edit_original_response(content=None, embed=track_embed(track), attachments=files, view=view)
+        except discord.HTTPException:
+            log.warning("Could not edit the original response; posting in the channel", exc_info=True)
+        channel = interaction.channel
+        if channel is None or not hasattr(channel, "send"):
+            return None
+        try:
+            files = track_files(track, rendered.midi, rendered.mp3, rendered.png)
+            return await channel.send(content=f"<@{track.user_id}>", embed=track_embed(track), files=files, view=view)  # type: ignore[union-attr]
+        except discord.HTTPException:
+            log.exception("Could not post track %s", track.id)
+            return None
+
+    async def _original(self, interaction: discord.Interaction[Any]) -> discord.InteractionMessage | None:
+        try:
+            return await interaction.original_response()
+        except discord.HTTPException:
+            return None
+
+    async def _edit(self, interaction: discord.Interaction[Any], **kwargs: Any) -> None:
+        try:
+            await interaction.edit_original_response(**kwargs)
+        except discord.HTTPException:
+            log.info("Could not edit the original response", exc_info=True)
+
+    async def _add_rating_reactions(self, message: discord.Message) -> None:
+        for emoji in RATING_EMOJI:
+            try:
+                await message.add_reaction(emoji)
+            except discord.HTTPException:
+                log.info("Could not add rating reaction %s", emoji, exc_info=True)
+                return
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def key_of(track: Track) -> Key:
+    return Key.parse(track.key)

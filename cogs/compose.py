@@ -1,0 +1,381 @@
+"""`/compose`, `/restyle`, `/continue` and the buttons on every track (Variation, Extend, Restyle, Re-mood).
+
+Buttons are discord.py dynamic items: their custom ids carry the track id, so they keep working after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import UserFacingError
+from bot.plugins import PluginManifest
+from bot.publishing import TrackOrigin, TrackPublisher, key_of
+from engine.data.midi import MidiReadError, midi_to_piece
+from engine.request import MAX_BARS, ComposeRequest, EngineInputError
+from engine.service import EngineJob
+from engine.tokens import piece_from_arrays
+from engine.vocab import MOODS, STYLES
+from storage import ServerSettings, Track
+
+if TYPE_CHECKING:
+    from bot.client import TunesmithBot
+
+log = logging.getLogger(__name__)
+
+MANIFEST = PluginManifest(
+    name="compose",
+    version="1.0.0",
+    description="Composes tracks: /compose, /restyle and /continue, and the Variation, Extend, Restyle and Re-mood buttons.",
+    permissions=["send_messages", "attach_files", "embed_links", "add_reactions"],
+    user_data="The tracks you make: their parameters, files and the server and channel they were made in.",
+    bot_versions=">=0.1,<1.0",
+)
+
+STYLE_CHOICES = [app_commands.Choice(name=s, value=s) for s in STYLES]
+MOOD_CHOICES = [app_commands.Choice(name=m, value=m) for m in MOODS]
+MODEL_CHOICES = [app_commands.Choice(name="GAN (default)", value="gan"), app_commands.Choice(name="VAE prior", value="prior")]
+EXTEND_BARS = 8
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def user_key(guild_id: int | None, user_id: int) -> str:
+    return f"{guild_id or 'dm'}:{user_id}"
+
+
+class Cooldowns:
+    """When each user may compose again, per server."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[int | None, int], float] = {}
+
+    def check(self, guild_id: int | None, user_id: int, seconds: float) -> None:
+        now = time.monotonic()
+        last = self._last.get((guild_id, user_id))
+        if last is not None and now - last < seconds:
+            wait = seconds - (now - last)
+            raise UserFacingError(f"Slow down: you can compose again in {wait:.0f} s." if wait >= 1 else "Slow down: try again in a second.")
+        self._last[(guild_id, user_id)] = now
+
+
+class ComposeCog(commands.Cog, name="Compose"):
+    def __init__(self, bot: TunesmithBot) -> None:
+        self.bot = bot
+        self.publisher = TrackPublisher(bot)
+        self.cooldowns = Cooldowns()
+        self._in_flight: Counter[int | None] = Counter()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(VariationButton, ExtendButton, RestyleSelect, RemoodSelect, RegenerateButton)
+        self.bot.loop.create_task(self._tell_interrupted_users())
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(VariationButton, ExtendButton, RestyleSelect, RemoodSelect, RegenerateButton)
+
+    # Guards shared by every track-making action ----------------------------------------------------------
+
+    async def _server_settings(self, interaction: discord.Interaction[Any]) -> ServerSettings:
+        return await self.bot.services.storage.servers.get(interaction.guild_id) if interaction.guild_id else ServerSettings(guild_id=0)
+
+    async def _admit(self, interaction: discord.Interaction[Any], settings: ServerSettings, style: str | None) -> None:
+        if settings.allowed_channel_ids and interaction.channel_id not in settings.allowed_channel_ids:
+            channels = ", ".join(f"<#{c}>" for c in settings.allowed_channel_ids)
+            raise UserFacingError(f"Tunesmith composes only in {channels} on this server.")
+        if style and settings.allowed_styles and style not in settings.allowed_styles:
+            raise UserFacingError(f"This server allows these styles: {', '.join(settings.allowed_styles)}.")
+        cap = self.bot.settings.server_queue_cap
+        if self._in_flight[interaction.guild_id] >= cap:
+            raise UserFacingError(f"This server already has {cap} tracks on the way. Try again in a minute.")
+        seconds = settings.cooldown_seconds if settings.cooldown_seconds is not None else self.bot.settings.user_cooldown_seconds
+        self.cooldowns.check(interaction.guild_id, interaction.user.id, seconds)
+
+    async def run(self, interaction: discord.Interaction[Any], job: EngineJob, *, kind: str, parent: Track | None = None, relation: str | None = None) -> Track | None:
+        origin = TrackOrigin(interaction.guild_id, interaction.channel_id, interaction.user.id, parent.id if parent else None, relation)
+        self._in_flight[interaction.guild_id] += 1
+        try:
+            return await self.publisher.publish(interaction, job, origin, kind=kind, view_factory=track_view)
+        finally:
+            self._in_flight[interaction.guild_id] -= 1
+
+    async def _taste(self, user_id: int) -> tuple[str | None, str | None]:
+        """The style and mood of the tracks this user rated best, for a /compose with neither given."""
+        storage = self.bot.services.storage
+        liked = [r for r in await storage.ratings.by_user(user_id) if r.score >= 4]
+        styles: Counter[str] = Counter()
+        moods: Counter[str] = Counter()
+        for rating in liked[-50:]:
+            track = await storage.tracks.get(rating.track_id)
+            if track is not None:
+                styles[track.style] += rating.score
+                moods[track.mood] += rating.score
+        return (styles.most_common(1)[0][0] if styles else None, moods.most_common(1)[0][0] if moods else None)
+
+    # /compose ------------------------------------------------------------------------------------------
+
+    @app_commands.command(name="compose", description="Compose a new track")
+    @app_commands.describe(
+        style="Musical style",
+        mood="Mood",
+        prompt='Describe it in words, e.g. "rainy night in Tokyo"',
+        key="Key, e.g. C, Eb, F#m",
+        tempo="Tempo in bpm (40-240)",
+        bars="Length in bars (4-32)",
+        seed="Seed: the same seed and settings give the same track",
+        model="Which sampler: the GAN (default) or the VAE's prior",
+    )
+    @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES, model=MODEL_CHOICES)
+    async def compose(
+        self,
+        interaction: discord.Interaction[Any],
+        style: str | None = None,
+        mood: str | None = None,
+        prompt: app_commands.Range[str, 1, 200] | None = None,
+        key: app_commands.Range[str, 1, 12] | None = None,
+        tempo: app_commands.Range[int, 40, 240] | None = None,
+        bars: app_commands.Range[int, 4, 32] = 8,
+        seed: app_commands.Range[int, 0, 2**31 - 1] | None = None,
+        model: str = "gan",
+    ) -> None:
+        settings = await self._server_settings(interaction)
+        if style is None and mood is None and prompt is None:
+            style, mood = await self._taste(interaction.user.id)
+        style = style or (settings.default_style if prompt is None else None)
+        mood = mood or (settings.default_mood if prompt is None else None)
+        await self._admit(interaction, settings, style)
+        request = ComposeRequest(style=style, mood=mood, key=key, tempo=tempo, bars=bars, seed=seed, sampler=model, prompt=prompt)
+        job = _job(lambda: EngineJob.compose(request, user_key(interaction.guild_id, interaction.user.id)))
+        await self.run(interaction, job, kind="compose")
+
+    # /restyle and /continue on an uploaded MIDI file ---------------------------------------------------
+
+    async def _read_upload(self, upload: discord.Attachment) -> Any:
+        limit = self.bot.settings.max_upload_midi_bytes
+        if not upload.filename.lower().endswith(MIDI_SUFFIXES):
+            raise UserFacingError("Please upload a MIDI file (.mid or .midi).")
+        if upload.size > limit:
+            raise UserFacingError(f"That file is {upload.size // 1024} KiB; the limit is {limit // 1024} KiB.")
+        try:
+            data = await upload.read()
+        except discord.HTTPException:
+            raise UserFacingError("I could not download that file. Please upload it again.") from None
+        try:
+            return await asyncio.to_thread(midi_to_piece, data)
+        except MidiReadError as exc:
+            raise UserFacingError(f"I could not read that MIDI file: {exc}") from None
+        except Exception:
+            log.info("Unreadable upload %s", upload.filename, exc_info=True)
+            raise UserFacingError("I could not read that MIDI file: it is broken or not a standard MIDI file.") from None
+
+    @app_commands.command(name="restyle", description="Turn an uploaded MIDI file into another style")
+    @app_commands.describe(file="A MIDI file (melody and chords work best)", style="The new style", mood="Mood (optional)")
+    @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES)
+    async def restyle_upload(self, interaction: discord.Interaction[Any], file: discord.Attachment, style: str, mood: str | None = None) -> None:
+        settings = await self._server_settings(interaction)
+        await self._admit(interaction, settings, style)
+        piece = await self._read_upload(file)
+        request = ComposeRequest(style=style, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=min(piece.bars, MAX_BARS))
+        job = _job(lambda: EngineJob.restyle(piece.window(0, min(piece.bars, MAX_BARS)), style, request, user_key(interaction.guild_id, interaction.user.id)))
+        await self.run(interaction, job, kind="restyle", relation=None)
+
+    @app_commands.command(name="continue", description="Continue an uploaded MIDI file")
+    @app_commands.describe(file="A MIDI file to continue", bars="How many bars to add (4-32)", style="Style (optional)", mood="Mood (optional)")
+    @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES)
+    async def continue_upload(
+        self,
+        interaction: discord.Interaction[Any],
+        file: discord.Attachment,
+        bars: app_commands.Range[int, 4, 32] = 8,
+        style: str | None = None,
+        mood: str | None = None,
+    ) -> None:
+        settings = await self._server_settings(interaction)
+        style = style or settings.default_style or "pop"
+        await self._admit(interaction, settings, style)
+        piece = await self._read_upload(file)
+        request = ComposeRequest(style=style, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=bars)
+        job = _job(lambda: EngineJob.continue_piece(piece.window(0, min(piece.bars, MAX_BARS)), bars, request, user_key(interaction.guild_id, interaction.user.id)))
+        await self.run(interaction, job, kind="continue")
+
+    # Buttons ---------------------------------------------------------------------------------------------
+
+    async def _parent(self, track_id: int) -> Track:
+        track = await self.bot.services.storage.tracks.get(track_id)
+        if track is None:
+            raise UserFacingError(f"Track #{track_id} no longer exists.")
+        return track
+
+    def _parent_request(self, parent: Track, **changes: Any) -> ComposeRequest:
+        fields: dict[str, Any] = dict(style=parent.style, mood=parent.mood, key=parent.key, tempo=round(parent.tempo), bars=parent.bars, seed=parent.seed, sampler=parent.sampler)
+        fields.update(changes)
+        return ComposeRequest(**fields)
+
+    def _parent_piece(self, parent: Track) -> Any:
+        if parent.tokens is None:
+            raise UserFacingError(f"Track #{parent.id} has no stored notes to work from.")
+        return piece_from_arrays(dict(parent.tokens), key=key_of(parent), tempo=parent.tempo)
+
+    async def action(self, interaction: discord.Interaction[Any], track_id: int, relation: Literal["variation", "extend", "restyle", "remood", "regenerate"], value: str | None = None) -> None:
+        """What every track button does: a new track linked to its parent."""
+        parent = await self._parent(track_id)
+        settings = await self._server_settings(interaction)
+        style = value if relation == "restyle" else parent.style
+        await self._admit(interaction, settings, style)
+        key = user_key(interaction.guild_id, interaction.user.id)
+        if relation == "variation":
+            if parent.latent is None:
+                raise UserFacingError(f"Track #{parent.id} has no latent code to vary.")
+            request = self._parent_request(parent, seed=None)
+            job = _job(lambda: EngineJob.variation(parent.latent, request, 0.35, key))
+        elif relation == "extend":
+            if parent.bars + EXTEND_BARS > MAX_BARS:
+                raise UserFacingError(f"Track #{parent.id} is {parent.bars} bars long; extending it would pass the {MAX_BARS}-bar limit.")
+            request = self._parent_request(parent, bars=parent.bars + EXTEND_BARS)
+            job = _job(lambda: EngineJob.extend(self._parent_piece(parent), EXTEND_BARS, request, key))
+        elif relation == "restyle":
+            request = self._parent_request(parent, style=value)
+            job = _job(lambda: EngineJob.restyle(self._parent_piece(parent), str(value), request, key))
+        elif relation == "remood":
+            request = self._parent_request(parent, mood=value)
+            job = _job(lambda: EngineJob.remood(self._parent_piece(parent), str(value), request, key))
+        else:
+            request = self._parent_request(parent, prompt=parent.prompt)
+            job = _job(lambda: EngineJob.regenerate(request, key))
+        await self.run(interaction, job, kind=relation, parent=parent, relation=relation)
+
+    async def _tell_interrupted_users(self) -> None:
+        """Jobs cut short by the last shutdown: tell each user in the channel they asked in, so nothing is silently lost."""
+        await self.bot.wait_until_ready()
+        for job in getattr(self.bot, "interrupted_jobs", []):
+            if job.channel_id is None or job.user_id is None:
+                continue
+            channel = self.bot.get_channel(job.channel_id)
+            if channel is None or not hasattr(channel, "send"):
+                continue
+            request = job.request.get("request", {})
+            what = ", ".join(str(request[k]) for k in ("style", "mood") if request.get(k)) or "your track"
+            try:
+                await channel.send(f"<@{job.user_id}> Tunesmith restarted while composing ({job.kind}: {what}). Please run it again.")  # type: ignore[union-attr]
+            except discord.HTTPException:
+                log.info("Could not tell user %s about interrupted job %s", job.user_id, job.id)
+        self.bot.interrupted_jobs = []
+
+
+def _tempo(piece: Any) -> int:
+    return int(min(240, max(40, round(piece.tempo))))
+
+
+def _job(make: Any) -> EngineJob:
+    """Build an EngineJob, turning bad input into a message for the user."""
+    try:
+        return make()
+    except EngineInputError as exc:
+        raise UserFacingError(str(exc)) from None
+    except ValueError as exc:
+        raise UserFacingError(str(exc)) from None
+
+
+def _cog(interaction: discord.Interaction[Any]) -> ComposeCog:
+    cog = interaction.client.get_cog("Compose")  # type: ignore[union-attr]
+    if cog is None:
+        raise UserFacingError("Composing is switched off on this bot right now.")
+    return cog  # type: ignore[return-value]
+
+
+async def _run_item(interaction: discord.Interaction[Any], *args: Any) -> None:
+    """Component callbacks are not app commands: show user-facing errors here, ephemerally."""
+    try:
+        await _cog(interaction).action(interaction, *args)
+    except UserFacingError as exc:
+        from bot.interactions import reply
+
+        await reply(interaction, exc.message, ephemeral=True)
+
+
+class VariationButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:variation:(?P<track>[0-9]+)"):
+    def __init__(self, track_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Variation", emoji="🎲", style=discord.ButtonStyle.primary, custom_id=f"ts:variation:{track_id}"))
+        self.track_id = track_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any) -> "VariationButton":
+        return cls(int(match["track"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _run_item(interaction, self.track_id, "variation")
+
+
+class ExtendButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:extend:(?P<track>[0-9]+)"):
+    def __init__(self, track_id: int) -> None:
+        super().__init__(discord.ui.Button(label=f"Extend +{EXTEND_BARS} bars", emoji="➕", style=discord.ButtonStyle.secondary, custom_id=f"ts:extend:{track_id}"))
+        self.track_id = track_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any) -> "ExtendButton":
+        return cls(int(match["track"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _run_item(interaction, self.track_id, "extend")
+
+
+class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:regenerate:(?P<track>[0-9]+)"):
+    def __init__(self, track_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Regenerate", emoji="🔁", style=discord.ButtonStyle.secondary, custom_id=f"ts:regenerate:{track_id}"))
+        self.track_id = track_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any) -> "RegenerateButton":
+        return cls(int(match["track"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _run_item(interaction, self.track_id, "regenerate")
+
+
+class RestyleSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ts:restyle:(?P<track>[0-9]+)"):
+    def __init__(self, track_id: int) -> None:
+        options = [discord.SelectOption(label=s.capitalize(), value=s) for s in STYLES]
+        super().__init__(discord.ui.Select(placeholder="🎨 Restyle…", options=options, custom_id=f"ts:restyle:{track_id}"))
+        self.track_id = track_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Select[Any], match: Any) -> "RestyleSelect":
+        return cls(int(match["track"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        values = (interaction.data or {}).get("values") or []
+        await _run_item(interaction, self.track_id, "restyle", values[0] if values else None)
+
+
+class RemoodSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ts:remood:(?P<track>[0-9]+)"):
+    def __init__(self, track_id: int) -> None:
+        options = [discord.SelectOption(label=m.capitalize(), value=m) for m in MOODS]
+        super().__init__(discord.ui.Select(placeholder="🌗 Re-mood…", options=options, custom_id=f"ts:remood:{track_id}"))
+        self.track_id = track_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Select[Any], match: Any) -> "RemoodSelect":
+        return cls(int(match["track"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        values = (interaction.data or {}).get("values") or []
+        await _run_item(interaction, self.track_id, "remood", values[0] if values else None)
+
+
+def track_view(track_id: int) -> discord.ui.View:
+    """The buttons under every track; persistent because they are dynamic items."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(VariationButton(track_id))
+    view.add_item(ExtendButton(track_id))
+    view.add_item(RestyleSelect(track_id))
+    view.add_item(RemoodSelect(track_id))
+    return view
+
+
+async def setup(bot: TunesmithBot) -> None:
+    await bot.add_cog(ComposeCog(bot))

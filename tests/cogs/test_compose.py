@@ -1,0 +1,129 @@
+"""/compose, the track buttons, /restyle and /continue through the playground with the real discord.py and engine."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pretty_midi
+import pytest
+
+from bot.client import TunesmithBot
+from bot.playground import Playground
+from tests.helpers.bot import is_ephemeral
+from tests.helpers.music import attachment, final_message, is_track
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def embed_fields(message: dict[str, Any]) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in message["embeds"][0]["fields"]}
+
+
+async def compose(pg: Playground, user: str = "bob", **options: Any) -> dict[str, Any]:
+    handle = await pg.run_command(user, "compose", options)
+    ack = await handle.acknowledged(timeout=5)
+    assert ack["type"] in (4, 5)
+    return await final_message(handle)
+
+
+async def test_compose_posts_audio_midi_picture_and_buttons(playground: Playground, music_bot: TunesmithBot) -> None:
+    message = await compose(playground, style="jazz", mood="calm", key="Eb", tempo=120, bars=8, seed=7)
+    assert is_track(message), message.get("content")
+    fields = embed_fields(message)
+    assert (fields["Style"], fields["Mood"], fields["Key"], fields["Tempo"], fields["Bars"], fields["Seed"]) == ("jazz", "calm", "Eb", "120 bpm", "8", "7")
+    mp3 = await playground.fetch_attachment(attachment(message, ".mp3"))
+    midi = await playground.fetch_attachment(attachment(message, ".mid"))
+    png = await playground.fetch_attachment(attachment(message, ".png"))
+    assert mp3[:3] == b"ID3" or mp3[0] == 0xFF
+    assert png.startswith(b"\x89PNG")
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(midi))
+    assert {"Melody", "Bass", "Drums"} <= {i.name for i in pm.instruments}
+    custom_ids = [c["custom_id"] for row in message["components"] for c in row["components"]]
+    assert any(c.startswith("ts:variation:") for c in custom_ids)
+    assert any(c.startswith("ts:extend:") for c in custom_ids)
+    assert any(c.startswith("ts:restyle:") for c in custom_ids) and any(c.startswith("ts:remood:") for c in custom_ids)
+    track = await music_bot.services.storage.tracks.by_message(int(message["id"]))
+    assert track is not None and track.style == "jazz" and track.seed == 7 and track.latent is not None
+
+
+async def test_rating_reactions_latest_wins_and_removal_clears(playground: Playground, music_bot: TunesmithBot) -> None:
+    message = await compose(playground, style="folk", mood="happy", seed=3)
+    storage = music_bot.services.storage
+    track = await storage.tracks.by_message(int(message["id"]))
+    assert track is not None
+    # The bot adds the five rating reactions itself; they are not ratings.
+    await _until(lambda: _bot_reactions(playground, message["id"]), ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"])
+    assert await storage.ratings.for_track(track.id) == []
+    await playground.add_reaction("carol", message, "2️⃣")
+    await playground.add_reaction("carol", message, "4️⃣")
+    await _until(lambda: _score(storage, "carol", playground, track.id), 4)
+    await playground.remove_reaction("carol", message, "2️⃣")  # an older reaction: the rating stays
+    await _until(lambda: _score(storage, "carol", playground, track.id), 4)
+    await playground.remove_reaction("carol", message, "4️⃣")
+    await _until(lambda: _score(storage, "carol", playground, track.id), None)
+
+
+async def _bot_reactions(pg: Playground, message_id: str) -> list[str]:
+    stored = next(m for m in pg.messages() if m["id"] == message_id)
+    return [r["emoji"]["name"] for r in stored.get("reactions", []) if r["count"]]
+
+
+async def _score(storage: Any, user: str, pg: Playground, track_id: int) -> int | None:
+    rating = await storage.ratings.get(pg.user(user).id, track_id)
+    return None if rating is None else rating.score
+
+
+async def _until(probe: Any, expected: Any, tries: int = 50) -> None:
+    import asyncio
+
+    value = None
+    for _ in range(tries):
+        value = await probe()
+        if value == expected:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"expected {expected!r}, last saw {value!r}")
+
+
+async def test_buttons_make_linked_tracks(playground: Playground, music_bot: TunesmithBot) -> None:
+    parent = await compose(playground, style="pop", mood="happy", seed=11, bars=8)
+    storage = music_bot.services.storage
+    parent_track = await storage.tracks.by_message(int(parent["id"]))
+    assert parent_track is not None
+    variation = await final_message(await playground.click("bob", parent, f"ts:variation:{parent_track.id}"))
+    extended = await final_message(await playground.click("bob", parent, f"ts:extend:{parent_track.id}"))
+    restyled = await final_message(await playground.click("bob", parent, f"ts:restyle:{parent_track.id}", values=["rock"]))
+    remooded = await final_message(await playground.click("bob", parent, f"ts:remood:{parent_track.id}", values=["sad"]))
+    for message, relation in ((variation, "variation"), (extended, "extend"), (restyled, "restyle"), (remooded, "remood")):
+        assert is_track(message), (relation, message.get("content"))
+        child = await storage.tracks.by_message(int(message["id"]))
+        assert child is not None and child.parent_id == parent_track.id and child.relation == relation
+    assert embed_fields(extended)["Bars"] == "16"
+    assert embed_fields(restyled)["Style"] == "rock"
+    assert embed_fields(remooded)["Mood"] == "sad"
+
+
+async def test_bad_input_gets_a_clear_ephemeral_message(playground: Playground, music_bot: TunesmithBot) -> None:
+    handle = await playground.run_command("bob", "compose", {"style": "jazz", "key": "H#"})
+    await handle.acknowledged()
+    message = await handle.followup()
+    assert is_ephemeral(message) and "Unknown key" in message["content"]
+
+
+async def test_restyle_upload_and_hostile_files(playground: Playground, music_bot: TunesmithBot) -> None:
+    source = await compose(playground, style="classical", mood="calm", seed=5)
+    midi = await playground.fetch_attachment(attachment(source, ".mid"))
+    handle = await playground.run_command("bob", "restyle", {"style": "latin"}, attachments=[("tune.mid", midi)])
+    await handle.acknowledged()
+    message = await final_message(handle)
+    assert is_track(message) and embed_fields(message)["Style"] == "latin"
+
+    for name, data, expected in (
+        ("broken.mid", b"MThd\x00\x00\x00\x06garbage", "could not read"),
+        ("notes.txt", b"hello", "upload a MIDI file"),
+    ):
+        handle = await playground.run_command("bob", "continue", {}, attachments=[(name, data)])
+        await handle.acknowledged()
+        reply = await handle.followup()
+        assert is_ephemeral(reply) and expected in reply["content"], reply["content"]
