@@ -9,13 +9,13 @@ fall on the grid's bars.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from engine.data.chords import estimate_harmony, merge_chords, try_parse_chord_symbol
 from engine.data.key_estimation import estimate_key
 from engine.music import STEPS_PER_BEAT, Chord, Key, Meter, Note, Piece
 
 _MELODY_NAMES = ("melody", "voice", "vocal", "soprano", "lead", "canto")
-_SUPPORTED_METERS = {(4, 4), (3, 4), (6, 8), (2, 4), (2, 2), (12, 8), (9, 8), (3, 8)}
 
 
 class ScoreConversionError(ValueError):
@@ -26,20 +26,36 @@ def _step(offset: float) -> int:
     return int(round(float(offset) * STEPS_PER_BEAT))
 
 
-def _meter(score) -> Meter:
+def _meter(score) -> tuple[Meter, int]:
+    """The piece's meter on our grid and the factor its note values shrink by (2 for 4/2, 4 for 4/1)."""
     from music21 import meter
 
     sigs = score.recurse().getElementsByClass(meter.TimeSignature)
     ts = next(iter(sigs), None)
     if ts is None:
-        return Meter(4, 4)
+        return Meter(4, 4), 1
     pair = (ts.numerator, ts.denominator)
     if pair == (2, 2) or pair == (2, 4):
-        # Cut time and 2/4 are counted on the 4/4 grid as two bars' worth; 2/4 pieces re-bar cleanly into 4/4.
-        return Meter(4, 4) if pair == (2, 2) else Meter(2, 4)
-    if pair not in _SUPPORTED_METERS:
+        # Cut time is notated like 4/4; 2/4 pieces re-bar cleanly into 4/4 (see score_to_piece).
+        return (Meter(4, 4) if pair == (2, 2) else Meter(2, 4)), 1
+    factor = 1
+    if ts.denominator in (1, 2):
+        # Old notation (Essen songs in 4/2, 3/1, ...) counts in halves or wholes: read the half as our quarter.
+        factor = 4 // ts.denominator
+        pair = (ts.numerator, 4)
+    if pair[1] not in (4, 8) or not 1 <= pair[0] <= 12:
         raise ScoreConversionError(f"meter {ts.ratioString} is not supported")
-    return Meter(*pair)
+    return Meter(*pair), factor
+
+
+def _diminish(piece: Piece, factor: int, meter: Meter) -> Piece:
+    """Note values divided by `factor`, in `meter` (4/2 -> 4/4)."""
+    def notes(items):
+        return [Note(n.pitch, n.start // factor, max(1, n.duration // factor), n.velocity) for n in items]
+
+    chords = merge_chords([Chord(c.root, c.quality, c.start // factor, max(1, c.duration // factor), c.bass) for c in piece.harmony])
+    bars = max(1, math.ceil(piece.bars * piece.steps_per_bar / factor / meter.steps_per_bar))
+    return replace(piece, meter=meter, melody=notes(piece.melody), bass=notes(piece.bass), harmony=chords, bars=bars)
 
 
 def _pickup_steps(part, meter: Meter) -> int:
@@ -172,7 +188,18 @@ def score_to_piece(score, *, name: str, source: str, style: str | None, default_
     from music21 import stream
 
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
-    meter = _meter(score)
+    meter, factor = _meter(score)
+    if factor == 1:
+        return _convert(score, parts, meter, name=name, source=source, style=style, default_tempo=default_tempo, key=key)
+    # Convert on the written values' grid (a 4/2 bar is 32 steps), then shrink to the target meter.
+    written = Meter(meter.numerator, meter.denominator // factor)
+    piece = _convert(score, parts, written, name=name, source=source, style=style, default_tempo=default_tempo, key=key)
+    return _diminish(piece, factor, meter)
+
+
+def _convert(score, parts, meter: Meter, *, name: str, source: str, style: str | None, default_tempo: float, key: Key | None) -> Piece:
+    from music21 import stream
+
     melody_part = _melody_part(parts)
     shift = _pickup_steps(melody_part, meter)
     melody = _line(melody_part, shift, top=True)

@@ -104,3 +104,53 @@ def summary_lines(manifest: dict) -> list[str]:
     lines.append("Moods: " + ", ".join(f"{k} {v['segments']}" for k, v in m["moods"].items()))
     lines.append(f"Dropped: {sum(m['dropped_summary'].values())} (" + ", ".join(f"{k} {v}" for k, v in m["dropped_summary"].items()) + ")")
     return lines
+
+
+_DOC_INTRO = """# The training corpus
+
+`tunesmith data build` reads the data sets in `../shared/data` (when present), music21's bundled corpus
+(always) and any folder a host names (`--source DIR:STYLE`), and writes one compact cache,
+`var/corpus/corpus.npz` (engine/data/cache.py), with a JSON manifest beside it. This page is the
+manifest of the full build on the project's machine, written by
+`tunesmith data build --doc docs/CORPUS.md`.
+
+## How the corpus is made
+
+- **Readers** (engine/data/readers/, one per format) turn files into `Piece`s on a 16th-note grid:
+  Weimar Jazz Database CSVs (notes + beat track with chords and bass), MusicXML / compressed MusicXML
+  and ABC through music21 (chord-melody, OpenEWLD, Nottingham, music21's corpus), CoCoPops Humdrum
+  (`**kern` + `**harte`, read directly because music21's Humdrum parser fails on these files), Impro-Visor
+  `.ls` lead sheets, POP909 (MIDI + chord, key and downbeat annotations), EMOPIA and VGMIDI MIDI with
+  their mood labels, and any MIDI through engine/data/midi.py. LilyPond lead sheets are not read (optional
+  in the issue; the files depend on custom include macros). Groove MIDI (drums only, no melody or
+  harmony) has no reader in the build: the cache's segments need a melody.
+- **Styles** come from the source and its metadata: WJD titles with "blues" are blues; Impro-Visor sheets
+  use their style (latin, bossa, samba -> latin; shuffle or a blues title -> blues; rock -> rock);
+  OpenEWLD uses its database's Discogs genres and styles (Bossa Nova -> latin, Pop Rock -> rock, ...);
+  CoCoPops' Rolling Stone 200 is rock and its Billboard set pop.
+- **Segments**: every 4/4 piece is key-normalised to C major / C minor (`Piece.normalised`) and cut into
+  8-bar windows with a 4-bar hop (plus the final window), encoded with `engine.tokens.encode`.
+  Windows with fewer than 8 melody onsets or a melody sounding under 25% of the time are dropped.
+  Transposition augmentation happens in training (shift the normalised tokens); generation transposes
+  back to the requested key.
+- **Duplicates**: identical segments (hash of melody, chord and bass tokens and mode) are kept once; a
+  piece whose every segment is a duplicate is dropped and listed.
+- **Splits** are by piece (clips of one EMOPIA song stay together): a stable hash of the piece's group
+  gives about 80/10/10 train/valid/test, so adding a source never moves another piece's split.
+- **Moods**: EMOPIA quadrants and VGMIDI signs become valence/arousal of +-0.6; every other piece gets
+  `engine.data.mood.estimate_valence_arousal`: mode, share of major vs minor chords, tempo, note density,
+  dynamics and register, with weights fitted on both labelled sets. The agreement table below is
+  measured in the build itself from the labelled pieces (cross-validated by song, and EMOPIA -> VGMIDI).
+  The mood of a segment is the named mood nearest its (valence, arousal).
+- **Meters**: 3/4, 6/8 and other meters stay in the representation and the readers, but the model cache
+  is 4/4 only for now; the table under "Dropped" counts them.
+- **Re-runs**: each file's parse is cached under `var/corpus/parsed/` (keyed by file size and time and
+  the reader's version), so a second build takes seconds; `--fresh` ignores that cache.
+
+"""
+
+
+def corpus_doc(manifest: dict) -> str:
+    """docs/CORPUS.md: how the corpus is made, then the manifest of this build."""
+    body = manifest_markdown(manifest).split("\n", 1)[1]  # drop the manifest's own title
+    return _DOC_INTRO + "## Manifest of this build\n" + body

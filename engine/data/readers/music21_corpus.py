@@ -13,6 +13,7 @@ from engine.data.readers.score_files import ScoreFileReader, expand_abc_items
 class Music21CorpusReader(ScoreFileReader):
     """Files of one music21 corpus composer/collection (`collection`), ignoring the root folder."""
 
+    version = 2  # 2: old-notation meters (4/2, 3/1, ...) read with halves as quarters
     collection: str = "bach"
     limit: int | None = None  # items (tunes or files) to take: the corpus parses slowly; docs/CORPUS.md lists the caps
 

@@ -60,12 +60,10 @@ def music21_sources() -> list[Source]:
     """music21's bundled corpus, always available."""
     return [
         Source("bach-chorales", Music21CorpusReader(style="classical", source="bach-chorales", collection="bach", default_tempo=80.0), None, "classical"),
-        Source("essen", Music21CorpusReader(style="folk", source="essen", collection="essenFolksong", default_tempo=100.0), None, "folk", limit=1000,
-               note="first 1,000 of 8,514 songs (German folk songs; parse time)"),
-        Source("oneills", Music21CorpusReader(style="celtic", source="oneills", collection="oneills1850", default_tempo=110.0), None, "celtic", limit=1000,
-               note="first 1,000 of 2,009 tunes: parse time"),
-        Source("ryans", Music21CorpusReader(style="celtic", source="ryans", collection="ryansMammoth", default_tempo=110.0), None, "celtic", limit=300,
-               note="first 300 of 1,059 tunes: parse time"),
+        Source("essen", Music21CorpusReader(style="folk", source="essen", collection="essenFolksong", default_tempo=100.0), None, "folk", limit=1200,
+               note="first 1,200 of 8,514 songs (German folk songs; parse time)"),
+        Source("oneills", Music21CorpusReader(style="celtic", source="oneills", collection="oneills1850", default_tempo=110.0), None, "celtic"),
+        Source("ryans", Music21CorpusReader(style="celtic", source="ryans", collection="ryansMammoth", default_tempo=110.0), None, "celtic"),
     ]
 
 
