@@ -272,3 +272,11 @@ def test_improvisor_chord_chart_without_melody_is_reported(tmp_path):
     path.write_text("(title Broken\n")
     with pytest.raises(ReaderError, match="unbalanced"):
         ImprovisorReader().read(str(path))
+
+
+def test_old_notation_meters_read_halves_as_quarters(tmp_path):
+    path = tmp_path / "old.abc"
+    path.write_text("X:1\nT:Old Song\nM:4/2\nL:1/4\nK:C\nC2 D2 E2 F2|G4 A4|G8|\n")
+    piece = ScoreFileReader(style="folk").read(str(path))[0]
+    assert piece.meter == Meter(4, 4) and piece.bars == 3
+    assert [(n.pitch, n.start, n.duration) for n in piece.melody] == [(60, 0, 4), (62, 4, 4), (64, 8, 4), (65, 12, 4), (67, 16, 8), (69, 24, 8), (67, 32, 16)]
