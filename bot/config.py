@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Only cogs that exist: an enabled cog that is missing is reported as "not found" at start-up.
 # The music cogs (compose, rating, library, recommend, retrain, privacy) join this list as they land.
-DEFAULT_COGS = ("plugins", "settings", "compose", "rating", "library", "recommend", "privacy")
+DEFAULT_COGS = ("plugins", "settings", "compose", "rating", "library", "recommend", "privacy", "retrain")
 
 
 class Settings(BaseSettings):

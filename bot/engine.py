@@ -13,6 +13,9 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 
+# Where the model shipped with Tunesmith lives (engine.checkpoint.SHIPPED_CHECKPOINT, without importing torch here).
+SHIPPED_CHECKPOINT = Path(__file__).resolve().parent.parent / "engine" / "checkpoints" / "base.pt"
+
 
 async def active_checkpoint(settings: Settings, storage: Storage) -> Path | None:
     """The checkpoint to serve: the version an admin promoted (if its file is still there), else the
@@ -47,5 +50,17 @@ async def start_engine(settings: Settings, storage: Storage) -> EngineService:
         await service.start()
     except EngineFailure as exc:
         raise StartupError(f"{exc}. Check the `checkpoint` setting, or run `tunesmith train` to make a model.") from exc
+    await record_serving_version(storage, service.model_version, checkpoint)
     log.info("Engine started", extra={"model": service.model_version, "workers": settings.render_workers})
     return service
+
+
+async def record_serving_version(storage: Storage, version: str | None, checkpoint: Path | None) -> None:
+    """Make sure the model being served is a recorded version, active when none is, so /model history and
+    /model rollback always have the model a retrain started from."""
+    if version is None:
+        return
+    if await storage.models.get(version) is None:
+        await storage.models.register(version, str(checkpoint or SHIPPED_CHECKPOINT))
+    if await storage.models.active() is None:
+        await storage.models.activate(version)

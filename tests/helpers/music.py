@@ -15,7 +15,7 @@ from engine.service import EngineService
 from tests.helpers.bot import make_settings
 from tests.helpers.playground import StartBot
 
-MUSIC_COGS = ["plugins", "settings", "compose", "rating", "library", "recommend", "privacy"]
+MUSIC_COGS = ["plugins", "settings", "compose", "rating", "library", "recommend", "privacy", "retrain"]
 
 
 def is_track(message: dict[str, Any]) -> bool:

@@ -1,0 +1,322 @@
+"""Fine-tuning from users' ratings: the `/retrain` job, run in its own process.
+
+    python -m engine.finetune --base MODEL.pt --ratings RATINGS.npz --out DIR [--replay CACHE.npz] [--steps N]
+
+The rated tracks become 8-bar training segments weighted by how much people liked them (liked up, disliked
+down), mixed with a replay sample of the base corpus so the model keeps what it knew. The VAE is tuned first,
+then the latent GAN on the tuned encoder's latents. The candidate is then compared with the base model on
+held-out corpus segments and held-out rated tracks, and recommended for promotion only if it is not worse.
+
+Progress goes to stdout as JSON lines ({"event": "progress", ...}, then one {"event": "done", ...}), so the bot
+can show it without parsing prose; errors end with {"event": "error", "message": ...} and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.checkpoint import CHECKPOINT_DIR, SHIPPED_CHECKPOINT, load_checkpoint, save_checkpoint
+from engine.data.cache import SEGMENT_BARS, SEGMENT_STEPS, CorpusCache, pack_drums
+from engine.model import attribute_loss, critic_loss, generator_loss, kl_divergence, reconstruction_losses
+from engine.tokens import N_DRUMS, STEPS_PER_BAR
+from engine.train import TensorCorpus, encode_all
+from engine.vocab import MOODS, STYLE_DERIVATION
+
+REPLAY_FILE = "replay.npz"  # shipped beside the checkpoint: a sample of the base corpus
+MIN_RATED_TRACKS = 3
+# How much a track counts in fine-tuning, by its mean rating: liked tracks are weighted up, disliked down.
+RATING_WEIGHTS = {1: 0.1, 2: 0.4, 3: 1.0, 4: 2.0, 5: 3.0}
+TOLERANCE = 0.02  # a candidate may be at most 2% worse on the corpus and still count as "not worse"
+
+
+class FinetuneError(ValueError):
+    """Fine-tuning cannot run on this input; the message says why (shown to the admin)."""
+
+
+def emit(event: str, **fields: object) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def rating_weight(mean_score: float) -> float:
+    low, high = int(np.floor(mean_score)), int(np.ceil(mean_score))
+    frac = mean_score - low
+    return (1 - frac) * RATING_WEIGHTS[max(1, low)] + frac * RATING_WEIGHTS[min(5, high)]
+
+
+@dataclass
+class RatedSegments:
+    """Rated tracks cut into 8-bar segments, as a CorpusCache, with each segment's weight and its track's mean score."""
+
+    cache: CorpusCache
+    weight: np.ndarray  # float32 [N]
+    score: np.ndarray  # float32 [N]
+    track: np.ndarray  # int64 [N]
+
+
+def load_tokens(archive: dict[str, np.ndarray], name: str, row: int) -> np.ndarray:
+    """Row `row`'s token stream from a ratings export (ragged arrays: `tokens/<name>` split by `tokens/<name>/offsets`)."""
+    offsets = archive[f"tokens/{name}/offsets"]
+    return archive[f"tokens/{name}"][offsets[row] : offsets[row + 1]]
+
+
+def _windows(line: np.ndarray, steps: int) -> list[np.ndarray]:
+    """8-bar windows of a per-step (or per-beat) array, the last one aligned to the end; short ones are tiled."""
+    if len(line) < steps:
+        reps = int(np.ceil(steps / max(1, len(line))))
+        return [np.concatenate([line] * reps)[:steps]]
+    starts = list(range(0, len(line) - steps + 1, steps))
+    if starts[-1] + steps < len(line):
+        starts.append(len(line) - steps)
+    return [line[s : s + steps] for s in starts]
+
+
+def rated_segments(ratings_path: Path, styles: list[str], held_out_fraction: float = 0.25, seed: int = 0) -> RatedSegments:
+    """Read a storage.export RatingExport .npz and make weighted segments; a share of tracks is held out (split 'valid')."""
+    try:
+        with np.load(ratings_path, allow_pickle=False) as data:
+            archive = {name: data[name] for name in data.files}
+    except (OSError, ValueError) as exc:
+        raise FinetuneError(f"{ratings_path} is not a readable ratings export: {exc}") from None
+    if "track_ids" not in archive or "tokens/melody" not in archive:
+        raise FinetuneError("The ratings export has no rated tracks with notes.")
+    by_track: dict[int, list[float]] = {}
+    meta: dict[int, dict] = {}
+    for row, track_id in enumerate(archive["track_ids"].tolist()):
+        if len(load_tokens(archive, "melody", row)) == 0:
+            continue
+        by_track.setdefault(track_id, []).append(float(archive["scores"][row]))
+        meta[track_id] = {"row": row, "style": str(archive["styles"][row]), "mood": str(archive["moods"][row]), "tempo": float(archive["tempos"][row])}
+    if len(by_track) < MIN_RATED_TRACKS:
+        raise FinetuneError(f"Only {len(by_track)} rated track(s) with notes; fine-tuning needs at least {MIN_RATED_TRACKS}.")
+    rng = np.random.default_rng(seed)
+    track_ids = np.array(sorted(by_track))
+    held = set(rng.choice(track_ids, size=max(1, int(round(len(track_ids) * held_out_fraction))), replace=False).tolist())
+    rows: dict[str, list] = {k: [] for k in ("melody", "bass", "chords", "drums", "style", "mood", "valence", "arousal", "tempo", "mode", "split", "weight", "score", "track")}
+    for track_id in track_ids:
+        record = meta[int(track_id)]
+        tokens = {name: load_tokens(archive, name, record["row"]) for name in ("melody", "bass", "chords", "drums", "mode") if f"tokens/{name}" in archive}
+        if not {"melody", "chords"} <= tokens.keys():
+            continue
+        style = STYLE_DERIVATION.get(record["style"], record["style"])
+        if style not in styles:
+            continue
+        mood = MOODS.get(record["mood"])
+        mean = float(np.mean(by_track[int(track_id)]))
+        melody = tokens["melody"].astype(np.int16)
+        bass = tokens.get("bass", np.zeros_like(melody)).astype(np.int16)
+        chords = tokens["chords"].astype(np.int16)
+        drums = tokens.get("drums", np.zeros((len(melody), N_DRUMS), np.uint8)).astype(np.uint8)
+        for m, b, c, d in zip(_windows(melody, SEGMENT_STEPS), _windows(bass, SEGMENT_STEPS), _windows(chords, SEGMENT_STEPS // 4), _windows(drums, SEGMENT_STEPS)):
+            rows["melody"].append(m)
+            rows["bass"].append(b)
+            rows["chords"].append(c)
+            rows["drums"].append(pack_drums(d))
+            rows["style"].append(styles.index(style))
+            rows["mood"].append(list(MOODS).index(record["mood"]) if mood else 0)
+            rows["valence"].append(mood.valence if mood else 0.0)
+            rows["arousal"].append(mood.arousal if mood else 0.0)
+            rows["tempo"].append(float(record["tempo"]))
+            rows["mode"].append(int(np.asarray(tokens.get("mode", [0])).reshape(-1)[0]))
+            rows["split"].append(1 if int(track_id) in held else 0)
+            rows["weight"].append(rating_weight(mean))
+            rows["score"].append(mean)
+            rows["track"].append(int(track_id))
+    n = len(rows["melody"])
+    if n == 0:
+        raise FinetuneError("None of the rated tracks can be used (unknown styles or no notes).")
+    cache = CorpusCache(
+        melody=np.stack(rows["melody"]), bass=np.stack(rows["bass"]), chords=np.stack(rows["chords"]), drums=np.stack(rows["drums"]),
+        has_bass=np.stack(rows["bass"]).max(1) > 0, has_drums=np.stack(rows["drums"]).max(1) > 0,
+        mode=np.array(rows["mode"], np.int8), style=np.array(rows["style"], np.int8), mood=np.array(rows["mood"], np.int8),
+        valence=np.array(rows["valence"], np.float32), arousal=np.array(rows["arousal"], np.float32), mood_labelled=np.ones(n, bool),
+        tempo=np.array(rows["tempo"], np.float32), split=np.array(rows["split"], np.int8), piece=np.array(rows["track"], np.int32),
+        first_bar=np.zeros(n, np.int16), styles=styles, moods=list(MOODS),
+    )  # fmt: skip
+    return RatedSegments(cache, np.array(rows["weight"], np.float32), np.array(rows["score"], np.float32), np.array(rows["track"], np.int64))
+
+
+def make_replay(cache: CorpusCache, n: int = 3000, seed: int = 0) -> CorpusCache:
+    """A style-stratified sample of the corpus's train and valid segments, small enough to ship."""
+    rng = np.random.default_rng(seed)
+    chosen: list[int] = []
+    for split in ("train", "valid"):
+        idx = np.flatnonzero(cache.split_mask(split))
+        share = n if split == "train" else max(1, n // 5)
+        per_style = max(1, share // max(1, len(cache.styles)))
+        for s in range(len(cache.styles)):
+            pool = idx[cache.style[idx] == s]
+            if len(pool):
+                chosen.extend(rng.choice(pool, size=min(per_style, len(pool)), replace=False).tolist())
+    mask = np.zeros(len(cache), bool)
+    mask[chosen] = True
+    replay = cache.subset(mask)
+    replay.meta = {**cache.meta, "replay_of": len(cache), "replay_seed": seed}
+    return replay
+
+
+def _concat(a: CorpusCache, b: CorpusCache) -> CorpusCache:
+    from engine.data.cache import _ARRAY_FIELDS
+
+    arrays = {name: np.concatenate([getattr(a, name), getattr(b, name).astype(getattr(a, name).dtype)]) for name in _ARRAY_FIELDS}
+    return CorpusCache(**arrays, pieces=[], styles=a.styles, moods=a.moods, meta={})
+
+
+@torch.no_grad()
+def segment_nll(model, data: TensorCorpus, idx: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Reconstruction NLL + KL (the negative ELBO, z = mean) per segment."""
+    model.eval()
+    out = []
+    for start in range(0, len(idx), batch_size):
+        b = idx[start : start + batch_size]
+        seg, cond, has_bass, has_drums = data.batch(b)
+        logits, mu, logvar = model.vae(seg, cond)
+        out.append(sum(reconstruction_losses(logits, seg, has_bass, has_drums).values()) + kl_divergence(mu, logvar))
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def compare(base, tuned, data: TensorCorpus, corpus_valid: torch.Tensor, rated_valid: torch.Tensor, scores: torch.Tensor) -> dict:
+    """Held-out corpus NLL (must not get worse) and, on held-out rated tracks, the rating-weighted NLL (should fall)."""
+    report: dict = {}
+    if len(corpus_valid):
+        b, t = segment_nll(base, data, corpus_valid).mean().item(), segment_nll(tuned, data, corpus_valid).mean().item()
+        report["corpus_nll"] = {"base": round(b, 3), "candidate": round(t, 3)}
+    if len(rated_valid):
+        weights = torch.tensor([rating_weight(float(s)) for s in scores], dtype=torch.float32)
+        b_nll, t_nll = segment_nll(base, data, rated_valid), segment_nll(tuned, data, rated_valid)
+        report["rated_weighted_nll"] = {"base": round(float((b_nll * weights).sum() / weights.sum()), 3), "candidate": round(float((t_nll * weights).sum() / weights.sum()), 3)}
+        liked = scores >= 4
+        if liked.any():
+            report["liked_nll"] = {"base": round(float(b_nll[liked].mean()), 3), "candidate": round(float(t_nll[liked].mean()), 3)}
+    return report
+
+
+def decide(report: dict) -> tuple[bool, str]:
+    """Promote only if the candidate is not worse than the base model."""
+    corpus = report.get("corpus_nll")
+    if corpus and corpus["candidate"] > corpus["base"] * (1 + TOLERANCE):
+        return False, f"it forgot the base corpus: held-out NLL {corpus['candidate']:.1f} vs {corpus['base']:.1f} (more than {TOLERANCE:.0%} worse)"
+    rated = report.get("rated_weighted_nll")
+    if rated and rated["candidate"] > rated["base"]:
+        return False, f"it fits the held-out rated tracks worse: weighted NLL {rated['candidate']:.1f} vs {rated['base']:.1f}"
+    if not rated:
+        return True, "no held-out ratings to compare on; corpus fit is not worse"
+    return True, f"held-out rated tracks fit better (weighted NLL {rated['candidate']:.1f} vs {rated['base']:.1f}) and the corpus fit is not worse"
+
+
+def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, replay_path: Path | None = None, vae_steps: int = 150, gan_steps: int = 150,
+             seed: int = 0, device: str | None = None) -> dict:
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(seed)
+    base_ckpt = load_checkpoint(base_path, device=dev)
+    tuned_ckpt = load_checkpoint(base_path, device=dev)
+    cfg, styles = base_ckpt.config, base_ckpt.styles
+    rated = rated_segments(ratings_path, styles, seed=seed)
+    replay_path = replay_path or (Path(base_path).parent if base_path else CHECKPOINT_DIR) / REPLAY_FILE
+    if not replay_path.exists():
+        replay_path = CHECKPOINT_DIR / REPLAY_FILE
+    replay = CorpusCache.load(replay_path)
+    if list(replay.styles) != list(styles):
+        raise FinetuneError(f"The replay set's styles {replay.styles} differ from the model's {styles}")
+    mixed = _concat(rated.cache, replay)
+    n_rated = len(rated.cache)
+    data = TensorCorpus.from_cache(mixed, dev)
+    weights = np.concatenate([rated.weight, np.ones(len(replay), np.float32)])
+    is_train = mixed.split == 0
+    train_idx = torch.as_tensor(np.flatnonzero(is_train), device=dev)
+    # Rated tracks are few: draw them as often as the whole replay set, each by its rating weight.
+    draw_weights = torch.as_tensor(np.where(np.arange(len(mixed)) < n_rated, weights * len(replay) / max(1.0, rated.weight[rated.cache.split == 0].sum()), 1.0)[is_train], dtype=torch.float64)
+    sample_weight = torch.as_tensor(weights, device=dev)
+    corpus_valid = torch.as_tensor(n_rated + np.flatnonzero(replay.split == 1), device=dev)
+    rated_valid_rows = np.flatnonzero(rated.cache.split == 1)
+    rated_valid = torch.as_tensor(rated_valid_rows, device=dev)
+    gen = torch.Generator().manual_seed(seed)
+    model = tuned_ckpt.model.to(dev)
+    t0 = time.time()
+
+    opt = torch.optim.AdamW(model.vae.parameters(), lr=cfg.vae_lr * 0.2, weight_decay=0.01)
+    model.train()
+    for step in range(1, vae_steps + 1):
+        idx = train_idx[torch.multinomial(draw_weights, cfg.batch_size, replacement=True, generator=gen).to(dev)]
+        seg, cond, has_bass, has_drums = data.batch(idx)
+        logits, mu, logvar = model.vae(seg, cond)
+        rec = sum(reconstruction_losses(logits, seg, has_bass, has_drums).values())
+        # Disliked tracks get a small weight: still music, but the model leans towards what people liked.
+        loss = ((rec + cfg.kl_weight * torch.clamp(kl_divergence(mu, logvar) - cfg.free_nats, min=0)) * sample_weight[idx]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.vae.parameters(), cfg.grad_clip)
+        opt.step()
+        if step % 10 == 0 or step == vae_steps:
+            emit("progress", stage="vae", step=step, total=vae_steps + gan_steps, loss=round(loss.item(), 3), elapsed=round(time.time() - t0, 1))
+
+    mu_all, logvar_all = encode_all(model, data, train_idx, 4 * cfg.batch_size, False)
+    from engine.model import Condition
+
+    cond_all = Condition(data.style, data.valence, data.arousal, data.tempo_bucket, data.mode, torch.zeros_like(data.style))
+    gen_opt = torch.optim.Adam(model.gan.generator_parameters(), lr=cfg.gan_lr * 0.5, betas=(0.5, 0.9))
+    critic_opt = torch.optim.Adam(model.gan.critic_parameters(), lr=cfg.gan_lr * 0.5, betas=(0.5, 0.9))
+    model.gan.train()
+    for step in range(1, gan_steps + 1):
+        rows = torch.multinomial(draw_weights, cfg.gan_batch_size, replacement=True, generator=gen).to(dev)
+        z_real = mu_all[rows] + torch.exp(0.5 * logvar_all[rows]) * torch.randn_like(mu_all[rows])
+        cond = cond_all.index(train_idx[rows])
+        z_fake = model.gan.generate(torch.randn(len(rows), cfg.latent_dim, device=dev), cond)
+        d_loss = critic_loss(model.gan, z_real, z_fake, cond, cfg.r1_weight)
+        critic_opt.zero_grad(set_to_none=True)
+        d_loss.backward(inputs=model.gan.critic_parameters())
+        critic_opt.step()
+        g_loss = generator_loss(model.gan, z_fake, cond) + cfg.gan_attribute_weight * attribute_loss(model.gan, z_fake, cond)
+        gen_opt.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=model.gan.generator_parameters())
+        gen_opt.step()
+        if step % 10 == 0 or step == gan_steps:
+            emit("progress", stage="gan", step=vae_steps + step, total=vae_steps + gan_steps, critic=round(d_loss.item(), 3), generator=round(g_loss.item(), 3), elapsed=round(time.time() - t0, 1))
+
+    model.eval()
+    report = compare(base_ckpt.model.to(dev), model, data, corpus_valid, rated_valid, torch.as_tensor(rated.score[rated_valid_rows]))
+    promote, reason = decide(report)
+    metrics = {**report, "rated_tracks": int(len(np.unique(rated.track))), "rated_segments": n_rated, "replay_segments": len(replay),
+               "vae_steps": vae_steps, "gan_steps": gan_steps, "seconds": round(time.time() - t0, 1), "base_version": base_ckpt.version}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    version = save_checkpoint(out_dir / "model.pt", model, styles, metrics, base_ckpt.stats)
+    # The candidate keeps the base model's companions: novelty index (copy check) and replay set (next retrain).
+    base_dir = Path(base_path).parent if base_path else SHIPPED_CHECKPOINT.parent
+    for companion in base_dir.iterdir():
+        if companion.name != Path(base_path or SHIPPED_CHECKPOINT).name and companion.is_file() and not companion.name.endswith((".pt", ".tmp")):
+            shutil.copy2(companion, out_dir / companion.name)
+    if not (out_dir / REPLAY_FILE).exists():
+        shutil.copy2(replay_path, out_dir / REPLAY_FILE)
+    return {"version": version, "path": str(out_dir / "model.pt"), "promote": promote, "reason": reason, "metrics": metrics}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", type=Path, default=None, help="the model to start from (default: the shipped one)")
+    parser.add_argument("--ratings", type=Path, required=True, help="a ratings export (.npz) from storage")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--replay", type=Path, default=None)
+    parser.add_argument("--vae-steps", type=int, default=150)
+    parser.add_argument("--gan-steps", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args(argv)
+    try:
+        result = finetune(args.base, args.ratings, args.out, replay_path=args.replay, vae_steps=args.vae_steps, gan_steps=args.gan_steps, seed=args.seed, device=args.device)
+    except (FinetuneError, FileNotFoundError, ValueError) as exc:
+        emit("error", message=str(exc))
+        return 1
+    emit("done", **result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
