@@ -10,6 +10,7 @@ from typing import Any
 import pytest_asyncio
 
 from bot.client import TunesmithBot
+from bot.engine import record_serving_version
 from bot.playground import InteractionHandle, Playground
 from engine.service import EngineService
 from tests.helpers.bot import make_settings
@@ -38,11 +39,16 @@ def attachment(message: dict[str, Any], suffix: str) -> dict[str, Any]:
     raise AssertionError(f"no {suffix} attachment in {[a['filename'] for a in message['attachments']]}")
 
 
+def test_checkpoint() -> Path | None:
+    """TUNESMITH_TEST_CHECKPOINT runs the music tests against another model; by default the shipped one."""
+    checkpoint = os.environ.get("TUNESMITH_TEST_CHECKPOINT")
+    return Path(checkpoint) if checkpoint else None
+
+
 @pytest_asyncio.fixture
 async def engine() -> AsyncIterator[EngineService]:
     """The real engine service with one render worker: the shipped model, or TUNESMITH_TEST_CHECKPOINT when set."""
-    checkpoint = os.environ.get("TUNESMITH_TEST_CHECKPOINT")
-    service = EngineService(Path(checkpoint) if checkpoint else None, None, render_workers=1, timeout_s=120)
+    service = EngineService(test_checkpoint(), None, render_workers=1, timeout_s=120)
     await service.start()
     try:
         yield service
@@ -54,4 +60,7 @@ async def engine() -> AsyncIterator[EngineService]:
 async def music_bot(playground: Playground, start_bot: StartBot, engine: EngineService, tmp_path: Path) -> TunesmithBot:
     settings = make_settings(tmp_path / "data", enabled_cogs=MUSIC_COGS, user_cooldown_seconds=0)
     bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, engine=engine, guild_ready_timeout=0.05, reidentify_delay=0)
-    return await start_bot(bot)
+    bot = await start_bot(bot)
+    # What bot.engine.start_engine does for the engine it starts itself: the serving model is a recorded version.
+    await record_serving_version(bot.services.storage, engine.model_version, test_checkpoint())
+    return bot
