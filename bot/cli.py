@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "bench",
     "train",
+    "compose",
 )
 
 for _name in COMMAND_MODULES:
