@@ -1,7 +1,7 @@
 """The engine service: the bot's one door to the models and the renderer.
 
-Importing this package never imports torch (cogs import it); the model and the renderer load inside
-`EngineService.start()` on a worker thread and in worker processes.
+Importing this package never imports torch (cogs import it): the model runs in a model process and the
+renderer in render worker processes, both started by `EngineService.start()`.
 
     service = EngineService(checkpoint, soundfont, render_workers=2)
     await service.start()
@@ -12,12 +12,13 @@ Importing this package never imports torch (cogs import it); the model and the r
 """
 
 from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout
-from engine.service.jobs import EngineJob, JobKind, TrackResult
+from engine.service.jobs import Composed, EngineJob, JobKind, TrackResult
 from engine.service.lag import LagSummary, LoopLagMonitor
 from engine.service.service import EngineService
 from engine.service.ticket import JobTicket
 
 __all__ = [
+    "Composed",
     "EngineBusy",
     "EngineFailure",
     "EngineJob",
