@@ -263,8 +263,10 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
     per_source: dict[str, Counter] = defaultdict(Counter)
     not_in_cache_meters: Counter = Counter()
     duplicate_segments: Counter = Counter()
+    scale = _estimated_mood_scale([rec for res in results for rec in res.records])
     for res in results:
         per_source[res.source]["items"] += 1
+        per_source[res.source]["parse_seconds"] += round(res.seconds, 3)
         if res.error:
             dropped.append({"source": res.source, "item": res.item, "reason": res.error})
             per_source[res.source]["items_failed"] += 1
@@ -273,7 +275,7 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
             per_source[res.source]["pieces_read"] += 1
             if not rec.mood_labelled and rec.mood_features:
                 # Re-estimated here, not in the worker, so that new estimator weights apply to cached items too.
-                rec.valence, rec.arousal = valence_arousal_from_features(np.array(rec.mood_features))
+                rec.valence, rec.arousal = scale.apply(*valence_arousal_from_features(np.array(rec.mood_features)))
                 rec.mood = nearest_mood(rec.valence, rec.arousal)
             if rec.excluded:
                 dropped.append({"source": res.source, "item": rec.name, "reason": rec.excluded})
@@ -319,12 +321,50 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
         corpus.piece[i], corpus.first_bar[i] = pi, s.first_bar
     manifest = _manifest(corpus, per_source, dropped, not_in_cache_meters, duplicate_segments, sources)
     manifest["mood_agreement"] = mood_check
+    for c in manifest["sources"].values():
+        c["parse_seconds"] = round(c.get("parse_seconds", 0.0), 1)
     corpus.meta = {
         "segment_bars": SEGMENT_BARS, "hop_bars": DEFAULT_HOP_BARS, "key_normalised": True,
         "augmentation": "segments are stored in C major / C minor; training transposes them (e.g. -5..+6 semitones)",
         "style_derivation": STYLE_DERIVATION, "split_seed": SPLIT_SEED, "sources": [s.name for s in sources],
+        "estimated_mood_quantiles": scale.to_dict(),
     }
     return corpus, manifest
+
+
+@dataclass
+class EstimatedMoodScale:
+    """Maps raw estimator outputs to their percentile among the corpus's unlabelled pieces, spread over [-0.9, 0.9].
+
+    The estimator's raw values crowd near the middle of the plane, where the nearest named mood is
+    almost always "dreamy"; ranking spreads the estimated pieces over all six moods while keeping
+    their order on each axis. The quantiles travel in the cache's meta so a raw estimate can be
+    placed on the same scale later.
+    """
+
+    valence_quantiles: np.ndarray
+    arousal_quantiles: np.ndarray
+
+    def apply(self, valence: float, arousal: float) -> tuple[float, float]:
+        return self._place(valence, self.valence_quantiles), self._place(arousal, self.arousal_quantiles)
+
+    @staticmethod
+    def _place(value: float, quantiles: np.ndarray) -> float:
+        if len(quantiles) < 2:
+            return value
+        rank = float(np.interp(value, quantiles, np.linspace(0.0, 1.0, len(quantiles))))
+        return round(0.9 * (2.0 * rank - 1.0), 3)
+
+    def to_dict(self) -> dict:
+        return {"valence": [round(float(q), 4) for q in self.valence_quantiles], "arousal": [round(float(q), 4) for q in self.arousal_quantiles]}
+
+
+def _estimated_mood_scale(records: Sequence[PieceRecord]) -> EstimatedMoodScale:
+    raw = np.array([valence_arousal_from_features(np.array(r.mood_features)) for r in records if not r.mood_labelled and r.mood_features])
+    if len(raw) < 20:
+        return EstimatedMoodScale(np.array([]), np.array([]))
+    qs = np.linspace(0, 1, 41)
+    return EstimatedMoodScale(np.quantile(raw[:, 0], qs), np.quantile(raw[:, 1], qs))
 
 
 def _manifest(corpus: CorpusCache, per_source: dict, dropped: list[dict], meters: Counter, duplicates: Counter, sources: Sequence[Source]) -> dict:

@@ -50,15 +50,15 @@ def manifest_markdown(manifest: dict) -> str:
         "",
         "## Sources",
         "",
-        "| source | default style | files | failed files | pieces read | pieces kept | segments | duplicate segments removed | cap / note |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| source | default style | items | failed items | pieces read | pieces kept | segments | duplicate segments removed | parse s | cap / note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     notes = m.get("source_notes", {})
     for name, c in m["sources"].items():
         n = notes.get(name, {})
-        cap = f"first {n['limit']} files; " if n.get("limit") else ""
+        cap = f"first {n['limit']} items; " if n.get("limit") else ""
         out.append(f"| {name} | {n.get('style', '')} | {c.get('items', 0)} | {c.get('items_failed', 0)} | {c.get('pieces_read', 0)} | "
-                   f"{c.get('pieces', 0)} | {c.get('segments', 0)} | {c.get('duplicate_segments', 0)} | {cap}{n.get('note', '')} |")
+                   f"{c.get('pieces', 0)} | {c.get('segments', 0)} | {c.get('duplicate_segments', 0)} | {c.get('parse_seconds', 0)} | {cap}{n.get('note', '')} |")
     meters = m.get("not_in_cache_meters", {})
     out += ["", "## Dropped", ""]
     if meters:
@@ -74,7 +74,10 @@ def manifest_markdown(manifest: dict) -> str:
         out.append("Per source: " + ", ".join(f"{k} {v}" for k, v in by_source.most_common()) + ".")
         out.append("")
         for d in errors[:_MAX_DROPPED_LISTED]:
-            out.append(f"- `{d['source']}` {d['item'].split('/shared/data/')[-1]}: {d['reason'].split('/shared/data/')[-1]}")
+            item = d["item"].split("/shared/data/")[-1]
+            reason = d["reason"].split("/shared/data/")[-1]
+            reason = reason[len(item) + 2:] if reason.startswith(item + ": ") else reason  # readers name the file first
+            out.append(f"- `{d['source']}` {item}: {reason}")
     return "\n".join(out) + "\n"
 
 
@@ -141,9 +144,14 @@ manifest of the full build on the project's machine, written by
   `engine.data.mood.estimate_valence_arousal`: mode, share of major vs minor chords, tempo, note density,
   dynamics and register, with weights fitted on both labelled sets. The agreement table below is
   measured in the build itself from the labelled pieces (cross-validated by song, and EMOPIA -> VGMIDI).
-  The mood of a segment is the named mood nearest its (valence, arousal).
+  Estimated values are then replaced by their percentile among the corpus's unlabelled pieces (spread
+  over -0.9..0.9; the quantiles are in the cache's meta), because raw estimates crowd the middle of the
+  plane where "dreamy" is always nearest. The mood of a segment is the named mood nearest its
+  (valence, arousal).
 - **Meters**: 3/4, 6/8 and other meters stay in the representation and the readers, but the model cache
   is 4/4 only for now; the table under "Dropped" counts them.
+- **Items** are files, or single tunes of multi-tune ABC files ("parse s" below is the summed time of
+  that source's items, from the run that parsed them, as measured inside the two worker processes).
 - **Re-runs**: each file's parse is cached under `var/corpus/parsed/` (keyed by file size and time and
   the reader's version), so a second build takes seconds; `--fresh` ignores that cache.
 

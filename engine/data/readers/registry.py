@@ -61,7 +61,7 @@ def music21_sources() -> list[Source]:
     return [
         Source("bach-chorales", Music21CorpusReader(style="classical", source="bach-chorales", collection="bach", default_tempo=80.0), None, "classical"),
         Source("essen", Music21CorpusReader(style="folk", source="essen", collection="essenFolksong", default_tempo=100.0), None, "folk", limit=1200,
-               note="first 1,200 of 8,514 songs (German folk songs; parse time)"),
+               note="of 8,514 German folk songs (parse time)"),
         Source("oneills", Music21CorpusReader(style="celtic", source="oneills", collection="oneills1850", default_tempo=110.0), None, "celtic"),
         Source("ryans", Music21CorpusReader(style="celtic", source="ryans", collection="ryansMammoth", default_tempo=110.0), None, "celtic"),
     ]

@@ -99,3 +99,13 @@ def test_mood_agreement_is_measured_on_the_labelled_records():
     assert rows[("emopia", "2-fold cross-validation by song")]["valence_sign"] > 0.8
     assert len(check["refitted_weights"]["valence"]) == len(FEATURE_NAMES)
     assert mood_agreement_from_records(records[-1:]) == {}
+
+
+def test_estimated_moods_are_spread_by_percentile():
+    from engine.data.build import EstimatedMoodScale
+
+    scale = EstimatedMoodScale(np.linspace(-0.2, 0.2, 41), np.linspace(-0.1, 0.3, 41))
+    assert scale.apply(0.0, 0.1) == (0.0, 0.0)
+    assert scale.apply(1.0, -1.0) == (0.9, -0.9)
+    assert scale.apply(-0.1, 0.2)[0] < 0 < scale.apply(-0.1, 0.2)[1]
+    assert EstimatedMoodScale(np.array([]), np.array([])).apply(0.3, -0.2) == (0.3, -0.2)
