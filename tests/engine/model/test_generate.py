@@ -156,3 +156,17 @@ def test_copies_of_training_melodies_are_resampled(composer):
     always = _FlagSome(flagged=10**6)
     Composer(composer.model, composer.styles, composer.model_version, "cpu", novelty=always).generate([req])
     assert always.calls == MAX_NOVELTY_ATTEMPTS  # bounded retries
+
+
+def test_tracks_missing_from_the_training_data_come_back_empty(composer, tiny_cache):
+    from engine.train import corpus_stats
+
+    req = ComposeRequest(style="folk", seed=6)
+    assert composer.generate([req])[0].piece.drums  # the synthetic corpus has drums, so the model writes them
+    no_drums = tiny_cache.subset(np.ones(len(tiny_cache), dtype=bool))
+    no_drums.has_drums[:] = False
+    stats = corpus_stats(no_drums)
+    assert stats["track_rates"]["drums"] == 0.0 and stats["track_rates"]["bass"] > 0
+    plain = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats=stats)
+    [c] = plain.generate([req])
+    assert c.piece.drums == [] and c.piece.bass and c.piece.melody
