@@ -114,8 +114,11 @@ class _Job:
 
 class Composer:
     def __init__(self, model: ComposerModel, styles: list[str], model_version: str, device: str | torch.device = "cpu",
-                 novelty: NoveltyChecker | None = None, stats: dict | None = None):
+                 novelty: NoveltyChecker | None = None, stats: dict | None = None, workers: int = 0):
+        """`workers` > 1 finishes large batches (post-processing, decoding, novelty) in that many forked processes."""
         self.model = model.eval()
+        self.workers = workers
+        self._pool = None
         # Tracks the training data never had (no drum parts, say) come back empty for the arranger to fill.
         rates = (stats or {}).get("track_rates", {})
         self.writes_bass = rates.get("bass", 1.0) > 0
@@ -127,7 +130,7 @@ class Composer:
 
     @classmethod
     def load(cls, path: Path | None = None, device: str | None = None, novelty: NoveltyChecker | None = None,
-             cpu_threads: int | None = 1) -> "Composer":
+             cpu_threads: int | None = 1, workers: int = 0) -> "Composer":
         """Load a checkpoint (None: the shipped one) and the novelty index shipped beside it, if any.
         On a CPU, `cpu_threads` sets torch's intra-op threads (process-wide): small-batch sampling is a
         chain of tiny operations, and extra threads only contend (measured: 19 ms with 1 thread, 450 ms
@@ -138,7 +141,7 @@ class Composer:
         ckpt = load_checkpoint(path, device)
         if novelty is None:
             novelty = _load_novelty_index(Path(path).parent if path else CHECKPOINT_DIR)
-        return cls(ckpt.model, ckpt.styles, ckpt.version, device, novelty, ckpt.stats)
+        return cls(ckpt.model, ckpt.styles, ckpt.version, device, novelty, ckpt.stats, workers)
 
     # --- conditions and latents ------------------------------------------------------------------
 
@@ -185,7 +188,7 @@ class Composer:
     # --- decoding ---------------------------------------------------------------------------------
 
     def _decode_jobs(self, jobs: list[_Job]) -> list[Encoded]:
-        """Sample every segment of every job in one batch; join, cut and post-process each job's tokens."""
+        """Sample every segment of every job in one batch; join and cut each job's tokens."""
         rows_req, rows_z, rows_seed = [], [], []
         for job in jobs:
             for k, z in enumerate(job.latents):
@@ -214,21 +217,23 @@ class Composer:
                 drums=arrays["drums"][row : row + n].reshape(-1, arrays["drums"].shape[-1])[:steps],
                 has_bass=self.writes_bass, has_drums=self.writes_drums, mode=mode,
             )
-            out.append(postprocess_tokens(tracks, job.request.style))
+            out.append(tracks)
             row += n
         return out
 
-    def _to_piece(self, tracks: Encoded, request: ComposeRequest, name: str) -> Piece:
-        key = Key.parse(request.key)
-        piece = decode(tracks.melody, tracks.chords, tracks.bass, tracks.drums, mode=tracks.mode, tempo=float(request.tempo))
-        shift = key.tonic if key.tonic <= 6 else key.tonic - 12  # stay near the trained register
-        piece = clamp_ranges(piece.transposed(shift))
-        mood = MOODS[request.mood]
-        return replace(piece, key=key, style=request.style, mood=request.mood, valence=mood.valence, arousal=mood.arousal,
-                       source="generated", name=name)
+    def _finish_all(self, items: list[tuple[Encoded, ComposeRequest, str]]) -> list[tuple[Piece, bool]]:
+        """Post-process, decode and novelty-check pieces: in a pool of forked workers for large batches
+        (this part is Python on the CPU; the sampling before it is batched on the device)."""
+        if self.workers > 1 and len(items) >= 4 * self.workers:
+            if self._pool is None:
+                import concurrent.futures
+                import multiprocessing
 
-    def _is_copy(self, piece: Piece) -> bool:
-        return self.novelty is not None and self.novelty.longest_shared_bars(piece) >= COPY_BARS
+                global _WORKER_NOVELTY
+                _WORKER_NOVELTY = self.novelty  # inherited by the forked workers
+                self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+            return list(self._pool.map(_finish_in_worker, items, chunksize=max(1, len(items) // (4 * self.workers))))
+        return [_finish(t, r, name, self.novelty) for t, r, name in items]
 
     def _render(self, jobs: list[_Job], replan) -> tuple[list[Piece], list[_Job]]:
         """Decode jobs; any piece that copies a training melody is replanned (replan(index, attempt) -> job)
@@ -239,10 +244,11 @@ class Composer:
             if attempt > 0:
                 jobs = [replan(i, attempt) if i in pending else job for i, job in enumerate(jobs)]
             tracks = self._decode_jobs([jobs[i] for i in pending])
+            finished = self._finish_all([(t, jobs[i].request, f"{self.model_version}/{jobs[i].request.seed}") for i, t in zip(pending, tracks)])
             still = []
-            for i, t in zip(pending, tracks):
-                pieces[i] = self._to_piece(t, jobs[i].request, f"{self.model_version}/{jobs[i].request.seed}")
-                if self._is_copy(pieces[i]):
+            for i, (piece, copied) in zip(pending, finished):
+                pieces[i] = piece
+                if copied:
                     still.append(i)
             pending = still
             if not pending:
@@ -385,6 +391,26 @@ class Composer:
 
 # --- helpers --------------------------------------------------------------------------------------
 
+_WORKER_NOVELTY: NoveltyChecker | None = None
+
+
+def _finish(tracks: Encoded, request: ComposeRequest, name: str, novelty: NoveltyChecker | None) -> tuple[Piece, bool]:
+    """Tokens (C-relative) -> the finished Piece in the requested key, and whether it copies a training melody."""
+    tracks = postprocess_tokens(tracks, request.style)
+    key = Key.parse(request.key)
+    piece = decode(tracks.melody, tracks.chords, tracks.bass, tracks.drums, mode=tracks.mode, tempo=float(request.tempo))
+    shift = key.tonic if key.tonic <= 6 else key.tonic - 12  # stay near the trained register
+    piece = clamp_ranges(piece.transposed(shift))
+    mood = MOODS[request.mood]
+    piece = replace(piece, key=key, style=request.style, mood=request.mood, valence=mood.valence, arousal=mood.arousal,
+                    source="generated", name=name)
+    return piece, novelty is not None and novelty.longest_shared_bars(piece) >= COPY_BARS
+
+
+def _finish_in_worker(item: tuple[Encoded, ComposeRequest, str]) -> tuple[Piece, bool]:
+    return _finish(*item, _WORKER_NOVELTY)
+
+
 
 def _segments_to_numpy(seg: Segments) -> dict[str, np.ndarray]:
     return {
@@ -496,7 +522,7 @@ def benchmark(composer: Composer, batch_sizes: tuple[int, ...] = (1024, 4096, 16
     composer.generate(reqs)
     seconds = time.perf_counter() - t
     results["end_to_end"] = {"pieces": end_to_end, "seconds": round(seconds, 3), "pieces_per_second": round(end_to_end / seconds),
-                             "novelty_check": composer.novelty is not None}
+                             "novelty_check": composer.novelty is not None, "workers": composer.workers}
     return results
 
 
@@ -526,13 +552,14 @@ if __name__ == "__main__":
     parser.add_argument("--bench", action="store_true", help="batched throughput (and CPU latency on a CPU)")
     parser.add_argument("--batch-sizes", default="1024,4096,16384")
     parser.add_argument("--end-to-end", type=int, default=2048)
+    parser.add_argument("--workers", type=int, default=0, help="processes for the CPU part of large batches")
     parser.add_argument("--style", default=None)
     parser.add_argument("--mood", default=None)
     parser.add_argument("--prompt", default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--bars", type=int, default=8)
     args = parser.parse_args()
-    composer = Composer.load(args.checkpoint, args.device)
+    composer = Composer.load(args.checkpoint, args.device, workers=args.workers)
     if args.bench:
         report = benchmark(composer, tuple(int(x) for x in args.batch_sizes.split(",")), end_to_end=args.end_to_end)
         if composer.device.type == "cpu":

@@ -170,3 +170,10 @@ def test_tracks_missing_from_the_training_data_come_back_empty(composer, tiny_ca
     plain = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats=stats)
     [c] = plain.generate([req])
     assert c.piece.drums == [] and c.piece.bass and c.piece.melody
+
+
+def test_worker_processes_give_the_same_pieces(composer):
+    reqs = [ComposeRequest(style="jazz", mood="sad", seed=i, bars=12) for i in range(12)]
+    serial = composer.generate(reqs)
+    pooled = Composer(composer.model, composer.styles, composer.model_version, "cpu", workers=2).generate(reqs)
+    assert all(_same(a.piece, b.piece) for a, b in zip(serial, pooled))
