@@ -113,7 +113,12 @@ class Composed:
 
 @dataclass
 class TrackResult:
-    """A finished job: the model's composition, the rendered files and seconds spent per stage."""
+    """A finished job: the model's composition, the rendered files and where the time went.
+
+    timings, in seconds: queue (submit to leaving the queue), generate (the whole batch's model call),
+    arrange, render, encode, picture (in the worker), render_stage (handing to a worker and back, wall
+    time), total (submit to result); plus batch_size, the number of jobs in its model batch.
+    """
 
     composition: Composed
     track: "RenderedTrack"
