@@ -264,6 +264,7 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
     not_in_cache_meters: Counter = Counter()
     duplicate_segments: Counter = Counter()
     scale = _estimated_mood_scale([rec for res in results for rec in res.records])
+    groups = _tune_families([rec for res in results for rec in res.records if not rec.excluded])
     for res in results:
         per_source[res.source]["items"] += 1
         per_source[res.source]["parse_seconds"] += round(res.seconds, 3)
@@ -289,7 +290,7 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
                 dropped.append({"source": res.source, "item": rec.name, "reason": "every segment duplicates one already in the corpus"})
                 continue
             piece_index = len(pieces_meta)
-            split = split_of(rec.group)
+            split = split_of(groups.find(rec.group))
             pieces_meta.append({"source": rec.source, "name": rec.name, "style": rec.style, "mood": rec.mood, "split": SPLITS[split],
                                 "key": rec.key, "tempo": rec.tempo, "bars": rec.bars, "valence": rec.valence, "arousal": rec.arousal,
                                 "mood_labelled": rec.mood_labelled})
@@ -330,6 +331,57 @@ def assemble(results: Sequence[ItemResult], sources: Sequence[Source], listing_e
         "estimated_mood_quantiles": scale.to_dict(),
     }
     return corpus, manifest
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+FAMILY_RUN_EVENTS = 12  # a shared run of this many notes (interval class and rhythm) makes two pieces one tune family
+FAMILY_MAX_GROUPS = 12  # a run found in more groups than this is an idiom (a scale, an arpeggio), not a tune
+
+
+def _tune_families(records: Sequence[PieceRecord]) -> _UnionFind:
+    """Groups joined when their pieces share a long melodic run: one chorale tune harmonised in several
+    cantatas, a folk tune in two collections. They must share a split, or the test set holds copies of
+    training melodies."""
+    from engine.evaluation.novelty import melody_events, ngram_hashes, token_melody
+
+    families = _UnionFind()
+    names: list[str] = []
+    ids: dict[str, int] = {}
+    hashes, owners = [], []
+    for rec in records:
+        families.find(rec.group)
+        gid = ids.setdefault(rec.group, len(names))
+        if gid == len(names):
+            names.append(rec.group)
+        for seg in rec.segments:
+            h = ngram_hashes(melody_events(*token_melody(seg.melody)), FAMILY_RUN_EVENTS)
+            hashes.append(h)
+            owners.append(np.full(len(h), gid, dtype=np.int64))
+    if not hashes:
+        return families
+    pairs = np.unique(np.stack([np.concatenate(hashes), np.concatenate(owners).astype(np.uint64)], axis=1), axis=0)
+    bounds = np.flatnonzero(np.diff(pairs[:, 0]) != 0) + 1
+    for run in np.split(pairs[:, 1], bounds):
+        if 2 <= len(run) <= FAMILY_MAX_GROUPS:
+            for other in run[1:]:
+                families.union(names[int(run[0])], names[int(other)])
+    return families
 
 
 @dataclass

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -109,3 +110,21 @@ def test_estimated_moods_are_spread_by_percentile():
     assert scale.apply(1.0, -1.0) == (0.9, -0.9)
     assert scale.apply(-0.1, 0.2)[0] < 0 < scale.apply(-0.1, 0.2)[1]
     assert EstimatedMoodScale(np.array([]), np.array([])).apply(0.3, -0.2) == (0.3, -0.2)
+
+
+def test_pieces_sharing_a_tune_share_a_split(tmp_path):
+    from engine.data.build import _tune_families, process_item
+    from engine.data.readers.folder import FolderReader
+
+    root = tmp_path / "tunes"
+    write_midi(scale_piece(bars=16, key=Key(0, "major")), root / "tune_in_c.mid")
+    write_midi(scale_piece(bars=16, key=Key(5, "major")), root / "same_tune_in_f.mid")
+    other = scale_piece(bars=16)
+    rng = np.random.default_rng(3)
+    other.melody = [replace(n, pitch=int(rng.integers(55, 80))) for n in other.melody]  # a different tune, same rhythm
+    write_midi(other, root / "other.mid")
+    reader = FolderReader(style="folk", source="t")
+    records = [r for item in reader.items(root) for r in process_item(("t", reader, item, "folk")).records]
+    families = _tune_families(records)
+    by_name = {r.name: families.find(r.group) for r in records}
+    assert by_name["tune_in_c"] == by_name["same_tune_in_f"] != by_name["other"]
