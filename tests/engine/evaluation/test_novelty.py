@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import synthetic_piece
+from tests.engine.evaluation.styled_corpus import synthetic_piece
 
 from engine.evaluation.novelty import NoveltyIndex, piece_melody
 from engine.music import Note, Piece
