@@ -22,7 +22,7 @@ from typing import Any
 from bot.client import TunesmithBot
 from bot.config import Settings
 from bot.playground import InteractionHandle, Playground, configure_discord
-from engine.service.bench import BenchRow, latency_row
+from engine.service.bench import BenchRow, latency_row, memory_rows
 from engine.service.lag import LoopLagMonitor, percentile
 from engine.service.memory import resident_bytes
 from engine.vocab import MOODS, STYLES
@@ -204,7 +204,9 @@ async def bench_e2e(n: int = 20, in_flight: int = 50, bars: int = 8, retrain_ste
             rows.append(latency_row(f"acknowledgement with {in_flight} composes in flight", [o.ack_seconds for o in burst if o.ack_seconds], "p99 <= 100 ms"))
             tracks = sum(o.kind == "track" for o in burst)
             rows.append(BenchRow(f"composes per second, {in_flight} at once", value=f"{tracks / elapsed:.2f}", samples=tracks))
+            engine = bot.services.engine
             rows.append(BenchRow("resident memory, bot process (with the playground)", value=f"{resident_bytes() / MiB:.0f} MB", target="<= 600 MB"))
+            rows += memory_rows(engine.render_worker_pids(), engine.model_pid())[1:]
 
             # Ratings for the retrain, then the event loop's lag while it runs (composes keep going meanwhile).
             for o in burst[:12]:

@@ -112,8 +112,48 @@ ranking.
 """
 
 
-# Every benchmark with its defaults, run in this order by a bare `tunesmith bench`.
+def bench_performance(stages: int = 30, e2e: int = 20, in_flight: int = 50, retrain_steps: int = 100, bars: int = 8, markdown: Path | None = None) -> None:
+    """One table: per-stage p50/p99, end to end through the playground against the render+encode floor of the same
+    run, acknowledgements with 50 composes in flight, event-loop lag during a retrain, composes/s, memory, GPU batching."""
+    import asyncio
+
+    from bot.config import get_settings
+    from bot.loadtest import bench_e2e
+    from engine.service.bench import BenchRow, bench_gpu_generation, bench_stages, print_table
+
+    started = time.perf_counter()
+    # The bot first, so its memory is measured before this process loads a model of its own for the stage timings.
+    rows = asyncio.run(bench_e2e(n=e2e, in_flight=in_flight, bars=bars, retrain_steps=retrain_steps))
+    settings = get_settings()
+    stage_rows = bench_stages(stages, bars, checkpoint=settings.checkpoint, soundfont=settings.soundfont)
+    floor = next(r for r in stage_rows if r.metric == "render+encode floor")
+    e2e_row = next(r for r in rows if r.metric.startswith("end to end"))
+    ratio = BenchRow("end to end p50 / render+encode floor p50", value=f"{e2e_row.p50_ms / floor.p50_ms:.2f}x", target="<= 1.3x")
+    rows = stage_rows + [rows[0], ratio] + rows[1:] + bench_gpu_generation(bars=bars, checkpoint=settings.checkpoint)
+    title = f"Tunesmith performance, {bars} bars ({time.perf_counter() - started:.0f} s)"
+    print_table(rows, title)
+    if markdown is not None:
+        lines = ["| metric | p50 ms | p99 ms | value | n | target |", "|---|---:|---:|---:|---:|---|"]
+        for r in rows:
+            ms = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
+            lines.append(f"| {r.metric} | {ms(r.p50_ms)} | {ms(r.p99_ms)} | {r.value} | {r.samples or ''} | {r.target} |")
+        markdown.write_text(f"# {title}\n\n" + "\n".join(lines) + "\n")
+
+
+def bench_load(composes: int = 1000, users: int = 50, concurrency: int = 50, bars: int = 8) -> None:
+    """The load test: `composes` /compose from `users` simulated users through the playground, with ratings."""
+    import asyncio
+
+    from bot.loadtest import load_test
+    from engine.service.bench import print_table
+
+    report = asyncio.run(load_test(composes=composes, users=users, concurrency=concurrency, bars=bars))
+    print_table(report.rows(), f"Load test: {composes} composes from {users} users, {concurrency} at once ({report.seconds:.0f} s)")
+
+
+# Every benchmark with its defaults, run in this order by a bare `tunesmith bench` (the load test runs on its own).
 ALL_BENCHMARKS: dict[str, Callable[[], None]] = {
+    "performance": bench_performance,
     "recommend": bench_recommend,
 }
 
@@ -140,5 +180,27 @@ def register(app: typer.Typer) -> None:
         """Simulated server: users with hidden tastes rate tracks; leave-one-out HR@10 and NDCG@10 for our
         recommender, popularity and random, with 50 users x 500 tracks and a cold start (1-3 ratings)."""
         bench_recommend(servers, users, tracks, newcomers, seed, markdown)
+
+    @bench_app.command("performance")
+    def performance_command(
+        stages: int = typer.Option(30, "--stages", min=1, help="Pieces timed stage by stage"),
+        e2e: int = typer.Option(20, "--e2e", min=1, help="Composes sent one at a time through the playground"),
+        in_flight: int = typer.Option(50, "--in-flight", min=1, help="Composes sent at once for the acknowledgement timing"),
+        retrain_steps: int = typer.Option(100, "--retrain-steps", min=10, help="Steps per stage of the retrain run during the lag measurement"),
+        bars: int = typer.Option(8, "--bars", min=4, max=32),
+        markdown: Path | None = typer.Option(None, "--markdown", help="Also write the table as Markdown to this file"),
+    ) -> None:
+        """Per-stage latency, end to end through the playground, acknowledgements under load, loop lag during a retrain, memory."""
+        bench_performance(stages, e2e, in_flight, retrain_steps, bars, markdown)
+
+    @bench_app.command("load")
+    def load_command(
+        composes: int = typer.Option(1000, "--composes", min=1),
+        users: int = typer.Option(50, "--users", min=1),
+        concurrency: int = typer.Option(50, "--concurrency", min=1),
+        bars: int = typer.Option(8, "--bars", min=4, max=32),
+    ) -> None:
+        """The load test through the playground: every answer a track or a clear busy message, every rating stored."""
+        bench_load(composes, users, concurrency, bars)
 
     app.add_typer(bench_app, name="bench")
