@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from engine.request import EngineInputError
 from engine.service.jobs import Composed, EngineJob, JobKind
+from engine.service.render_worker import lower_priority
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ class ModelError(Exception):
         return (ModelError, (str(self), self.original_type))
 
 
+MODEL_NICENESS = 5
+
+
 def load_composer(path: Path | None) -> Any:
     """The production factory: the active model version (or the shipped one when path is None)."""
     from engine.generate import Composer
@@ -46,6 +50,7 @@ def load_composer(path: Path | None) -> Any:
 def load(factory: ComposerFactory, path: Path | None) -> tuple[str, int]:
     """First task of a new model process: load the Composer; returns its version and this process's pid."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the bot's shutdown stops this process, not Ctrl-C
+    lower_priority(MODEL_NICENESS)  # generation yields to the event loop, but ranks above rendering
     global _composer
     _composer = factory(path)
     return _composer.model_version, os.getpid()

@@ -50,6 +50,15 @@ class RenderFunctions:
         return self.sound is not None and self.picture is not None
 
 _renderer: Any = None
+RENDER_NICENESS = 10
+
+
+def lower_priority(increment: int) -> None:
+    """Make this worker process yield the CPU to the bot's process (a no-op where the OS refuses)."""
+    try:
+        os.nice(increment)
+    except (AttributeError, OSError):
+        pass
 
 
 def prepare(soundfont: Path | None, build_renderer: bool) -> int:
@@ -60,6 +69,8 @@ def prepare(soundfont: Path | None, build_renderer: bool) -> int:
     """
     # Ctrl-C goes to the whole process group; the bot's own shutdown stops the workers cleanly.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Rendering is batch work: below the bot's event loop, which must answer Discord within 3 s on a busy machine.
+    lower_priority(RENDER_NICENESS)
     global _renderer
     if build_renderer and _renderer is None:
         from engine.render import AudioRenderer
