@@ -256,11 +256,12 @@ def train(
     # segments until the model memorises them, and memorised tunes get copied).
     train_styles = cache.style[np.flatnonzero(cache.split_mask("train"))].astype(np.int64)
     counts = np.bincount(train_styles, minlength=len(styles)).astype(np.float64)
-    train_weights = torch.as_tensor(np.maximum(counts[train_styles], 1.0) ** -cfg.style_balance, dtype=torch.float64)
+    vae_weights = torch.as_tensor(np.maximum(counts[train_styles], 1.0) ** -cfg.style_balance, dtype=torch.float64)
+    gan_weights = torch.as_tensor(np.maximum(counts[train_styles], 1.0) ** -cfg.gan_style_balance, dtype=torch.float64)
 
-    def draw(n: int, pool: torch.Tensor) -> torch.Tensor:
-        """n rows of `pool` (aligned with the training segments), drawn with the style weights."""
-        return pool[torch.multinomial(train_weights, n, replacement=True, generator=batch_rng).to(dev)]
+    def draw(n: int, pool: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """n rows of `pool` (aligned with the training segments), drawn with per-segment weights."""
+        return pool[torch.multinomial(weights, n, replacement=True, generator=batch_rng).to(dev)]
 
     steps_this_run = 0
 
@@ -283,7 +284,7 @@ def train(
                     return None
                 for group in vae_opt.param_groups:
                     group["lr"] = cosine_lr(step, cfg.vae_steps, cfg.vae_lr, cfg.lr_min_fraction)
-                idx = draw(cfg.batch_size, train_idx)
+                idx = draw(cfg.batch_size, train_idx, vae_weights)
                 shift = torch.randint(-cfg.transpose_max, cfg.transpose_max + 1, (len(idx),), generator=batch_rng).to(dev)
                 seg, cond, has_bass, has_drums = data.batch(idx, shift)
                 noise = torch.randn(len(idx), cfg.latent_dim, device=dev)
@@ -335,7 +336,7 @@ def train(
             while step < cfg.gan_steps:
                 if out_of_steps():
                     return None
-                rows = draw(cfg.gan_batch_size, pool)
+                rows = draw(cfg.gan_batch_size, pool, gan_weights)
                 z_real = mu_train[rows] + torch.exp(0.5 * logvar_train[rows]) * torch.randn_like(mu_train[rows])
                 cond = cond_all.index(train_idx[rows])
                 noise = torch.randn(len(rows), cfg.latent_dim, device=dev)
