@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -212,13 +213,21 @@ def decide(report: dict) -> tuple[bool, str]:
     return True, f"held-out rated tracks fit better (weighted NLL {rated['candidate']:.1f} vs {rated['base']:.1f}) and the corpus fit is not worse"
 
 
+CPU_BATCH = 32  # a CPU shares its cores with the bot: small steps keep each one short
+EVAL_SEGMENTS = 256  # held-out corpus segments compared; enough to see forgetting, quick on a CPU
+
+
 def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, replay_path: Path | None = None, vae_steps: int = 150, gan_steps: int = 150,
-             seed: int = 0, device: str | None = None) -> dict:
+             seed: int = 0, device: str | None = None, batch_size: int | None = None) -> dict:
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(seed)
+    if dev.type == "cpu":
+        yield_cpu()
     base_ckpt = load_checkpoint(base_path, device=dev)
     tuned_ckpt = load_checkpoint(base_path, device=dev)
     cfg, styles = base_ckpt.config, base_ckpt.styles
+    batch = batch_size or (cfg.batch_size if dev.type == "cuda" else CPU_BATCH)
+    gan_batch = max(batch, cfg.gan_batch_size * batch // cfg.batch_size)
     rated = rated_segments(ratings_path, styles, seed=seed)
     replay_path = replay_path or (Path(base_path).parent if base_path else CHECKPOINT_DIR) / REPLAY_FILE
     if not replay_path.exists():
@@ -235,7 +244,9 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
     # Rated tracks are few: draw them as often as the whole replay set, each by its rating weight.
     draw_weights = torch.as_tensor(np.where(np.arange(len(mixed)) < n_rated, weights * len(replay) / max(1.0, rated.weight[rated.cache.split == 0].sum()), 1.0)[is_train], dtype=torch.float64)
     sample_weight = torch.as_tensor(weights, device=dev)
-    corpus_valid = torch.as_tensor(n_rated + np.flatnonzero(replay.split == 1), device=dev)
+    valid_rows = np.flatnonzero(replay.split == 1)
+    valid_rows = np.random.default_rng(seed).choice(valid_rows, size=min(EVAL_SEGMENTS, len(valid_rows)), replace=False) if len(valid_rows) else valid_rows
+    corpus_valid = torch.as_tensor(n_rated + np.sort(valid_rows), device=dev)
     rated_valid_rows = np.flatnonzero(rated.cache.split == 1)
     rated_valid = torch.as_tensor(rated_valid_rows, device=dev)
     gen = torch.Generator().manual_seed(seed)
@@ -245,7 +256,7 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
     opt = torch.optim.AdamW(model.vae.parameters(), lr=cfg.vae_lr * 0.2, weight_decay=0.01)
     model.train()
     for step in range(1, vae_steps + 1):
-        idx = train_idx[torch.multinomial(draw_weights, cfg.batch_size, replacement=True, generator=gen).to(dev)]
+        idx = train_idx[torch.multinomial(draw_weights, batch, replacement=True, generator=gen).to(dev)]
         seg, cond, has_bass, has_drums = data.batch(idx)
         logits, mu, logvar = model.vae(seg, cond)
         rec = sum(reconstruction_losses(logits, seg, has_bass, has_drums).values())
@@ -258,7 +269,7 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
         if step % 10 == 0 or step == vae_steps:
             emit("progress", stage="vae", step=step, total=vae_steps + gan_steps, loss=round(loss.item(), 3), elapsed=round(time.time() - t0, 1))
 
-    mu_all, logvar_all = encode_all(model, data, train_idx, 4 * cfg.batch_size, False)
+    mu_all, logvar_all = encode_all(model, data, train_idx, 4 * batch, False)
     from engine.model import Condition
 
     cond_all = Condition(data.style, data.valence, data.arousal, data.tempo_bucket, data.mode, torch.zeros_like(data.style))
@@ -266,7 +277,7 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
     critic_opt = torch.optim.Adam(model.gan.critic_parameters(), lr=cfg.gan_lr * 0.5, betas=(0.5, 0.9))
     model.gan.train()
     for step in range(1, gan_steps + 1):
-        rows = torch.multinomial(draw_weights, cfg.gan_batch_size, replacement=True, generator=gen).to(dev)
+        rows = torch.multinomial(draw_weights, gan_batch, replacement=True, generator=gen).to(dev)
         z_real = mu_all[rows] + torch.exp(0.5 * logvar_all[rows]) * torch.randn_like(mu_all[rows])
         cond = cond_all.index(train_idx[rows])
         z_fake = model.gan.generate(torch.randn(len(rows), cfg.latent_dim, device=dev), cond)
@@ -298,6 +309,15 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
     return {"version": version, "path": str(out_dir / "model.pt"), "promote": promote, "reason": reason, "metrics": metrics}
 
 
+def yield_cpu() -> None:
+    """On a CPU, fine-tuning shares the machine with the bot: run below its priority, on half the cores."""
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):
+        pass
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", type=Path, default=None, help="the model to start from (default: the shipped one)")
@@ -308,9 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gan-steps", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--batch-size", type=int, default=None, help=f"default: the model's on a GPU, {CPU_BATCH} on a CPU")
     args = parser.parse_args(argv)
     try:
-        result = finetune(args.base, args.ratings, args.out, replay_path=args.replay, vae_steps=args.vae_steps, gan_steps=args.gan_steps, seed=args.seed, device=args.device)
+        result = finetune(args.base, args.ratings, args.out, replay_path=args.replay, vae_steps=args.vae_steps, gan_steps=args.gan_steps, seed=args.seed, device=args.device, batch_size=args.batch_size)
     except (FinetuneError, FileNotFoundError, ValueError) as exc:
         emit("error", message=str(exc))
         return 1
