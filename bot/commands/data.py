@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
         corpus: bool = typer.Option(True, "--music21/--no-music21", help="Read music21's bundled corpus"),
         only: list[str] = typer.Option([], "--only", help="Build only these sources (names as in the manifest)"),
         workers: int = typer.Option(2, "--workers", "-j", min=1, help="Worker processes"),
-        fresh: bool = typer.Option(False, "--fresh", help="Ignore parsed files cached by earlier runs"),
+        fresh: bool = typer.Option(False, "--fresh", help="Re-parse every file instead of reusing earlier runs' parses"),
+        doc: Path | None = typer.Option(None, "--doc", help="Also write the corpus documentation (e.g. docs/CORPUS.md)"),
     ) -> None:
         """Read ../shared/data (when present), music21's corpus and any --source folders into one cache file."""
         from rich.console import Console
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
 
         from bot.config import get_settings
         from engine.data.build import build_corpus
-        from engine.data.manifest import manifest_markdown, summary_lines
+        from engine.data.manifest import corpus_doc, manifest_markdown, summary_lines
         from engine.data.readers.registry import folder_source, music21_sources, shared_sources
 
         console = Console()
@@ -64,15 +65,19 @@ def register(app: typer.Typer) -> None:
         if not sources:
             raise typer.BadParameter("no sources to read")
         out_path = out or settings.data_dir / "corpus" / "corpus.npz"
-        item_cache = None if fresh else out_path.parent / "parsed"
+        item_cache = out_path.parent / "parsed"
         with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("reading", total=None)
 
             def progress(name: str, done: int, total: int) -> None:
                 bar.update(task, description=name, completed=done, total=total)
 
-            result = build_corpus(sources, out_path, workers=workers, item_cache_dir=item_cache, progress=progress)
+            result = build_corpus(sources, out_path, workers=workers, item_cache_dir=item_cache, refresh=fresh, progress=progress)
         result.manifest_path.with_suffix(".md").write_text(manifest_markdown(result.manifest))
+        if doc is not None:
+            doc.parent.mkdir(parents=True, exist_ok=True)
+            doc.write_text(corpus_doc(result.manifest))
+            console.print(f"Documentation: {doc}")
         for line in summary_lines(result.manifest):
             console.print(line)
         console.print(f"Cache: [bold]{result.cache_path}[/] ({result.cache_path.stat().st_size / 1e6:.1f} MB)")

@@ -196,9 +196,14 @@ def build_corpus(
     *,
     workers: int = 2,
     item_cache_dir: Path | None = None,
+    refresh: bool = False,
     progress: ProgressCallback | None = None,
 ) -> BuildResult:
-    """Read every source, write the cache to `out` and the manifest beside it (`<out stem>.manifest.json`)."""
+    """Read every source, write the cache to `out` and the manifest beside it (`<out stem>.manifest.json`).
+
+    Parsed items are kept in `item_cache_dir` (when given) for the next run; `refresh` re-parses
+    every item instead of reading them from there.
+    """
     started = time.perf_counter()
     tasks: list[tuple[str, Reader, str, str]] = []
     listing_errors: list[dict] = []
@@ -213,7 +218,7 @@ def build_corpus(
     results: dict[int, ItemResult] = {}
     todo = []
     for i, (source, reader, item, _) in enumerate(tasks):
-        hit = cache.get(_item_key(source, item, reader.version))
+        hit = None if refresh else cache.get(_item_key(source, item, reader.version))
         if hit is not None:
             results[i] = hit
         else:

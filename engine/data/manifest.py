@@ -153,7 +153,7 @@ manifest of the full build on the project's machine, written by
 - **Items** are files, or single tunes of multi-tune ABC files ("parse s" below is the summed time of
   that source's items, from the run that parsed them, as measured inside the two worker processes).
 - **Re-runs**: each file's parse is cached under `var/corpus/parsed/` (keyed by file size and time and
-  the reader's version), so a second build takes seconds; `--fresh` ignores that cache.
+  the reader's version), so a second build takes seconds; `--fresh` re-parses everything.
 
 """
 

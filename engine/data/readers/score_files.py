@@ -98,6 +98,8 @@ def _title(score, fallback: str) -> str:
 class ScoreFileReader(Reader):
     """Every score file under a folder (matching `pattern`), each tune a piece of `style`."""
 
+    version = 2  # 2: old-notation meters, any n/4 and n/8 meter kept in the representation
+
     style: str | None = None
     source: str = "scores"
     pattern: str = "*"
