@@ -115,7 +115,8 @@ _DOC_INTRO = """# The training corpus
 (always) and any folder a host names (`--source DIR:STYLE`), and writes one compact cache,
 `var/corpus/corpus.npz` (engine/data/cache.py), with a JSON manifest beside it. This page is the
 manifest of the full build on the project's machine, written by
-`tunesmith data build --doc docs/CORPUS.md`.
+`tunesmith data build --doc docs/CORPUS.md`; the time a build from scratch takes is in
+docs/bench/corpus.md (10 minutes on two shared cores).
 
 ## How the corpus is made
 
