@@ -31,11 +31,11 @@ class ModelConfig:
     free_nats: float = 48.0
     transpose_max: int = 2  # augmentation: random shift in [-transpose_max, transpose_max], told to the decoder
     style_balance: float = 0.5  # VAE batches draw a segment with weight count(style) ** -style_balance: 0 natural, 1 equal styles
-    gan_style_balance: float = 1.0  # the same for the GAN's latents: every style's conditional gets equal training
+    gan_style_balance: float = 0.5  # the same for the GAN's latents (1.0 was tried: no better, see MODEL_CARD.md)
 
     # Optimisation.
     batch_size: int = 512
-    vae_steps: int = 9000
+    vae_steps: int = 6000
     vae_lr: float = 1e-3
     lr_min_fraction: float = 0.05  # cosine decay to this fraction of the peak learning rate
     grad_clip: float = 1.0
