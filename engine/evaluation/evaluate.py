@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import combinations
 
 import numpy as np
@@ -34,6 +34,7 @@ from engine.tokens import decode
 from engine.vocab import MOODS, STYLE_DERIVATION
 
 Generator = Callable[[list[ComposeRequest]], list[Piece]]
+NEUTRAL_TEMPO = 110.0  # bpm every piece is measured at for the notes-only mood agreement
 MIN_MOOD_GAP = 0.3  # requested moods closer than this on an axis say nothing about its direction
 CLASSIFIER_TRAIN_PER_STYLE = 3000
 REAL_PER_STYLE = 300
@@ -48,6 +49,9 @@ class StyleRow:
     generated_accuracy: float = math.nan  # classifier on generated pieces requested in this style
     valence_agreement: float = math.nan
     arousal_agreement: float = math.nan
+    # The same with every piece measured at one tempo: what the notes say, without the tempo an engine picks per mood.
+    valence_agreement_notes: float = math.nan
+    arousal_agreement_notes: float = math.nan
     mood_pairs: int = 0
     copy_rate: float = math.nan  # share of generated pieces sharing >= 2 bars with a training melody
     longest_shared_bars: float = math.nan  # mean over generated pieces
@@ -92,12 +96,15 @@ class EvaluationReport:
 
         summary = Table(title=f"Evaluation of {self.generator} ({self.n_per_style} pieces per style)")
         # Columns: style accuracy on real held-out pieces (ceiling) and generated ones; share of mood pairs whose
-        # measured valence / arousal move as requested; copy rate; mean longest shared run; metric gap (real spreads).
-        for col in ("style", "acc real", "acc gen", "valence", "arousal", f"copies >={self.copy_threshold_bars:g}b", "shared bars", "metric gap"):
+        # measured valence / arousal move as requested (arousal also measured at one tempo: the notes alone);
+        # copy rate; mean longest shared run; metric gap (in real spreads).
+        for col in ("style", "acc real", "acc gen", "valence", "arousal", "arousal (notes)", f"copies >={self.copy_threshold_bars:g}b",
+                    "shared bars", "metric gap"):
             summary.add_column(col, justify="left" if col == "style" else "right")
         for row in self.rows + [self.overall]:
             summary.add_row(row.style, pct(row.real_accuracy), pct(row.generated_accuracy), pct(row.valence_agreement),
-                            pct(row.arousal_agreement), pct(row.copy_rate), num(row.longest_shared_bars), num(row.metric_gap),
+                            pct(row.arousal_agreement), pct(row.arousal_agreement_notes), pct(row.copy_rate), num(row.longest_shared_bars),
+                            num(row.metric_gap),
                             style="bold" if row is self.overall else None)
         metrics = Table(title="Metrics, generated / held-out real")
         metrics.add_column("style")
@@ -227,7 +234,8 @@ def evaluate(
     groups = max(1, math.ceil(n / len(MOODS)))
     rows: list[StyleRow] = []
     all_gen_metrics, all_real_metrics = [], []
-    pooled = {"gen_hits": [], "real_hits": [], "copies": [], "shared": [], "valence": [], "arousal": [], "pairs": 0}
+    pooled = {"gen_hits": [], "real_hits": [], "copies": [], "shared": [], "valence": [], "arousal": [], "valence_notes": [],
+              "arousal_notes": [], "pairs": 0}
     test = np.flatnonzero(cache.split_mask("test"))
     for style in styles:
         base = STYLE_DERIVATION.get(style, style)
@@ -254,6 +262,8 @@ def evaluate(
             pooled["gen_hits"].append(row.generated_accuracy)
         measured = [estimate_valence_arousal(p) for p in pieces]
         row.valence_agreement, row.arousal_agreement, row.mood_pairs = _mood_agreement(requests, measured)
+        notes_only = [estimate_valence_arousal(replace(p, tempo=NEUTRAL_TEMPO)) for p in pieces]
+        row.valence_agreement_notes, row.arousal_agreement_notes, _ = _mood_agreement(requests, notes_only)
         shared = [novelty.longest_shared_bars(p) for p in pieces]
         row.longest_shared_bars = float(np.mean(shared))
         row.copy_rate = float(np.mean([s >= COPY_THRESHOLD_BARS for s in shared]))
@@ -263,6 +273,9 @@ def evaluate(
             pooled["valence"].append(row.valence_agreement)
         if not math.isnan(row.arousal_agreement):
             pooled["arousal"].append(row.arousal_agreement)
+        for key, value in (("valence_notes", row.valence_agreement_notes), ("arousal_notes", row.arousal_agreement_notes)):
+            if not math.isnan(value):
+                pooled[key].append(value)
         pooled["pairs"] += row.mood_pairs
         gen_table = _metric_table(pieces)
         real_table = _metric_table([segment_piece(cache, int(i)) for i in real_idx])
@@ -278,6 +291,8 @@ def evaluate(
     overall.generated_accuracy = float(np.mean(pooled["gen_hits"])) if pooled["gen_hits"] else math.nan
     overall.valence_agreement = float(np.mean(pooled["valence"])) if pooled["valence"] else math.nan
     overall.arousal_agreement = float(np.mean(pooled["arousal"])) if pooled["arousal"] else math.nan
+    overall.valence_agreement_notes = float(np.mean(pooled["valence_notes"])) if pooled["valence_notes"] else math.nan
+    overall.arousal_agreement_notes = float(np.mean(pooled["arousal_notes"])) if pooled["arousal_notes"] else math.nan
     overall.mood_pairs = pooled["pairs"]
     overall.copy_rate = float(np.mean(pooled["copies"])) if pooled["copies"] else math.nan
     overall.longest_shared_bars = float(np.mean(pooled["shared"])) if pooled["shared"] else math.nan

@@ -64,3 +64,18 @@ def test_a_generator_returning_the_wrong_number_of_pieces_is_an_error(corpus, ar
     clf, novelty = artefacts
     with pytest.raises(ValueError, match="returned 0 pieces"):
         evaluate(lambda requests: [], corpus, 6, classifier=clf, novelty=novelty)
+
+
+def test_notes_only_mood_agreement_ignores_the_tempo_an_engine_picks(corpus, artefacts):
+    from dataclasses import replace
+
+    clf, novelty = artefacts
+    fast_for_excited = {"energetic": 180.0, "happy": 150.0, "dark": 150.0, "dreamy": 70.0, "calm": 60.0, "sad": 60.0}
+
+    def tempo_only(requests):  # the same notes for every mood; only the tempo follows the mood
+        base = RandomGenerator(seed=5)(requests[:1])[0]
+        return [replace(base, tempo=fast_for_excited[r.mood]) for r in requests]
+
+    report = evaluate(tempo_only, corpus, 6, classifier=clf, novelty=novelty)
+    assert report.overall.arousal_agreement > 0.9
+    assert report.overall.arousal_agreement_notes < 0.2  # identical notes never move
