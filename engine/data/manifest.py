@@ -127,7 +127,8 @@ docs/bench/corpus.md (10 minutes on two shared cores).
   `.ls` lead sheets, POP909 (MIDI + chord, key and downbeat annotations), EMOPIA and VGMIDI MIDI with
   their mood labels, and any MIDI through engine/data/midi.py. LilyPond lead sheets are not read (optional
   in the issue; the files depend on custom include macros). Groove MIDI (drums only, no melody or
-  harmony) has no reader in the build: the cache's segments need a melody.
+  harmony) is read by engine/data/readers/groove.py (style from its info.csv) but is not in the build: the
+  cache's segments need a melody. The four JJazzLab walking-bass/drum files have no reader yet.
 - **Styles** come from the source and its metadata: WJD titles with "blues" are blues; Impro-Visor sheets
   use their style (latin, bossa, samba -> latin; shuffle or a blues title -> blues; rock -> rock);
   OpenEWLD uses its database's Discogs genres and styles (Bossa Nova -> latin, Pop Rock -> rock, ...);

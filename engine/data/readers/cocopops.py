@@ -49,6 +49,7 @@ def kern_duration(token: str) -> Fraction | None:
 
 @dataclass
 class CocopopsReader(Reader):
+    version = 2  # 2: relative minor keys from the notes
     source: str = "cocopops"
     style: str = "rock"
     billboard_style: str = "pop"
@@ -163,7 +164,12 @@ class CocopopsReader(Reader):
         bars = max(1, math.ceil(max(total_steps, max(n.end for n in mono)) / meter.steps_per_bar))
         style = self.billboard_style if "Billboard" in path.parts else self.style
         name = path.name.removesuffix(".hum").removesuffix(".varms")
-        return [Piece(bars=bars, key=key or estimate_key(mono, harmony), meter=meter, tempo=_tempo_guess(lines), melody=mono,
+        estimated = estimate_key(mono, harmony)
+        if key is None:
+            key = estimated
+        elif key.mode == "major" and estimated == Key((key.tonic + 9) % 12, "minor"):
+            key = estimated  # the annotations name keys by their major signature; the notes decide the relative minor
+        return [Piece(bars=bars, key=key, meter=meter, tempo=_tempo_guess(lines), melody=mono,
                       harmony=harmony, style=style, source=self.source, name=name)]
 
 

@@ -14,6 +14,7 @@ from engine.data.readers.base import Reader
 from engine.data.readers.cocopops import CocopopsReader
 from engine.data.readers.emopia import EmopiaReader
 from engine.data.readers.folder import FolderReader
+from engine.data.readers.groove import GrooveReader
 from engine.data.readers.improvisor import ImprovisorReader
 from engine.data.readers.music21_corpus import Music21CorpusReader
 from engine.data.readers.openewld import OpenEwldReader
@@ -54,6 +55,12 @@ def shared_sources(shared_dir: Path) -> list[Source]:
         Source("vgmidi", VgmidiReader(), shared_dir / "vgmidi", "game", note="mood labels (valence/arousal signs)"),
     ]
     return [s for s in candidates if s.root is not None and s.root.exists()]
+
+
+def drum_sources(shared_dir: Path) -> list[Source]:
+    """Drums-only data sets (Groove MIDI). Not in the default build: the cache's segments need a melody."""
+    root = shared_dir / "groove-midi"
+    return [Source("groove-midi", GrooveReader(), root, "rock", note="drums only")] if root.is_dir() else []
 
 
 def music21_sources() -> list[Source]:

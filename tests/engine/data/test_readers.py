@@ -17,7 +17,7 @@ from engine.data.readers.registry import default_sources
 from engine.data.readers.score_files import ScoreFileReader
 from engine.data.readers.vgmidi import VgmidiReader
 from engine.data.readers.wjd import WjdReader
-from engine.music import Key, Meter
+from engine.music import Key, Meter, Note
 
 _WJD_MELODY = ["onset", "duration", "period", "division", "bar", "beat", "tatum", "beat_duration", "signature", "pitch", "loud_max",
                "loud_median", "phrase_id", "phrase_begin", "chorus_id", "chord", "form", "idea"]
@@ -280,3 +280,35 @@ def test_old_notation_meters_read_halves_as_quarters(tmp_path):
     piece = ScoreFileReader(style="folk").read(str(path))[0]
     assert piece.meter == Meter(4, 4) and piece.bars == 3
     assert [(n.pitch, n.start, n.duration) for n in piece.melody] == [(60, 0, 4), (62, 4, 4), (64, 8, 4), (65, 12, 4), (67, 16, 8), (69, 24, 8), (67, 32, 16)]
+
+
+def test_groove_reader_reads_drums_with_style_and_meter(tmp_path):
+    from engine.data.readers.groove import GrooveReader
+    from engine.music import Piece
+
+    session = tmp_path / "drummer1" / "session1"
+    drums = Piece(bars=2, tempo=100.0, drums=[Note(36 if s % 8 == 0 else 42, s, 1, 100) for s in range(0, 32, 2)])
+    write_midi(drums, session / "1_latin-samba_100_beat_4-4.mid")
+    write_midi(scale_piece(bars=2), session / "2_rock_120_beat_4-4.mid")
+    (tmp_path / "info.csv").write_text(
+        "drummer,session,id,style,bpm,beat_type,time_signature,midi_filename\n"
+        "drummer1,drummer1/session1,drummer1/session1/1,latin/samba,100,beat,4-4,drummer1/session1/1_latin-samba_100_beat_4-4.mid\n"
+        "drummer1,drummer1/session1,drummer1/session1/2,rock,120,beat,4-4,drummer1/session1/2_rock_120_beat_4-4.mid\n")
+    reader = GrooveReader()
+    items = reader.items(tmp_path)
+    piece = reader.read(items[0])[0]
+    assert piece.style == "latin" and piece.meter == Meter(4, 4) and not piece.melody
+    assert [(n.pitch, n.start) for n in piece.drums[:3]] == [(36, 0), (42, 2), (42, 4)]
+    with pytest.raises(ReaderError, match="drums-only"):
+        reader.read(items[1])
+    (tmp_path / "info.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ReaderError, match="not Groove MIDI's info.csv"):
+        reader.items(tmp_path)
+
+
+def test_groove_reads_its_first_real_file(shared_data):
+    from engine.data.readers.registry import drum_sources
+
+    source = drum_sources(shared_data)[0]
+    piece = source.reader.read(source.items()[0])[0]
+    assert piece.drums and not piece.melody and piece.style in ("pop", "rock", "jazz", "latin", "blues")
