@@ -43,6 +43,7 @@ class ModelConfig:
     gan_batch_size: int = 1024
     gan_lr: float = 2e-4
     gan_attribute_weight: float = 1.0  # generator's auxiliary term: latents must read as the requested style and mood
+    gan_on_means: bool = False  # real latents for the critic: posterior means (True) or samples mu + sigma * eps
     r1_weight: float = 1.0  # gradient penalty on the critic at real latents, for stable non-saturating training
     eval_every: int = 500
     save_every: int = 1000

@@ -237,7 +237,7 @@ def train(
         gen_opt.load_state_dict(st["gen_opt"])
         critic_opt.load_state_dict(st["critic_opt"])
         attribute_opt.load_state_dict(st["attribute_opt"])
-        batch_rng.set_state(st["batch_rng"])
+        batch_rng.set_state(st["batch_rng"].cpu())  # map_location moved it to the training device
         phase, step, best_valid, history = st["phase"], st["step"], st["best_valid"], st["history"]
         best_vae = st.get("best_vae")
         print(f"resumed at {phase} step {step}")
@@ -337,7 +337,9 @@ def train(
                 if out_of_steps():
                     return None
                 rows = draw(cfg.gan_batch_size, pool, gan_weights)
-                z_real = mu_train[rows] + torch.exp(0.5 * logvar_train[rows]) * torch.randn_like(mu_train[rows])
+                z_real = mu_train[rows]
+                if not cfg.gan_on_means:
+                    z_real = z_real + torch.exp(0.5 * logvar_train[rows]) * torch.randn_like(z_real)
                 cond = cond_all.index(train_idx[rows])
                 noise = torch.randn(len(rows), cfg.latent_dim, device=dev)
                 critic_params, generator_params = model.gan.critic_parameters(), model.gan.generator_parameters()
