@@ -150,6 +150,12 @@ class TrackPublisher:
         """Submit, defer, show queue positions, then post the track. Returns the stored track, or None on failure."""
         storage = self.bot.services.storage
         ticket = self.submit(job)
+        try:
+            # Acknowledge first: Discord allows 3 s, and the job's durable record (a synced write) can wait.
+            await interaction.response.defer(thinking=True)
+        except discord.HTTPException:
+            ticket.cancel()
+            raise
         record = await storage.jobs.create(
             kind,
             {"request": asdict(job.request), "parent_id": origin.parent_id, "relation": origin.relation},
@@ -159,12 +165,6 @@ class TrackPublisher:
             application_id=interaction.application_id,
             interaction_token=interaction.token,
         )
-        try:
-            await interaction.response.defer(thinking=True)
-        except discord.HTTPException:
-            ticket.cancel()
-            await storage.jobs.fail(record.id, "the interaction expired before it was acknowledged")
-            raise
         await storage.jobs.start(record.id)
         positions = asyncio.create_task(self._show_positions(interaction, ticket))
         try:

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import discord
 from discord import app_commands
@@ -298,73 +298,61 @@ async def _run_item(interaction: discord.Interaction[Any], *args: Any) -> None:
         await reply(interaction, exc.message, ephemeral=True)
 
 
-class VariationButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:variation:(?P<track>[0-9]+)"):
+class _TrackItem:
+    """What every track button and menu does: make a new track from the one whose id its custom id carries."""
+
+    relation: ClassVar[str]
+    track_id: int
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any) -> Any:
+        return cls(int(match["track"]))  # type: ignore[call-arg]
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        values = (interaction.data or {}).get("values") or []  # a menu's choice; buttons have none
+        await _run_item(interaction, self.track_id, self.relation, values[0] if values else None)
+
+
+class VariationButton(_TrackItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:variation:(?P<track>[0-9]+)"):
+    relation = "variation"
+
     def __init__(self, track_id: int) -> None:
         super().__init__(discord.ui.Button(label="Variation", emoji="🎲", style=discord.ButtonStyle.primary, custom_id=f"ts:variation:{track_id}"))
         self.track_id = track_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any) -> "VariationButton":
-        return cls(int(match["track"]))
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _run_item(interaction, self.track_id, "variation")
+class ExtendButton(_TrackItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:extend:(?P<track>[0-9]+)"):
+    relation = "extend"
 
-
-class ExtendButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:extend:(?P<track>[0-9]+)"):
     def __init__(self, track_id: int) -> None:
         super().__init__(discord.ui.Button(label=f"Extend +{EXTEND_BARS} bars", emoji="➕", style=discord.ButtonStyle.secondary, custom_id=f"ts:extend:{track_id}"))
         self.track_id = track_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any) -> "ExtendButton":
-        return cls(int(match["track"]))
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _run_item(interaction, self.track_id, "extend")
+class RegenerateButton(_TrackItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:regenerate:(?P<track>[0-9]+)"):
+    relation = "regenerate"
 
-
-class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:regenerate:(?P<track>[0-9]+)"):
     def __init__(self, track_id: int) -> None:
         super().__init__(discord.ui.Button(label="Regenerate", emoji="🔁", style=discord.ButtonStyle.secondary, custom_id=f"ts:regenerate:{track_id}"))
         self.track_id = track_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any) -> "RegenerateButton":
-        return cls(int(match["track"]))
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _run_item(interaction, self.track_id, "regenerate")
+class RestyleSelect(_TrackItem, discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ts:restyle:(?P<track>[0-9]+)"):
+    relation = "restyle"
 
-
-class RestyleSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ts:restyle:(?P<track>[0-9]+)"):
     def __init__(self, track_id: int) -> None:
         options = [discord.SelectOption(label=s.capitalize(), value=s) for s in STYLES]
         super().__init__(discord.ui.Select(placeholder="🎨 Restyle…", options=options, custom_id=f"ts:restyle:{track_id}"))
         self.track_id = track_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Select[Any], match: Any) -> "RestyleSelect":
-        return cls(int(match["track"]))
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        values = (interaction.data or {}).get("values") or []
-        await _run_item(interaction, self.track_id, "restyle", values[0] if values else None)
+class RemoodSelect(_TrackItem, discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ts:remood:(?P<track>[0-9]+)"):
+    relation = "remood"
 
-
-class RemoodSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ts:remood:(?P<track>[0-9]+)"):
     def __init__(self, track_id: int) -> None:
         options = [discord.SelectOption(label=m.capitalize(), value=m) for m in MOODS]
         super().__init__(discord.ui.Select(placeholder="🌗 Re-mood…", options=options, custom_id=f"ts:remood:{track_id}"))
         self.track_id = track_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Select[Any], match: Any) -> "RemoodSelect":
-        return cls(int(match["track"]))
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        values = (interaction.data or {}).get("values") or []
-        await _run_item(interaction, self.track_id, "remood", values[0] if values else None)
 
 
 def track_view(track_id: int) -> discord.ui.View:

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.plugins import PluginManifest
 from bot.publishing import RATING_EMOJI
+from storage import Track
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -40,31 +41,34 @@ class RatingCog(commands.Cog, name="Rating"):
             return None
         return RATING_EMOJI.get(str(payload.emoji))
 
-    @commands.Cog.listener()
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+    async def _rated_track(self, payload: discord.RawReactionActionEvent) -> tuple[int, Track] | None:
+        """The rating this reaction stands for and the track it is on, or None when it is not a user's rating of a track."""
         score = self._relevant(payload)
         if score is None:
+            return None
+        track = await self.bot.services.storage.tracks.by_message(payload.message_id)
+        return None if track is None else (score, track)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        rated = await self._rated_track(payload)
+        if rated is None:
             return
-        storage = self.bot.services.storage
-        track = await storage.tracks.by_message(payload.message_id)
-        if track is None:
-            return
-        await storage.ratings.set(payload.user_id, track.id, score)
+        score, track = rated
+        await self.bot.services.storage.ratings.set(payload.user_id, track.id, score)
         log.info("Rated", extra={"track": track.id, "user": payload.user_id, "score": score})
 
     @commands.Cog.listener()
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        score = self._relevant(payload)
-        if score is None:
+        rated = await self._rated_track(payload)
+        if rated is None:
             return
-        storage = self.bot.services.storage
-        track = await storage.tracks.by_message(payload.message_id)
-        if track is None:
-            return
-        current = await storage.ratings.get(payload.user_id, track.id)
+        score, track = rated
+        ratings = self.bot.services.storage.ratings
+        current = await ratings.get(payload.user_id, track.id)
         # Only the reaction that set the current rating clears it; removing an older one changes nothing.
         if current is not None and current.score == score:
-            await storage.ratings.remove(payload.user_id, track.id)
+            await ratings.remove(payload.user_id, track.id)
             log.info("Rating removed", extra={"track": track.id, "user": payload.user_id})
 
 

@@ -9,12 +9,8 @@ import pytest
 
 from bot.client import TunesmithBot
 from bot.playground import Playground
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
 SCREENSHOT = Path("/tmp/tunesmith-compose.png")
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240), pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")]

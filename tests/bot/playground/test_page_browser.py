@@ -14,12 +14,8 @@ import pytest
 from discord.ext import commands
 
 from bot.playground import Playground
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
-]
 SCREENSHOT = Path("/tmp/playground.png")
 
 pytestmark = [
