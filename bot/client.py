@@ -9,6 +9,7 @@ close storage.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sqlite3
 from typing import Any
@@ -109,6 +110,9 @@ class TunesmithBot(commands.Bot):
         self.startup_outcomes = await self.plugins.load_many(enabled)
         await self.sync_commands()
         loaded = [o.name for o in self.startup_outcomes if o.ok]
+        # Everything made during start-up lives as long as the bot: moving it out of the collector's view keeps
+        # full collections (and the pauses they cause under a burst of interactions) short.
+        gc.freeze()
         log.info("Bot set up", extra={"version": self.version, "plugins": ",".join(loaded) or "none"})
 
     async def sync_commands(self) -> list[discord.app_commands.AppCommand]:
