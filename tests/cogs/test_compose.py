@@ -127,3 +127,20 @@ async def test_restyle_upload_and_hostile_files(playground: Playground, music_bo
         await handle.acknowledged()
         reply = await handle.followup()
         assert is_ephemeral(reply) and expected in reply["content"], reply["content"]
+
+
+async def test_queue_positions_are_shown_while_waiting(playground: Playground, music_bot: TunesmithBot) -> None:
+    import re
+
+    users = [playground.add_user(f"fan{i}").name for i in range(6)]
+    handles = [await playground.run_command(u, "compose", {"style": "pop", "mood": "happy", "seed": 30 + i}) for i, u in enumerate(users)]
+    seen: list[str] = []
+    for handle in handles:
+        await handle.acknowledged()
+        while True:
+            message = await handle.followup(timeout=120)
+            if is_track(message):
+                break
+            seen.append(message.get("content") or "")
+    assert any(re.fullmatch(r"⏳ \d+(st|nd|rd|th) in queue…", text) for text in seen), seen
+    assert "🎼 Composing…" in seen
