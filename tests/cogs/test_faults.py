@@ -74,3 +74,21 @@ async def test_cooldown_and_server_queue_cap(playground: Playground, music_bot: 
         assert is_track(await final_message(busy_holder))
     finally:
         music_bot.settings.server_queue_cap = 20
+
+
+async def test_jobs_cut_short_by_a_restart_are_reported_to_their_users(playground: Playground, start_bot: Any, engine: Any, tmp_path: Any) -> None:
+    from storage import Storage
+    from tests.helpers.bot import make_settings
+    from tests.helpers.music import MUSIC_COGS
+
+    settings = make_settings(tmp_path / "data", enabled_cogs=MUSIC_COGS)
+    storage = await Storage.open(settings.database_path, settings.media_dir)
+    bob = playground.user("bob").id
+    await storage.jobs.create("compose", {"request": {"style": "jazz", "mood": "calm"}}, user_id=bob, guild_id=playground.guild_id, channel_id=playground.channel_id)
+    await storage.close()
+
+    bot = await start_bot(TunesmithBot(settings, sync_guild_id=playground.guild_id, engine=engine, guild_ready_timeout=0.05, reidentify_delay=0))
+    event = await playground.wait_for(lambda e: e.kind == "message_create" and "restarted while composing" in str(e.data), timeout=30)
+    assert f"<@{bob}>" in str(event.data) and "jazz, calm" in str(event.data)
+    job = (await bot.services.storage.jobs.recent(user_id=bob, limit=1))[0]
+    assert job.status == "interrupted"
