@@ -144,3 +144,18 @@ async def test_queue_positions_are_shown_while_waiting(playground: Playground, m
             seen.append(message.get("content") or "")
     assert any(re.fullmatch(r"⏳ \d+(st|nd|rd|th) in queue…", text) for text in seen), seen
     assert "🎼 Composing…" in seen
+
+
+async def test_prompt_and_taste_choose_style_and_mood(playground: Playground, music_bot: TunesmithBot) -> None:
+    from_prompt = await compose(playground, prompt="rainy night in Tokyo", seed=9)
+    fields = embed_fields(from_prompt)
+    assert (fields["Style"], fields["Mood"]) == ("lofi", "dreamy") and fields["Prompt"] == "rainy night in Tokyo"
+
+    liked = await compose(playground, user="bob", style="celtic", mood="energetic", seed=10)
+    await playground.add_reaction("carol", liked, "5️⃣")
+    storage = music_bot.services.storage
+    track = await storage.tracks.by_message(int(liked["id"]))
+    assert track is not None
+    await _until(lambda: _score(storage, "carol", playground, track.id), 5)
+    for_carol = await compose(playground, user="carol", seed=12)  # neither style nor mood: carol's taste
+    assert (embed_fields(for_carol)["Style"], embed_fields(for_carol)["Mood"]) == ("celtic", "energetic")
