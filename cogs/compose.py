@@ -106,15 +106,11 @@ class ComposeCog(commands.Cog, name="Compose"):
 
     async def _taste(self, user_id: int) -> tuple[str | None, str | None]:
         """The style and mood of the tracks this user rated best, for a /compose with neither given."""
-        storage = self.bot.services.storage
-        liked = [r for r in await storage.ratings.by_user(user_id) if r.score >= 4]
         styles: Counter[str] = Counter()
         moods: Counter[str] = Counter()
-        for rating in liked[-50:]:
-            track = await storage.tracks.get(rating.track_id)
-            if track is not None:
-                styles[track.style] += rating.score
-                moods[track.mood] += rating.score
+        for style, mood, score in await self.bot.services.storage.ratings.liked_styles_and_moods(user_id):
+            styles[style] += score
+            moods[mood] += score
         return (styles.most_common(1)[0][0] if styles else None, moods.most_common(1)[0][0] if moods else None)
 
     # /compose ------------------------------------------------------------------------------------------

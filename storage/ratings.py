@@ -93,6 +93,15 @@ class RatingRepository:
         )
         return [_from_row(r) for r in rows]
 
+    async def liked_styles_and_moods(self, user_id: int, *, min_score: int = 4, limit: int = 50) -> list[tuple[str, str, int]]:
+        """(style, mood, score) of the tracks the user rated at least `min_score`, latest first: their taste, in one query."""
+        rows = await self._db.fetchall(
+            "SELECT t.style, t.mood, r.score FROM ratings r JOIN tracks t ON t.id = r.track_id "
+            "WHERE r.user_id = ? AND r.score >= ? ORDER BY r.updated_at DESC LIMIT ?",
+            (user_id, min_score, limit),
+        )
+        return [(row[0], row[1], int(row[2])) for row in rows]
+
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT COUNT(*) FROM ratings"))
 

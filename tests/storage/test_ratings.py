@@ -51,3 +51,12 @@ async def test_ratings_of_a_guild(storage: Storage) -> None:
     await storage.ratings.set(1, elsewhere.id, 1)
     assert [(r.track_id, r.score) for r in await storage.ratings.for_guild(1)] == [(here.id, 5)]
     assert [r.track_id for r in await storage.ratings.by_user(1)] == [elsewhere.id, here.id]
+
+
+async def test_liked_styles_and_moods_lists_only_liked_tracks(storage: Storage) -> None:
+    jazz = await storage.tracks.add(new_track(style="jazz", mood="calm"))
+    rock = await storage.tracks.add(new_track(style="rock", mood="dark"))
+    await storage.ratings.set(2001, jazz.id, 5)
+    await storage.ratings.set(2001, rock.id, 2)
+    await storage.ratings.set(2002, rock.id, 4)
+    assert await storage.ratings.liked_styles_and_moods(2001) == [("jazz", "calm", 5)]
