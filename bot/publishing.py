@@ -205,9 +205,10 @@ class TrackPublisher:
         composition, rendered = result.composition, result.track
         request = composition.request
         piece = composition.piece
-        midi_path = storage.media.put(rendered.midi, ".mid")
-        mp3_path = storage.media.put(rendered.mp3, ".mp3")
-        png_path = storage.media.put(rendered.png, ".png")
+        # Files are written with fsync: off the event loop, so other users' interactions are not held up.
+        midi_path, mp3_path, png_path = await asyncio.to_thread(
+            lambda: (storage.media.put(rendered.midi, ".mid"), storage.media.put(rendered.mp3, ".mp3"), storage.media.put(rendered.png, ".png"))
+        )
         return await storage.tracks.add(
             NewTrack(
                 guild_id=origin.guild_id,

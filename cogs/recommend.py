@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,7 @@ class RecommendCog(commands.Cog, name="Recommend"):
             title = f"{track.label} · {track.key}, {track.tempo:.0f} bpm"
             embed.add_field(name=title, value=f"{pick.reason}" + (f" · [open]({link})" if link else ""), inline=False)
             if track.mp3_path and storage.media.exists(track.mp3_path):
-                data = storage.media.read(track.mp3_path)
+                data = await asyncio.to_thread(storage.media.read, track.mp3_path)
                 if len(data) <= budget and len(files) < 10:
                     budget -= len(data)
                     files.append(discord.File(io.BytesIO(data), filename=f"{file_stem(track)}.mp3"))
