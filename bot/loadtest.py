@@ -23,7 +23,7 @@ from bot.client import TunesmithBot
 from bot.config import Settings
 from bot.playground import InteractionHandle, Playground, configure_discord
 from engine.service.bench import BenchRow, latency_row, memory_rows
-from engine.service.lag import LoopLagMonitor, percentile
+from engine.service.lag import LoopLagMonitor
 from engine.service.memory import resident_bytes
 from engine.vocab import MOODS, STYLES
 
@@ -231,4 +231,4 @@ def print_rows(rows: list[BenchRow], title: str) -> None:
     print_table(rows, title)
 
 
-__all__ = ["LoadReport", "Outcome", "bench_e2e", "load_test", "running_bot", "percentile"]
+__all__ = ["LoadReport", "Outcome", "bench_e2e", "load_test", "running_bot"]

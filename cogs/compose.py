@@ -16,10 +16,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
+from bot.interactions import reply
 from bot.plugins import PluginManifest
 from bot.publishing import TrackOrigin, TrackPublisher, key_of
 from engine.data.midi import MidiReadError, midi_to_piece
-from engine.request import MAX_BARS, ComposeRequest, EngineInputError
+from engine.request import MAX_BARS, ComposeRequest
 from engine.service import EngineJob
 from engine.tokens import piece_from_arrays
 from engine.vocab import MOODS, STYLES
@@ -271,9 +272,7 @@ def _job(make: Any) -> EngineJob:
     """Build an EngineJob, turning bad input into a message for the user."""
     try:
         return make()
-    except EngineInputError as exc:
-        raise UserFacingError(str(exc)) from None
-    except ValueError as exc:
+    except ValueError as exc:  # EngineInputError included
         raise UserFacingError(str(exc)) from None
 
 
@@ -289,8 +288,6 @@ async def _run_item(interaction: discord.Interaction[Any], *args: Any) -> None:
     try:
         await _cog(interaction).action(interaction, *args)
     except UserFacingError as exc:
-        from bot.interactions import reply
-
         await reply(interaction, exc.message, ephemeral=True)
 
 

@@ -27,7 +27,7 @@ import torch
 
 from engine.checkpoint import CHECKPOINT_DIR, SHIPPED_CHECKPOINT, load_checkpoint, save_checkpoint
 from engine.data.cache import SEGMENT_BARS, SEGMENT_STEPS, CorpusCache, pack_drums
-from engine.model import attribute_loss, critic_loss, generator_loss, kl_divergence, reconstruction_losses
+from engine.model import Condition, attribute_loss, critic_loss, generator_loss, kl_divergence, reconstruction_losses
 from engine.tokens import N_DRUMS, STEPS_PER_BAR
 from engine.train import TensorCorpus, encode_all
 from engine.vocab import MOODS, STYLE_DERIVATION
@@ -270,8 +270,6 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
             emit("progress", stage="vae", step=step, total=vae_steps + gan_steps, loss=round(loss.item(), 3), elapsed=round(time.time() - t0, 1))
 
     mu_all, logvar_all = encode_all(model, data, train_idx, 4 * batch, False)
-    from engine.model import Condition
-
     cond_all = Condition(data.style, data.valence, data.arousal, data.tempo_bucket, data.mode, torch.zeros_like(data.style))
     gen_opt = torch.optim.Adam(model.gan.generator_parameters(), lr=cfg.gan_lr * 0.5, betas=(0.5, 0.9))
     critic_opt = torch.optim.Adam(model.gan.critic_parameters(), lr=cfg.gan_lr * 0.5, betas=(0.5, 0.9))
