@@ -109,6 +109,31 @@ def transpose_segments(seg: Segments, shift: torch.Tensor) -> Segments:
     )
 
 
+class GeneratorAverage:
+    """An exponential moving average of the GAN generator's weights (torch.optim.swa_utils), copied into the
+    model when GAN training ends. decay 0 keeps the last weights as they are."""
+
+    def __init__(self, model: ComposerModel, decay: float):
+        self.modules = torch.nn.ModuleList([model.gan.generator, model.gan.generator_condition])
+        self.average = (torch.optim.swa_utils.AveragedModel(self.modules, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay))
+                        if decay > 0 else None)
+
+    def update(self) -> None:
+        if self.average is not None:
+            self.average.update_parameters(self.modules)
+
+    def copy_to_model(self) -> None:
+        if self.average is not None and int(self.average.n_averaged) > 0:
+            self.modules.load_state_dict(self.average.module.state_dict())
+
+    def state_dict(self) -> dict | None:
+        return None if self.average is None else self.average.state_dict()
+
+    def load_state_dict(self, state: dict | None) -> None:
+        if self.average is not None and state is not None:
+            self.average.load_state_dict(state)
+
+
 def cosine_lr(step: int, total: int, peak: float, min_fraction: float, warmup: int = 100) -> float:
     if step < warmup:
         return peak * (step + 1) / warmup
@@ -227,6 +252,7 @@ def train(
     gen_opt = torch.optim.Adam(model.gan.generator_parameters(), lr=cfg.gan_lr, betas=(0.5, 0.9))
     critic_opt = torch.optim.Adam(model.gan.critic_parameters(), lr=cfg.gan_lr, betas=(0.5, 0.9))
     attribute_opt = torch.optim.Adam(model.gan.attribute_parameters(), lr=cfg.gan_lr)
+    generator_ema = GeneratorAverage(model, cfg.gan_ema_decay)
     batch_rng = torch.Generator().manual_seed(seed)
 
     phase, step, best_valid, best_vae, history = "vae", 0, float("inf"), None, {}
@@ -237,6 +263,8 @@ def train(
         gen_opt.load_state_dict(st["gen_opt"])
         critic_opt.load_state_dict(st["critic_opt"])
         attribute_opt.load_state_dict(st["attribute_opt"])
+        if "generator_ema" in st:
+            generator_ema.load_state_dict(st["generator_ema"])
         batch_rng.set_state(st["batch_rng"].cpu())  # map_location moved it to the training device
         phase, step, best_valid, history = st["phase"], st["step"], st["best_valid"], st["history"]
         best_vae = st.get("best_vae")
@@ -247,7 +275,8 @@ def train(
     def save_state() -> None:
         torch.save(
             {"model": model.state_dict(), "vae_opt": vae_opt.state_dict(), "gen_opt": gen_opt.state_dict(),
-             "critic_opt": critic_opt.state_dict(), "attribute_opt": attribute_opt.state_dict(), "batch_rng": batch_rng.get_state(), "phase": phase, "step": step,
+             "critic_opt": critic_opt.state_dict(), "attribute_opt": attribute_opt.state_dict(),
+             "generator_ema": generator_ema.state_dict(), "batch_rng": batch_rng.get_state(), "phase": phase, "step": step,
              "best_valid": best_valid, "best_vae": best_vae, "history": history, "config": cfg.to_dict()},
             state_path,
         )
@@ -358,6 +387,7 @@ def train(
                 gen_opt.zero_grad(set_to_none=True)
                 g_loss.backward(inputs=generator_params)
                 gen_opt.step()
+                generator_ema.update()
                 step += 1
                 steps_this_run += 1
                 if step % log_every == 0 or step == 1:
@@ -367,6 +397,7 @@ def train(
                 progress.update(task, completed=step)
                 if step % cfg.save_every == 0:
                     save_state()
+        generator_ema.copy_to_model()  # the averaged generator is the one that samples from here on
         phase = "done"
         history["gan_seconds"] = round(time.time() - t1, 1)
         save_state()

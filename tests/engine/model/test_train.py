@@ -88,3 +88,32 @@ def test_checkpoint_round_trip(tmp_path):
                    torch.randint(0, 2, (2, 128, 8)).float())
     # float16 storage: the loaded model agrees with the original to half precision
     assert np.allclose(model.encode(seg).numpy(), loaded.model.encode(seg).numpy(), atol=2e-2)
+
+
+def test_shipped_generator_is_the_moving_average_of_its_weights(tmp_path, tiny_cache):
+    """The checkpoint's GAN generator is the exponential moving average, not the last step's weights."""
+    cfg = get_config("tiny", vae_steps=3, gan_steps=6, gan_ema_decay=0.5)
+    raw = get_config("tiny", vae_steps=3, gan_steps=6, gan_ema_decay=0.0)
+    train(cfg, tiny_cache, tmp_path / "ema", device="cpu", seed=1)
+    train(raw, tiny_cache, tmp_path / "raw", device="cpu", seed=1)
+    ema_model, raw_model = (load_checkpoint(tmp_path / name / "model.pt", "cpu").model for name in ("ema", "raw"))
+    # Same seed, same training; only the weights written for the generator differ.
+    for a, b in zip(ema_model.gan.critic.parameters(), raw_model.gan.critic.parameters()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-3)
+    assert any(not torch.allclose(a.float(), b.float(), atol=1e-3)
+               for a, b in zip(ema_model.gan.generator.parameters(), raw_model.gan.generator.parameters()))
+
+
+def test_generator_average_follows_the_ema_formula():
+    from engine.train import GeneratorAverage
+
+    model = ComposerModel(CONFIGS["tiny"], n_styles=3)
+    average = GeneratorAverage(model, decay=0.75)
+    weight = model.gan.generator[0].weight
+    first = weight.detach().clone()
+    average.update()  # the first update copies the weights
+    with torch.no_grad():
+        weight.add_(1.0)
+    average.update()
+    average.copy_to_model()
+    assert torch.allclose(weight, first + 0.25, atol=1e-6)  # 0.75 * w + 0.25 * (w + 1)
