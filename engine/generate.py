@@ -17,6 +17,7 @@ import logging
 import math
 import secrets
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -26,10 +27,10 @@ import torch
 from engine.checkpoint import CHECKPOINT_DIR, load_checkpoint
 from engine.model import SEGMENT_BARS, ComposerModel, Condition, Segments, tempo_bucket
 from engine.music import Key, Meter, Piece
-from engine.postprocess import clamp_ranges, postprocess_tokens
+from engine.postprocess import decode_in_key, postprocess_tokens
 from engine.prompt import read_prompt
 from engine.request import MAX_BARS, MAX_TEMPO, MIN_BARS, MIN_TEMPO, ComposeRequest, EngineInputError
-from engine.tokens import STEPS_PER_BAR, Encoded, decode, encode
+from engine.tokens import STEPS_PER_BAR, Encoded, encode
 from engine.vocab import MOODS, STYLE_DERIVATION, STYLES, normalise_mood
 
 log = logging.getLogger(__name__)
@@ -397,14 +398,23 @@ _WORKER_NOVELTY: NoveltyChecker | None = None
 def _finish(tracks: Encoded, request: ComposeRequest, name: str, novelty: NoveltyChecker | None) -> tuple[Piece, bool]:
     """Tokens (C-relative) -> the finished Piece in the requested key, and whether it copies a training melody."""
     tracks = postprocess_tokens(tracks, request.style)
-    key = Key.parse(request.key)
-    piece = decode(tracks.melody, tracks.chords, tracks.bass, tracks.drums, mode=tracks.mode, tempo=float(request.tempo))
+    key = _parse_key(request.key)
     shift = key.tonic if key.tonic <= 6 else key.tonic - 12  # stay near the trained register
-    piece = clamp_ranges(piece.transposed(shift))
+    piece = decode_in_key(tracks, shift, float(request.tempo))  # = clamp_ranges(decode(...).transposed(shift))
     mood = MOODS[request.mood]
     piece = replace(piece, key=key, style=request.style, mood=request.mood, valence=mood.valence, arousal=mood.arousal,
                     source="generated", name=name)
-    return piece, novelty is not None and novelty.longest_shared_bars(piece) >= COPY_BARS
+    return piece, novelty is not None and _shared_bars(novelty, piece, tracks.melody) >= COPY_BARS
+
+
+_parse_key = lru_cache(maxsize=None)(Key.parse)  # a handful of key names; Key is immutable
+
+
+def _shared_bars(novelty: NoveltyChecker, piece: Piece, melody: np.ndarray) -> float:
+    """novelty.longest_shared_bars(piece), from the melody tokens already at hand when the checker can
+    (a NoveltyIndex: same answer, without encoding the piece back to tokens)."""
+    from_tokens = getattr(novelty, "longest_shared_bars_of_tokens", None)
+    return from_tokens(melody) if from_tokens is not None else novelty.longest_shared_bars(piece)
 
 
 def _finish_in_worker(item: tuple[Encoded, ComposeRequest, str]) -> tuple[Piece, bool]:

@@ -8,10 +8,11 @@ Piece in its real key: keep each instrument inside its range. The rules per styl
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
-from engine.music import CHORD_QUALITIES, Note, Piece
+from engine.music import CHORD_QUALITIES, Key, Note, Piece
 from engine.tokens import (
     BASS_HIGH,
     BASS_LOW,
@@ -24,7 +25,11 @@ from engine.tokens import (
     STEPS_PER_BAR,
     Encoded,
     chord_token,
+    decode_drums,
+    decode_harmony,
     fold_into,
+    line_notes,
+    line_spans,
 )
 from engine.music import Chord
 
@@ -73,17 +78,17 @@ def tonic_chord(mode: int) -> int:
 DOMINANT_CHORD = chord_token(Chord(7, "7", 0, 4))
 
 
+def _last_index(mask: np.ndarray) -> np.ndarray:
+    """For each position, the last index at or before it where `mask` holds (-1 before the first)."""
+    return np.maximum.accumulate(np.where(mask, np.arange(len(mask)), -1))
+
+
 def _silence_orphan_holds(line: np.ndarray) -> np.ndarray:
     """A HOLD with no sounding note before it (bars are decoded independently) becomes a REST."""
     out = line.copy()
-    sounding = False
-    for s, t in enumerate(out):
-        if t >= FIRST_PITCH_TOKEN:
-            sounding = True
-        elif t == HOLD and not sounding:
-            out[s] = REST
-        elif t == REST:
-            sounding = False
+    last = _last_index((line >= FIRST_PITCH_TOKEN) | (line == REST))  # the tokens that start or stop a note
+    sounding = (last >= 0) & (line[last] >= FIRST_PITCH_TOKEN)
+    out[(line == HOLD) & ~sounding] = REST
     return out
 
 
@@ -91,7 +96,7 @@ def _fill_empty_bars(line: np.ndarray) -> np.ndarray:
     """Copy the nearest bar with notes into bars that have none (repetition is musical; silence is not)."""
     bars = line.reshape(-1, STEPS_PER_BAR).copy()
     has_notes = (bars >= FIRST_PITCH_TOKEN).any(1)
-    if not has_notes.any():
+    if has_notes.all() or not has_notes.any():  # nothing to copy (the line's orphan holds are silenced already)
         return bars.reshape(-1)
     full = np.flatnonzero(has_notes)
     for b in np.flatnonzero(~has_notes):
@@ -102,41 +107,49 @@ def _fill_empty_bars(line: np.ndarray) -> np.ndarray:
 
 def _fill_chords(chords: np.ndarray, mode: int) -> np.ndarray:
     """Every beat gets a chord: N.C. beats take the chord before them (or the tonic at the start)."""
-    out = chords.copy()
-    previous = tonic_chord(mode)
-    for i, c in enumerate(out):
-        if c == 0:
-            out[i] = previous
-        previous = out[i]
-    return out
+    last = _last_index(chords != 0)
+    return np.where(last >= 0, chords[last], tonic_chord(mode)).astype(chords.dtype)
+
+
+def _scale(mode: int, blue_notes: bool) -> np.ndarray:
+    """Allowed pitch classes of the key (C-relative) as a boolean [12]."""
+    scale = np.zeros(12, dtype=bool)
+    scale[list(_MAJOR if mode == 0 else _MINOR)] = True
+    if blue_notes:
+        scale[list(_BLUE)] = True
+    return scale
+
+
+_SNAP_DELTAS = np.array([0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6])  # nearest first, down before up
+
+
+@lru_cache(maxsize=None)
+def _snap_table(mode: int, blue_notes: bool, low: int, high: int) -> np.ndarray:
+    """The snapped token of every note, as a table [strict, chord token, pitch token - FIRST_PITCH_TOKEN]:
+    the nearest allowed pitch in [low, high] (ties go down), or the pitch itself when none is within a
+    tritone. Strict notes (long, on beats 1 and 3) must be chord tones, when there is a chord; others may
+    also be in the scale. Built once per mode, style kind and range, so a line is snapped in one lookup."""
+    pitches = np.arange(low, high + 1)
+    candidates = pitches[:, None] + _SNAP_DELTAS  # [pitch, 13]
+    loose = _scale(mode, blue_notes) | _CHORD_PCS  # [chord, 12]
+    strict = np.where(_CHORD_PCS.any(1, keepdims=True), _CHORD_PCS, loose)
+    allowed = np.stack([loose, strict])[:, :, candidates % 12]  # [2, chord, pitch, 13]
+    ok = allowed & (candidates >= low) & (candidates <= high)
+    snapped = pitches + np.where(ok.any(-1), _SNAP_DELTAS[ok.argmax(-1)], 0)  # the first allowed candidate
+    return (FIRST_PITCH_TOKEN + snapped - low).astype(np.int16)
 
 
 def _snap_line(line: np.ndarray, chords: np.ndarray, mode: int, rules: StyleRules, low: int, high: int, strong_beats: bool) -> np.ndarray:
     """Move notes outside the allowed pitch classes to the nearest allowed pitch (ties go down)."""
     out = line.copy()
-    scale = np.zeros(12, dtype=bool)
-    scale[list(_MAJOR if mode == 0 else _MINOR)] = True
-    if rules.blue_notes:
-        scale[list(_BLUE)] = True
-    onsets = np.flatnonzero(out >= FIRST_PITCH_TOKEN)
-    for s in onsets:
-        chord_pcs = _CHORD_PCS[chords[s // STEPS_PER_BEAT]]
-        length = 1
-        while s + length < len(out) and out[s + length] == HOLD:
-            length += 1
-        if strong_beats and s % (2 * STEPS_PER_BEAT) == 0 and length >= STEPS_PER_BEAT and chord_pcs.any():
-            allowed = chord_pcs
-        else:
-            allowed = scale | chord_pcs
-        pitch = low + int(out[s]) - FIRST_PITCH_TOKEN
-        for delta in (0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6):
-            p = pitch + delta
-            if low <= p <= high and allowed[p % 12]:
-                out[s] = FIRST_PITCH_TOKEN + p - low
-                break
+    onsets, ends = line_spans(line)
+    strict = strong_beats & (onsets % (2 * STEPS_PER_BEAT) == 0) & (ends - onsets >= STEPS_PER_BEAT)
+    table = _snap_table(mode, rules.blue_notes, low, high)
+    out[onsets] = table[strict.astype(np.intp), chords[onsets // STEPS_PER_BEAT], line[onsets] - FIRST_PITCH_TOKEN]
     return out
 
 
+@lru_cache(maxsize=None)
 def _nearest_pitch(target_pcs: tuple[int, ...], near: int, low: int, high: int) -> int:
     candidates = [p for p in range(low, high + 1) if p % 12 in target_pcs]
     return min(candidates, key=lambda p: (abs(p - near), p % 12 != target_pcs[0]))
@@ -189,6 +202,20 @@ def clamp_ranges(piece: Piece) -> Piece:
         return [n if low <= n.pitch <= high else replace(n, pitch=fold_into(n.pitch, low, high)) for n in notes]
 
     return replace(piece, melody=fold(piece.melody, *RANGES["melody"]), bass=fold(piece.bass, *RANGES["bass"]))
+
+
+def decode_in_key(tracks: Encoded, shift: int, tempo: float) -> Piece:
+    """clamp_ranges(decode(...).transposed(shift)) straight from the arrays: each note is made once, at its
+    final pitch (moved by `shift`, folded into its range), rather than decoded, copied, then copied again."""
+    return Piece(
+        bars=len(tracks.melody) // STEPS_PER_BAR,
+        key=Key(shift % 12, "major" if tracks.mode == 0 else "minor"),
+        tempo=tempo,
+        melody=line_notes(tracks.melody, MELODY_LOW + shift, 96, RANGES["melody"]),
+        harmony=decode_harmony(tracks.chords, shift),
+        bass=line_notes(tracks.bass, BASS_LOW + shift, 90, RANGES["bass"]),
+        drums=decode_drums(tracks.drums) if tracks.drums is not None else [],
+    )
 
 
 def empty_bars(piece: Piece) -> list[int]:

@@ -9,6 +9,7 @@ Drums are a multi-hot row per step over a few General MIDI drum classes. Pieces 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -78,18 +79,64 @@ def _encode_line(notes: list[Note], steps: int, low: int, high: int) -> np.ndarr
     return out
 
 
-def _decode_line(tokens: np.ndarray, low: int, velocity: int) -> list[Note]:
-    notes: list[Note] = []
-    pitch, start = None, 0
-    for s, t in enumerate([int(x) for x in tokens] + [REST]):
-        if t == HOLD and pitch is not None:
-            continue
-        if pitch is not None:
-            notes.append(Note(pitch, start, s - start, velocity))
-            pitch = None
-        if t >= FIRST_PITCH_TOKEN:
-            pitch, start = low + t - FIRST_PITCH_TOKEN, s
-    return notes
+def fold_array(pitches: np.ndarray, low: int, high: int) -> np.ndarray:
+    """fold_into for an array of pitches: raise by octaves to `low`, then lower by octaves to `high`."""
+    pitches = np.where(pitches < low, pitches + 12 * ((low - pitches + 11) // 12), pitches)
+    return np.where(pitches > high, pitches - 12 * ((pitches - high + 11) // 12), pitches)
+
+
+def line_spans(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Onsets and ends (exclusive) of a token line's notes: a note lasts until the next token that is not a HOLD."""
+    tokens = np.asarray(tokens)
+    onsets = np.flatnonzero(tokens >= FIRST_PITCH_TOKEN)
+    breaks = np.append(np.flatnonzero(tokens != HOLD), len(tokens))
+    return onsets, breaks[np.searchsorted(breaks, onsets, side="right")]
+
+
+@lru_cache(maxsize=None)
+def _token_pitches(low: int, fold: tuple[int, int] | None) -> np.ndarray:
+    """The pitch of each token value (up to 127 semitones above `low`), folded by octaves into `fold` when given:
+    a line's pitches are then one lookup."""
+    pitches = np.arange(FIRST_PITCH_TOKEN + 128) + (low - FIRST_PITCH_TOKEN)
+    return pitches if fold is None else fold_array(pitches, *fold)
+
+
+def line_notes(tokens: np.ndarray, low: int, velocity: int, fold: tuple[int, int] | None = None) -> list[Note]:
+    """The notes of a token line, pitch `low` + (token - FIRST_PITCH_TOKEN), folded by octaves into `fold` when given.
+    Vectorised over the line: Notes are made once, at their final pitch."""
+    tokens = np.asarray(tokens)
+    onsets, ends = line_spans(tokens)
+    pitches = _token_pitches(low, fold)[tokens[onsets]]
+    return [Note(p, s, e - s, velocity) for p, s, e in zip(pitches.tolist(), onsets.tolist(), ends.tolist())]
+
+
+def decode_harmony(chords: np.ndarray, shift: int | None = None) -> list[Chord]:
+    """One Chord per run of beats with the same chord token; with `shift`, transposed as Chord.transposed does.
+
+    A beat joins the run before it when its token equals that run's (0 for N.C., so a negative token
+    starts a new N.C. run but a 0 after it joins it), as chord_token(previous chord) == token did."""
+    tokens = np.asarray(chords).astype(np.int64)
+    if not len(tokens):
+        return []
+    starts = np.flatnonzero(np.concatenate(([True], tokens[1:] != np.maximum(tokens[:-1], 0))))
+    ends = np.append(starts[1:], len(tokens)) * STEPS_PER_BEAT
+    runs = tokens[starts]
+    roots, qualities = np.divmod(runs - 1, len(MODEL_QUALITIES))  # token_chord for every run at once
+    if shift is not None:
+        roots = (roots + shift) % 12
+    return [Chord(r, MODEL_QUALITIES[q], b, e - b) if t > 0 else Chord(None, "maj", b, e - b)
+            for t, r, q, b, e in zip(runs.tolist(), roots.tolist(), qualities.tolist(), (starts * STEPS_PER_BEAT).tolist(), ends.tolist())]
+
+
+_DRUM_PITCH = np.array([pitches[0] for _, pitches in DRUM_CLASSES], dtype=np.int64)
+
+
+def decode_drums(drums: np.ndarray) -> list[Note]:
+    """Drum hits (the first General MIDI note of each class), sorted by step then pitch."""
+    steps, classes = np.nonzero(drums)
+    pitches = _DRUM_PITCH[classes]
+    order = np.lexsort((pitches, steps))
+    return [Note(p, s, 1, 90) for p, s in zip(pitches[order].tolist(), steps[order].tolist())]
 
 
 @dataclass
@@ -139,26 +186,14 @@ def decode(
 ) -> Piece:
     """Arrays back to a piece in C major/minor (transpose it to the requested key afterwards)."""
     steps = len(melody)
-    harmony: list[Chord] = []
-    for b, tok in enumerate(chords):
-        start = b * STEPS_PER_BEAT
-        if harmony and chord_token(harmony[-1]) == int(tok) and harmony[-1].end == start:
-            last = harmony[-1]
-            harmony[-1] = Chord(last.root, last.quality, last.start, last.duration + STEPS_PER_BEAT)
-        else:
-            harmony.append(token_chord(int(tok), start, STEPS_PER_BEAT))
-    drum_notes: list[Note] = []
-    if drums is not None:
-        for s, i in zip(*np.nonzero(drums)):
-            drum_notes.append(Note(DRUM_CLASSES[int(i)][1][0], int(s), 1, 90))
     return Piece(
         bars=steps // STEPS_PER_BAR,
         key=Key(0, "major" if mode == 0 else "minor"),
         tempo=tempo,
-        melody=_decode_line(melody, MELODY_LOW, 96),
-        harmony=harmony,
-        bass=_decode_line(bass, BASS_LOW, 90) if bass is not None else [],
-        drums=sorted(drum_notes, key=lambda n: (n.start, n.pitch)),
+        melody=line_notes(melody, MELODY_LOW, 96),
+        harmony=decode_harmony(chords),
+        bass=line_notes(bass, BASS_LOW, 90) if bass is not None else [],
+        drums=decode_drums(drums) if drums is not None else [],
     )
 
 

@@ -102,24 +102,22 @@ class NoveltyIndex:
     def __len__(self) -> int:
         return int(len(self.hashes))
 
-    def _pieces_with(self, h: np.uint64) -> np.ndarray:
-        lo = np.searchsorted(self.hashes, h, side="left")
-        hi = np.searchsorted(self.hashes, h, side="right")
-        return self.pieces[lo:hi]
-
     def longest_shared(self, onsets: np.ndarray, pitches: np.ndarray) -> tuple[float, int | None]:
         """(bars, training piece id) of the longest run shared with one training piece; (0, None) when none."""
         hashes = ngram_hashes(melody_events(onsets, pitches), self.ngram)
+        # The index rows of every query n-gram in one search; most n-grams are in no training piece.
+        lo = np.searchsorted(self.hashes, hashes, side="left").tolist()
+        hi = np.searchsorted(self.hashes, hashes, side="right").tolist()
         best, best_piece = 0.0, None
         i = 0
         while i < len(hashes):
-            candidates = self._pieces_with(hashes[i])
-            if len(candidates) == 0:
+            if lo[i] == hi[i]:
                 i += 1
                 continue
+            candidates = self.pieces[lo[i] : hi[i]]
             j = i
-            while j + 1 < len(hashes):
-                nxt = np.intersect1d(candidates, self._pieces_with(hashes[j + 1]), assume_unique=True)
+            while j + 1 < len(hashes) and lo[j + 1] < hi[j + 1]:
+                nxt = np.intersect1d(candidates, self.pieces[lo[j + 1] : hi[j + 1]], assume_unique=True)
                 if len(nxt) == 0:
                     break
                 candidates, j = nxt, j + 1
@@ -134,6 +132,12 @@ class NoveltyIndex:
     def longest_shared_bars(self, piece: Piece) -> float:
         """Bars of the longest melodic run (intervals and rhythm) this piece shares with a training piece."""
         return self.longest_shared(*piece_melody(piece))[0]
+
+    def longest_shared_bars_of_tokens(self, melody: np.ndarray) -> float:
+        """longest_shared_bars of the piece a 4/4 melody token line decodes to, in any key: the events are
+        intervals modulo the octave and onset gaps, which transposing and folding by octaves do not change,
+        so the piece need not be encoded back to tokens."""
+        return self.longest_shared(*token_melody(melody))[0]
 
     def is_copy(self, piece: Piece, threshold_bars: float = COPY_THRESHOLD_BARS) -> bool:
         return self.longest_shared_bars(piece) >= threshold_bars

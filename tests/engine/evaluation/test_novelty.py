@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from tests.engine.evaluation.styled_corpus import synthetic_piece
 
-from engine.evaluation.novelty import NoveltyIndex, piece_melody
+from engine.evaluation.novelty import NoveltyIndex, melody_events, ngram_hashes, piece_melody
 from engine.music import Note, Piece
+from engine.postprocess import decode_in_key
+from engine.tokens import encode
 
 
 def _index(pieces):
@@ -67,3 +69,54 @@ def test_from_cache_uses_only_the_training_split(corpus):
     train_piece = int(corpus.piece[np.flatnonzero(corpus.split_mask("train"))[0]])
     assert test_piece not in set(index.pieces.tolist())
     assert train_piece in set(index.pieces.tolist())
+
+
+def test_the_check_from_tokens_equals_the_check_of_the_piece_in_any_key(training):
+    """Generation checks the melody tokens it already has instead of the finished piece (transposed to its
+    key and folded into the instrument range, then encoded back): the answers must be the same."""
+    index = _index(training)
+    quotes = [_copy(training[k], first_bar=k % 6, bars=2 + k % 4, transpose=k % 12 - 5, at_bar=k % 4, filler_seed=50 + k) for k in range(12)]
+    fresh = [synthetic_piece(style, seed=900 + k, bars=8) for k, style in enumerate(("jazz", "folk", "rock") * 2)]
+    answers = []
+    for piece in quotes + fresh:
+        tokens = encode(piece)
+        for shift in range(-5, 7):
+            in_key = decode_in_key(tokens, shift, 120.0)  # the generated piece's path: transposed, then clamped
+            answers.append(index.longest_shared_bars(in_key))
+            assert index.longest_shared_bars_of_tokens(tokens.melody) == answers[-1], (piece, shift)
+    assert max(answers) >= 2.0 and min(answers) < 2.0  # copies and non-copies were both checked
+
+
+def _loop_longest_shared(index: NoveltyIndex, onsets, pitches):
+    """The search as first written: one index lookup per n-gram."""
+
+    def pieces_with(h):
+        return index.pieces[np.searchsorted(index.hashes, h, side="left"):np.searchsorted(index.hashes, h, side="right")]
+
+    hashes = ngram_hashes(melody_events(onsets, pitches), index.ngram)
+    best, best_piece, i = 0.0, None, 0
+    while i < len(hashes):
+        candidates = pieces_with(hashes[i])
+        if len(candidates) == 0:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(hashes):
+            nxt = np.intersect1d(candidates, pieces_with(hashes[j + 1]), assume_unique=True)
+            if len(nxt) == 0:
+                break
+            candidates, j = nxt, j + 1
+        bars = ((onsets[j + index.ngram] - onsets[i]) + 1) / 16
+        if bars > best:
+            best, best_piece = float(bars), int(candidates[0])
+        i = j + 1 if j > i else i + 1
+    return round(best, 3), best_piece
+
+
+def test_the_batched_index_lookup_matches_one_lookup_per_ngram(training):
+    # pieces sharing n-grams, so that runs have several candidates that narrow down
+    index = _index(training + [_copy(training[k], 0, 6, 0, 1, filler_seed=k) for k in range(0, 20, 3)])
+    queries = [_copy(training[k], first_bar=k % 6, bars=1 + k % 5, transpose=0, at_bar=k % 4, filler_seed=70 + k) for k in range(20)]
+    results = [index.longest_shared(*piece_melody(q)) for q in queries]
+    assert results == [_loop_longest_shared(index, *piece_melody(q)) for q in queries]
+    assert any(piece is not None for _, piece in results)

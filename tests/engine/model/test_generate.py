@@ -1,10 +1,15 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from engine.generate import COPY_BARS, MAX_NOVELTY_ATTEMPTS, Composer, resolve_request
+from engine.evaluation.novelty import NoveltyIndex, token_melody
+from engine.generate import COPY_BARS, MAX_NOVELTY_ATTEMPTS, Composer, _finish, resolve_request
 from engine.music import Chord, Key, Meter, Note, Piece
-from engine.postprocess import STYLE_RULES, empty_bars
+from engine.postprocess import STYLE_RULES, clamp_ranges, empty_bars, postprocess_tokens
 from engine.request import ComposeRequest, EngineInputError
+from engine.tokens import decode
+from engine.vocab import MOODS
 
 
 def _same(a: Piece, b: Piece) -> bool:
@@ -177,3 +182,28 @@ def test_worker_processes_give_the_same_pieces(composer):
     serial = composer.generate(reqs)
     pooled = Composer(composer.model, composer.styles, composer.model_version, "cpu", workers=2).generate(reqs)
     assert all(_same(a.piece, b.piece) for a, b in zip(serial, pooled))
+
+
+def test_finishing_matches_decode_transpose_clamp_and_the_piece_check(composer):
+    """_finish builds the piece straight from the tokens and checks novelty on the tokens; it must give what
+    decoding, transposing, clamping and checking the finished piece give."""
+    keys = ["C", "Eb", "F#m", "B", "Gb", "Am", "C#m", "E", "Bbm", "G", "Dm", "Ab"]
+    reqs = [resolve_request(ComposeRequest(style=s, mood="dark" if i % 2 else "happy", key=keys[i % 12], bars=(4, 8, 12, 16, 32)[i % 5], seed=i))
+            for i, s in enumerate(["jazz", "folk", "classical", "lofi", "ambient"] * 5)]
+    jobs = [composer._plan(r, z, r.bars) for r, z in zip(reqs, composer._sample_latents(reqs, [r.seed for r in reqs]))]
+    tracks = composer._decode_jobs(jobs)
+    # An index of every other piece's post-processed melody, so that both copies and fresh pieces are checked.
+    index = NoveltyIndex.build((i, *token_melody(postprocess_tokens(t, r.style).melody)) for i, (t, r) in enumerate(zip(tracks[::2], reqs[::2])))
+    decisions = []
+    for t, r in zip(tracks, reqs):
+        piece, copied = _finish(t, r, "v/1", index)
+        done = postprocess_tokens(t, r.style)
+        key = Key.parse(r.key)
+        plain = decode(done.melody, done.chords, done.bass, done.drums, mode=done.mode, tempo=float(r.tempo))
+        plain = clamp_ranges(plain.transposed(key.tonic if key.tonic <= 6 else key.tonic - 12))
+        plain = replace(plain, key=key, style=r.style, mood=r.mood, valence=MOODS[r.mood].valence, arousal=MOODS[r.mood].arousal,
+                        source="generated", name="v/1")
+        assert repr(piece) == repr(plain)  # repr: a numpy integer in place of an int would compare equal
+        assert copied == (index.longest_shared_bars(plain) >= COPY_BARS)
+        decisions.append(copied)
+    assert any(decisions) and not all(decisions)
