@@ -143,9 +143,17 @@ def cosine_lr(step: int, total: int, peak: float, min_fraction: float, warmup: i
 
 def corpus_stats(cache: CorpusCache) -> dict:
     """Corpus facts the generator needs: which tracks the model learned (a track no training segment has,
-    like drums in a corpus without drum parts, must not be sampled from an untrained head)."""
+    like drums in a corpus without drum parts, must not be sampled from an untrained head), and each
+    style's valence/arousal mean and spread (engine.generate keeps the model's mood condition inside them)."""
     train = cache.split_mask("train")
-    return {"track_rates": {"bass": round(float(cache.has_bass[train].mean()), 4), "drums": round(float(cache.has_drums[train].mean()), 4)}}
+    moods = {}
+    for k, style in enumerate(cache.styles):
+        rows = train & (cache.style == k)
+        if rows.sum() >= 2:
+            moods[style] = {name: [round(float(v[rows].mean()), 4), round(float(v[rows].std()), 4)]
+                            for name, v in (("valence", cache.valence), ("arousal", cache.arousal))}
+    return {"track_rates": {"bass": round(float(cache.has_bass[train].mean()), 4), "drums": round(float(cache.has_drums[train].mean()), 4)},
+            "mood_by_style": moods}
 
 
 class MetricsLog:

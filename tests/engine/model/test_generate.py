@@ -180,7 +180,7 @@ def test_tracks_missing_from_the_training_data_come_back_empty(composer, tiny_ca
 def test_worker_processes_give_the_same_pieces(composer):
     reqs = [ComposeRequest(style="jazz", mood="sad", seed=i, bars=12) for i in range(12)]
     serial = composer.generate(reqs)
-    pooled = Composer(composer.model, composer.styles, composer.model_version, "cpu", workers=2).generate(reqs)
+    pooled = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats=composer.stats, workers=2).generate(reqs)
     assert all(_same(a.piece, b.piece) for a, b in zip(serial, pooled))
 
 
@@ -207,3 +207,40 @@ def test_finishing_matches_decode_transpose_clamp_and_the_piece_check(composer):
         assert copied == (index.longest_shared_bars(plain) >= COPY_BARS)
         decisions.append(copied)
     assert any(decisions) and not all(decisions)
+
+
+def test_mood_statistics_per_style_come_from_the_training_split(tiny_cache):
+    from engine.train import corpus_stats
+
+    stats = corpus_stats(tiny_cache)["mood_by_style"]
+    train = tiny_cache.split_mask("train")
+    for k, style in enumerate(tiny_cache.styles):
+        rows = train & (tiny_cache.style == k)
+        if rows.sum() < 2:
+            assert style not in stats
+            continue
+        assert stats[style]["valence"] == pytest.approx([tiny_cache.valence[rows].mean(), tiny_cache.valence[rows].std()], abs=1e-4)
+        assert stats[style]["arousal"] == pytest.approx([tiny_cache.arousal[rows].mean(), tiny_cache.arousal[rows].std()], abs=1e-4)
+
+
+def test_the_model_is_told_moods_inside_the_styles_range_in_the_same_order(composer):
+    from engine.generate import MOOD_SPREAD
+
+    # A style whose data is all calm and a little sad: valence -0.1 ± 0.2, arousal -0.6 ± 0.1.
+    stats = {"mood_by_style": {"classical": {"valence": [-0.1, 0.2], "arousal": [-0.6, 0.1]}}}
+    told = Composer(composer.model, ["classical", "jazz"], composer.model_version, "cpu", stats=stats)
+    for mood in MOODS:
+        valence, arousal = told._model_mood("classical", mood)
+        assert abs(valence + 0.1) < MOOD_SPREAD * 0.2 and abs(arousal + 0.6) < MOOD_SPREAD * 0.1
+        assert told._model_mood("jazz", mood) == (MOODS[mood].valence, MOODS[mood].arousal)  # no statistics: as asked
+    by_mood = {m: told._model_mood("classical", m) for m in MOODS}
+    for a in MOODS:  # the order of the moods survives: happier stays happier, more energetic stays more energetic
+        for b in MOODS:
+            if MOODS[a].valence > MOODS[b].valence:
+                assert by_mood[a][0] > by_mood[b][0]
+            if MOODS[a].arousal > MOODS[b].arousal:
+                assert by_mood[a][1] > by_mood[b][1]
+    # A mood near the style's centre is left nearly as it is.
+    near = Composer(composer.model, ["classical"], composer.model_version, "cpu",
+                    stats={"mood_by_style": {"classical": {"valence": [0.8, 0.5], "arousal": [0.5, 0.5]}}})
+    assert near._model_mood("classical", "happy") == pytest.approx((0.8, 0.5), abs=1e-6)
