@@ -92,16 +92,21 @@ def resolve_request(request: ComposeRequest, styles: tuple[str, ...] | list[str]
     request = request.validated()
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
     reading = read_prompt(request.prompt)
-    rng = np.random.default_rng(derive_seed(seed, "resolve"))
-    style = request.style or reading.style or styles[int(rng.integers(len(styles)))]
-    mood = request.mood or reading.mood or list(MOODS)[int(rng.integers(len(MOODS)))]
+    style = request.style or reading.style or styles[_pick(seed, "style", len(styles))]
+    mood = request.mood or reading.mood or list(MOODS)[_pick(seed, "mood", len(MOODS))]
     tempo = request.tempo or reading.tempo or default_tempo(style, mood, reading.tempo_factor)
     tempo = int(min(MAX_TEMPO, max(MIN_TEMPO, tempo)))
     key = request.key
     if key is None:
-        mode = "minor" if rng.random() < MOOD_MINOR_RATE[mood] else "major"
-        key = DEFAULT_KEYS[mode][int(rng.integers(len(DEFAULT_KEYS[mode])))]
+        mode = "minor" if _pick(seed, "mode", 10_000) < 10_000 * MOOD_MINOR_RATE[mood] else "major"
+        key = DEFAULT_KEYS[mode][_pick(seed, "key", len(DEFAULT_KEYS[mode]))]
     return replace(request, style=style, mood=mood, tempo=tempo, key=key, seed=seed)
+
+
+def _pick(seed: int, label: str, n: int) -> int:
+    """A choice in range(n) drawn from the seed, one independent draw per label (a hash: no RNG object to
+    build, which cost more than the rest of resolving a request)."""
+    return derive_seed(seed, "resolve", label) % n
 
 
 @dataclass
@@ -128,6 +133,7 @@ class Composer:
         self.styles = list(styles)
         self.stats = stats or {}
         self.mood_by_style = self.stats.get("mood_by_style", {})
+        self._condition_rows: dict[tuple[str, str, str], tuple[int, float, float, int]] = {}
         self.model_version = model_version
         self.device = torch.device(device)
         self.novelty = novelty
@@ -169,15 +175,24 @@ class Composer:
             return m.valence, m.arousal
         return tuple(_squash(value, *spans[name]) for name, value in (("valence", m.valence), ("arousal", m.arousal)))
 
+    def _condition_row(self, style: str, mood: str, key: str) -> tuple[int, float, float, int]:
+        """(style index, valence, arousal, minor) as the model is told them; a batch has few distinct ones."""
+        row = self._condition_rows.get((style, mood, key))
+        if row is None:
+            row = (self._style_index(style), *self._model_mood(style, mood), int(_parse_key(key).mode == "minor"))
+            self._condition_rows[(style, mood, key)] = row
+        return row
+
     def _conditions(self, requests: list[ComposeRequest]) -> Condition:
-        moods = [self._model_mood(r.style, r.mood) for r in requests]
+        rows = [self._condition_row(r.style, r.mood, r.key) for r in requests]
+        style, valence, arousal, minor = zip(*rows) if rows else ((), (), (), ())
         d = self.device
         return Condition(
-            style=torch.tensor([self._style_index(r.style) for r in requests], dtype=torch.long, device=d),
-            valence=torch.tensor([m[0] for m in moods], dtype=torch.float32, device=d),
-            arousal=torch.tensor([m[1] for m in moods], dtype=torch.float32, device=d),
+            style=torch.tensor(style, dtype=torch.long, device=d),
+            valence=torch.tensor(valence, dtype=torch.float32, device=d),
+            arousal=torch.tensor(arousal, dtype=torch.float32, device=d),
             tempo_bucket=tempo_bucket(torch.tensor([float(r.tempo) for r in requests], device=d)),
-            mode=torch.tensor([int(Key.parse(r.key).mode == "minor") for r in requests], dtype=torch.long, device=d),
+            mode=torch.tensor(minor, dtype=torch.long, device=d),
             shift=torch.zeros(len(requests), dtype=torch.long, device=d),
         )
 
@@ -300,7 +315,8 @@ class Composer:
             return self._plan_all(again, self._sample_latents(again, [derive_seed(r.seed, "theme", attempt) for r in again]), attempt)
 
         pieces, jobs = self._render(jobs, replan)
-        return [Composition(p, r, j.latents[0].float().cpu().numpy(), self.model_version) for p, r, j in zip(pieces, resolved, jobs)]
+        embeddings = torch.stack([j.latents[0] for j in jobs]).float().cpu().numpy()  # one copy off the device, not one per piece
+        return [Composition(p, r, z, self.model_version) for p, r, z in zip(pieces, resolved, embeddings)]
 
     def generate_pieces(self, requests: list[ComposeRequest]) -> list[Piece]:
         """Just the pieces: the generator interface of engine.evaluation."""

@@ -244,3 +244,18 @@ def test_the_model_is_told_moods_inside_the_styles_range_in_the_same_order(compo
     near = Composer(composer.model, ["classical"], composer.model_version, "cpu",
                     stats={"mood_by_style": {"classical": {"valence": [0.8, 0.5], "arousal": [0.5, 0.5]}}})
     assert near._model_mood("classical", "happy") == pytest.approx((0.8, 0.5), abs=1e-6)
+
+
+def test_open_choices_follow_the_seed_and_the_moods_minor_rates():
+    from engine.generate import DEFAULT_KEYS, MOOD_MINOR_RATE
+
+    for mood in ("happy", "sad"):
+        resolved = [resolve_request(ComposeRequest(mood=mood, seed=s)) for s in range(2000)]
+        minor = np.mean([Key.parse(r.key).mode == "minor" for r in resolved])
+        assert abs(minor - MOOD_MINOR_RATE[mood]) < 0.04, (mood, minor)
+        assert {r.key for r in resolved} == set(DEFAULT_KEYS["major"]) | set(DEFAULT_KEYS["minor"])
+    styles = [resolve_request(ComposeRequest(seed=s)).style for s in range(2000)]
+    from engine.vocab import STYLES
+
+    assert set(styles) == set(STYLES) and min(styles.count(s) for s in STYLES) > 100  # ~182 each
+    assert resolve_request(ComposeRequest(seed=77)) == resolve_request(ComposeRequest(seed=77))
