@@ -45,7 +45,8 @@ def test_requested_style_mood_key_tempo_and_bars_show_in_the_output(composer, st
     # post-processing: every bar sounds, the last chord is the tonic, the last note is a tonic-chord tone held to the end
     assert empty_bars(p) == []
     last = p.harmony[-1]
-    assert last.root == p.key.tonic and last.quality == ("maj" if p.key.mode == "major" else "min") and last.end == p.total_steps
+    final = STYLE_RULES[style].final_chord[int(p.key.mode == "minor")]
+    assert last.root == p.key.tonic and last.quality == final and last.end == p.total_steps
     final = max(p.melody, key=lambda n: n.start)
     assert final.end == p.total_steps and final.pitch % 12 in last.pitch_classes()
     assert all(n.start + n.duration <= p.total_steps for n in p.melody + p.bass)

@@ -85,6 +85,16 @@ def test_cadence_dominant_then_tonic_and_a_held_final_chord_tone():
         assert final.pitch % 12 in ((0, 4, 7) if mode == 0 else (0, 3, 7))
 
 
+def test_each_style_ends_on_its_own_tonic_chord():
+    notes = [(62, s, 2) for s in range(0, T, 2)]
+    expected = {("blues", 0): "7", ("blues", 1): "min7", ("jazz", 0): "maj7", ("jazz", 1): "min7", ("lofi", 0): "maj7",
+                ("folk", 0): "maj", ("folk", 1): "min", ("pop", 0): "maj", ("classical", 1): "min"}
+    for (style, mode), quality in expected.items():
+        out = postprocess_tokens(_tracks(notes, mode=mode), style)
+        assert list(out.chords[-4:]) == [chord_token(Chord(0, quality, 0, 4))] * 4, (style, mode)
+        assert _notes(out)[-1].pitch % 12 in Chord(0, quality, 0, 4).pitch_classes()  # the held last note fits it
+
+
 def test_no_chord_beats_take_the_previous_chord():
     chords = [0] * 2 + [chord_token(Chord(5, "maj", 0, 4))] + [0] * (T // 4 - 3)
     out = postprocess_tokens(_tracks([(60, 0, 4)], chords=chords), "pop")
