@@ -157,12 +157,15 @@ class Composer:
 
     def _style_index(self, style: str) -> int:
         model_style = STYLE_DERIVATION.get(style, style)
-        if model_style not in self.styles:
+        if style not in self.supported_styles():
             raise EngineInputError(f"This model cannot write {style!r}. Choose one of: {', '.join(self.supported_styles())}.")
         return self.styles.index(model_style)
 
     def supported_styles(self) -> list[str]:
-        return [s for s in STYLES if STYLE_DERIVATION.get(s, s) in self.styles]
+        """The styles this model can write: those it was trained on (a checkpoint's statistics list the
+        styles its training data had; older checkpoints without them are trusted for every style)."""
+        trained = set(self.mood_by_style) if self.mood_by_style else set(self.styles)
+        return [s for s in STYLES if STYLE_DERIVATION.get(s, s) in self.styles and STYLE_DERIVATION.get(s, s) in trained]
 
     def _model_mood(self, style: str, mood: str) -> tuple[float, float]:
         """The mood as the model is told it: valence and arousal moved, monotonically, inside what the

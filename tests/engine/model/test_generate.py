@@ -260,3 +260,19 @@ def test_open_choices_follow_the_seed_and_the_moods_minor_rates():
 
     assert set(styles) == set(STYLES) and min(styles.count(s) for s in STYLES) > 100  # ~182 each
     assert resolve_request(ComposeRequest(seed=77)) == resolve_request(ComposeRequest(seed=77))
+
+
+def test_training_writes_the_novelty_index_the_composer_loads(tiny_run, composer):
+    out, _ = tiny_run
+    assert (out / "novelty_index.npz").is_file()
+    assert composer.novelty is not None and len(composer.novelty) > 0
+
+
+def test_a_style_without_training_data_is_refused_by_name(composer):
+    moods = {s: {"valence": [0.0, 0.5], "arousal": [0.0, 0.5]} for s in composer.styles if s not in ("game", "lofi")}
+    partial = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats={"mood_by_style": moods})
+    assert "game" not in partial.supported_styles() and "folk" in partial.supported_styles()
+    assert "lofi" in partial.supported_styles() or "jazz" not in moods  # lofi is written with the jazz condition
+    with pytest.raises(EngineInputError, match="cannot write 'game'.*folk"):
+        partial.generate([ComposeRequest(style="game", seed=1)])
+    assert partial.generate([ComposeRequest(seed=3)])[0].request.style != "game"  # open styles are drawn from what it can write
