@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,23 +32,27 @@ class LoadedCheckpoint:
     stats: dict = field(default_factory=dict)  # corpus statistics used at generation (e.g. minor-key rates)
 
 
-def weights_hash(state: dict[str, torch.Tensor]) -> str:
+def weights_hash(state: dict[str, torch.Tensor], stats: dict | None = None) -> str:
+    """A short hash of everything that decides what a checkpoint generates: the weights and, when given,
+    the corpus statistics the generator reads (they steer the model's condition)."""
     h = hashlib.sha256()
     for name in sorted(state):
         h.update(name.encode())
         h.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    if stats:
+        h.update(json.dumps(stats, sort_keys=True).encode())
     return h.hexdigest()[:8]
 
 
-def make_version(config_name: str, state: dict[str, torch.Tensor], date: _dt.date | None = None) -> str:
+def make_version(config_name: str, state: dict[str, torch.Tensor], date: _dt.date | None = None, stats: dict | None = None) -> str:
     date = date or _dt.datetime.now(_dt.timezone.utc).date()
-    return f"{config_name}-{date.isoformat()}-{weights_hash(state)}"
+    return f"{config_name}-{date.isoformat()}-{weights_hash(state, stats)}"
 
 
 def save_checkpoint(path: str | Path, model: ComposerModel, styles: list[str], metrics: dict | None = None, stats: dict | None = None) -> str:
     """Write an inference checkpoint; returns its version string."""
     state = {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()) for k, v in model.state_dict().items()}
-    version = make_version(model.cfg.name, state)
+    version = make_version(model.cfg.name, state, stats=stats)
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": version,

@@ -144,16 +144,18 @@ def cosine_lr(step: int, total: int, peak: float, min_fraction: float, warmup: i
 def corpus_stats(cache: CorpusCache) -> dict:
     """Corpus facts the generator needs: which tracks the model learned (a track no training segment has,
     like drums in a corpus without drum parts, must not be sampled from an untrained head), and each
-    style's valence/arousal mean and spread (engine.generate keeps the model's mood condition inside them)."""
+    style's valence/arousal mean and spread and its 10th-90th percentile tempos (engine.generate keeps the
+    model's mood and tempo condition inside them)."""
     train = cache.split_mask("train")
-    moods = {}
+    moods, tempos = {}, {}
     for k, style in enumerate(cache.styles):
         rows = train & (cache.style == k)
         if rows.sum() >= 2:
             moods[style] = {name: [round(float(v[rows].mean()), 4), round(float(v[rows].std()), 4)]
                             for name, v in (("valence", cache.valence), ("arousal", cache.arousal))}
+            tempos[style] = [round(float(t), 1) for t in np.percentile(cache.tempo[rows], [10, 90])]
     return {"track_rates": {"bass": round(float(cache.has_bass[train].mean()), 4), "drums": round(float(cache.has_drums[train].mean()), 4)},
-            "mood_by_style": moods}
+            "mood_by_style": moods, "tempo_by_style": tempos}
 
 
 class MetricsLog:

@@ -276,3 +276,17 @@ def test_a_style_without_training_data_is_refused_by_name(composer):
     with pytest.raises(EngineInputError, match="cannot write 'game'.*folk"):
         partial.generate([ComposeRequest(style="game", seed=1)])
     assert partial.generate([ComposeRequest(seed=3)])[0].request.style != "game"  # open styles are drawn from what it can write
+
+
+def test_the_model_is_told_a_tempo_inside_the_styles_range_and_the_piece_keeps_the_requested_one(composer):
+    stats = {**composer.stats, "tempo_by_style": {"folk": [100.0, 100.0], "jazz": [120.0, 240.0]}}
+    told = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats=stats)
+    assert told._model_tempo("folk", 60) == 100.0 and told._model_tempo("folk", 180) == 100.0
+    assert told._model_tempo("jazz", 90) == 120.0 and told._model_tempo("jazz", 150) == 150.0
+    assert told._model_tempo("lofi", 70) == 120.0  # lofi is written with the jazz condition
+    assert told._model_tempo("pop", 70) == 70.0  # no statistics: as asked
+    slow = told.generate([ComposeRequest(style="folk", mood="calm", tempo=60, seed=4)])[0]
+    assert slow.piece.tempo == 60  # plays at the requested tempo
+    # The notes are those of the in-range condition: the same as asking for 100 bpm, but played at 60.
+    at_100 = told.generate([ComposeRequest(style="folk", mood="calm", tempo=100, seed=4)])[0]
+    assert [(n.pitch, n.start, n.duration) for n in slow.piece.melody] == [(n.pitch, n.start, n.duration) for n in at_100.piece.melody]

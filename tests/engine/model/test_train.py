@@ -117,3 +117,15 @@ def test_generator_average_follows_the_ema_formula():
     average.update()
     average.copy_to_model()
     assert torch.allclose(weight, first + 0.25, atol=1e-6)  # 0.75 * w + 0.25 * (w + 1)
+
+
+def test_the_version_names_the_weights_and_the_statistics_that_steer_generation():
+    from engine.checkpoint import make_version
+
+    state = ComposerModel(CONFIGS["tiny"], n_styles=3).state_dict()
+    date = __import__("datetime").date(2026, 11, 26)
+    plain = make_version("tiny", state, date)
+    assert plain == make_version("tiny", state, date, stats={})
+    a = make_version("tiny", state, date, stats={"tempo_by_style": {"folk": [100.0, 100.0]}})
+    b = make_version("tiny", state, date, stats={"tempo_by_style": {"folk": [90.0, 110.0]}})
+    assert len({plain, a, b}) == 3 and all(v.startswith("tiny-2026-11-26-") for v in (plain, a, b))
