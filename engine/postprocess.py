@@ -1,8 +1,8 @@
 """Musical rules applied to generated tokens (in C major / C minor) before they become a Piece.
 
 Order: silence orphan holds, fill empty bars, give every beat a chord, write the cadence chords, snap
-melody and bass to what the style allows, end the melody and bass on the tonic chord. Then, on the
-Piece in its real key: keep each instrument inside its range. The rules per style are a table (data).
+melody and bass to what the style allows, end the melody and bass on the tonic chord. Then, decoding
+in the real key (decode_in_key): keep each instrument inside its range. The rules per style are a table (data).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from engine.tokens import (
     chord_token,
     decode_drums,
     decode_harmony,
-    fold_into,
     line_notes,
     line_spans,
 )
@@ -198,18 +197,10 @@ def postprocess_tokens(tracks: Encoded, style: str) -> Encoded:
     return replace(tracks, melody=melody, bass=bass, chords=chords)
 
 
-def clamp_ranges(piece: Piece) -> Piece:
-    """Fold melody and bass notes by octaves into their instrument ranges (after transposition)."""
-
-    def fold(notes: list[Note], low: int, high: int) -> list[Note]:
-        return [n if low <= n.pitch <= high else replace(n, pitch=fold_into(n.pitch, low, high)) for n in notes]
-
-    return replace(piece, melody=fold(piece.melody, *RANGES["melody"]), bass=fold(piece.bass, *RANGES["bass"]))
-
-
 def decode_in_key(tracks: Encoded, shift: int, tempo: float) -> Piece:
-    """clamp_ranges(decode(...).transposed(shift)) straight from the arrays: each note is made once, at its
-    final pitch (moved by `shift`, folded into its range), rather than decoded, copied, then copied again."""
+    """The finished piece in its key, straight from the arrays: each note is made once, at its final pitch
+    (moved by `shift`, folded by octaves into its instrument's range, RANGES). It equals decoding in C,
+    transposing, then folding the Piece's notes, which the tests check it against."""
     return Piece(
         bars=len(tracks.melody) // STEPS_PER_BAR,
         key=Key(shift % 12, "major" if tracks.mode == 0 else "minor"),

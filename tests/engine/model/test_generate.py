@@ -6,10 +6,11 @@ import pytest
 from engine.evaluation.novelty import NoveltyIndex, token_melody
 from engine.generate import COPY_BARS, MAX_NOVELTY_ATTEMPTS, Composer, _finish, resolve_request
 from engine.music import Chord, Key, Meter, Note, Piece
-from engine.postprocess import STYLE_RULES, clamp_ranges, empty_bars, postprocess_tokens
+from engine.postprocess import STYLE_RULES, empty_bars, postprocess_tokens
 from engine.request import ComposeRequest, EngineInputError
 from engine.tokens import decode
 from engine.vocab import MOODS
+from reference import clamp_ranges
 
 
 def _same(a: Piece, b: Piece) -> bool:
@@ -191,7 +192,7 @@ def test_finishing_matches_decode_transpose_clamp_and_the_piece_check(composer):
     keys = ["C", "Eb", "F#m", "B", "Gb", "Am", "C#m", "E", "Bbm", "G", "Dm", "Ab"]
     reqs = [resolve_request(ComposeRequest(style=s, mood="dark" if i % 2 else "happy", key=keys[i % 12], bars=(4, 8, 12, 16, 32)[i % 5], seed=i))
             for i, s in enumerate(["jazz", "folk", "classical", "lofi", "ambient"] * 5)]
-    jobs = [composer._plan(r, z, r.bars) for r, z in zip(reqs, composer._sample_latents(reqs, [r.seed for r in reqs]))]
+    jobs = composer._plan_all(reqs, composer._sample_latents(reqs, [r.seed for r in reqs]))
     tracks = composer._decode_jobs(jobs)
     # An index of every other piece's post-processed melody, so that both copies and fresh pieces are checked.
     index = NoveltyIndex.build((i, *token_melody(postprocess_tokens(t, r.style).melody)) for i, (t, r) in enumerate(zip(tracks[::2], reqs[::2])))

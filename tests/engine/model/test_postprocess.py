@@ -3,7 +3,7 @@ import pytest
 
 from engine import postprocess
 from engine.music import Chord, Key, Note, Piece
-from engine.postprocess import STYLE_RULES, DOMINANT_CHORD, clamp_ranges, decode_in_key, empty_bars, postprocess_tokens, tonic_chord
+from engine.postprocess import STYLE_RULES, DOMINANT_CHORD, decode_in_key, empty_bars, postprocess_tokens, tonic_chord
 from engine.tokens import (
     BASS_HIGH,
     BASS_LOW,
@@ -23,6 +23,7 @@ from engine.tokens import (
     fold_into,
     token_chord,
 )
+from reference import clamp_ranges
 
 BARS = 4
 T = BARS * 16
