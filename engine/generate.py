@@ -215,12 +215,9 @@ class Composer:
     def _seeds(self, seeds: list[int]) -> torch.Tensor:
         return torch.tensor(seeds, dtype=torch.long, device=self.device)
 
-    def _plan(self, request: ComposeRequest, theme: torch.Tensor, bars: int, attempt: int = 0) -> _Job:
-        """Latents for each segment of a piece, following FORMS from the theme latent."""
-        return self._plan_all([replace(request, bars=bars)], [theme], attempt)[0]
-
     def _plan_all(self, requests: list[ComposeRequest], themes, attempt: int = 0) -> list[_Job]:
-        """_plan for many pieces: the fresh latents of every later segment come from one batched call."""
+        """Latents for each segment of each piece, following FORMS from its theme latent; the fresh latents
+        of every later segment come from one batched call."""
         counts = [math.ceil(r.bars / SEGMENT_BARS) for r in requests]
         fresh_requests = [r for r, n in zip(requests, counts) for _ in range(1, n)]
         fresh_seeds = [derive_seed(r.seed, "segment", k, attempt) for r, n in zip(requests, counts) for k in range(1, n)]
@@ -337,12 +334,8 @@ class Composer:
     __call__ = generate_pieces
 
     def _from_latent(self, z: torch.Tensor, request: ComposeRequest) -> Composition:
-        job = self._plan(request, z, request.bars)
-
-        def replan(indices: list[int], attempt: int) -> list[_Job]:  # keep the latent; only the sampled notes change
-            return [replace(job, seed=derive_seed(request.seed, "retry", attempt))]
-
-        [piece], _ = self._render([job], replan)
+        [job] = self._plan_all([request], [z])
+        [piece], _ = self._render([job], _new_notes_for(job))
         return Composition(piece, request, z.float().cpu().numpy(), self.model_version)
 
     def _latent_of(self, parent: "Composition | np.ndarray") -> torch.Tensor:
@@ -400,11 +393,7 @@ class Composer:
         bars = min(MAX_BARS, max(MIN_BARS, piece.bars))
         request = replace(request, bars=bars)
         job = _Job(request, latents[: math.ceil(bars / SEGMENT_BARS)], bars, request.seed)
-
-        def replan(indices: list[int], attempt: int) -> list[_Job]:
-            return [replace(job, seed=derive_seed(request.seed, "retry", attempt))]
-
-        [out], _ = self._render([job], replan)
+        [out], _ = self._render([job], _new_notes_for(job))
         return Composition(out, request, latents[0].float().cpu().numpy(), self.model_version)
 
     def restyle(self, piece: Piece, style: str, request: ComposeRequest | None = None) -> Composition:
@@ -446,6 +435,15 @@ class Composer:
 # --- helpers --------------------------------------------------------------------------------------
 
 _WORKER_NOVELTY: NoveltyChecker | None = None
+
+
+def _new_notes_for(job: _Job):
+    """The replan of a one-piece render whose latents stay: a retry only samples new notes."""
+
+    def replan(indices: list[int], attempt: int) -> list[_Job]:
+        return [replace(job, seed=derive_seed(job.request.seed, "retry", attempt))]
+
+    return replan
 
 
 def _finish(tracks: Encoded, request: ComposeRequest, name: str, novelty: NoveltyChecker | None) -> tuple[Piece, bool]:
