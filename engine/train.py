@@ -419,18 +419,12 @@ def train(
     metrics["segments"] = {"train": len(train_idx), "valid": len(valid_idx)}
     version = save_checkpoint(out_dir / "model.pt", model, styles, metrics, corpus_stats(cache))
     metrics["version"] = version
-    write_novelty_index(cache, out_dir)
+    from engine.evaluation.artifacts import save_novelty_index
+
+    save_novelty_index(cache, out_dir)  # beside model.pt: Composer.load resamples pieces that copy 2+ bars
     log.write(event="done", **metrics)
     print(json.dumps(metrics, indent=1), flush=True)
     return metrics
-
-
-def write_novelty_index(cache: CorpusCache, out_dir: Path) -> Path:
-    """The training melodies' n-gram index beside the checkpoint: Composer.load finds it there and
-    resamples any piece that copies 2 bars or more of a training melody."""
-    from engine.evaluation.novelty import NoveltyIndex
-
-    return NoveltyIndex.from_cache(cache, "train").save(out_dir / "novelty_index.npz")
 
 
 @torch.no_grad()

@@ -40,7 +40,14 @@ def load_or_build_artifacts(cache: CorpusCache, folder: Path, *, retrain: bool =
             novelty = None
     if novelty is None:
         log("Building the novelty index from the training melodies...")
-        novelty = NoveltyIndex.from_cache(cache, "train")
-        novelty.save(novelty_path)
-        stamp.write_text(fingerprint)
+        novelty = save_novelty_index(cache, folder)
     return classifier, novelty
+
+
+def save_novelty_index(cache: CorpusCache, folder: Path) -> NoveltyIndex:
+    """Build the index of `cache`'s training melodies into `folder`, stamped with the cache's fingerprint
+    (so load_or_build_artifacts reuses it, and Composer.load finds it beside a checkpoint there)."""
+    novelty = NoveltyIndex.from_cache(cache, "train")
+    novelty.save(folder / NOVELTY_FILE)
+    (folder / (NOVELTY_FILE + ".fingerprint")).write_text(cache_fingerprint(cache))
+    return novelty
