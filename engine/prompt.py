@@ -79,22 +79,12 @@ def read_prompt(text: str | None) -> PromptReading:
     def has(term: str) -> bool:
         return f" {term} " in lowered
 
-    for style in STYLES:
-        if has(style):
-            style_votes[style] += 10
-            reading.matched.append(style)
-    for alias, style in STYLE_ALIASES.items():
-        if has(alias):
-            style_votes[style] += 10
-            reading.matched.append(alias)
-    for mood in MOODS:
-        if has(mood):
-            mood_votes[mood] += 10
-            reading.matched.append(mood)
-    for alias, mood in MOOD_ALIASES.items():
-        if has(alias):
-            mood_votes[mood] += 10
-            reading.matched.append(alias)
+    # Names and their aliases are direct mentions: each weighs 10, more than any association.
+    for votes, names in ((style_votes, {**{s: s for s in STYLES}, **STYLE_ALIASES}), (mood_votes, {**{m: m for m in MOODS}, **MOOD_ALIASES})):
+        for term, target in names.items():
+            if has(term):
+                votes[target] += 10
+                reading.matched.append(term)
     for term, (style, mood) in PROMPT_KEYWORDS.items():
         if has(term):
             reading.matched.append(term)
