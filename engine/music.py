@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, replace
 STEPS_PER_BEAT = 4  # 16th-note grid
 
 PITCH_CLASS_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+# Tonics whose key signature has sharps, by mode; F#/Gb and C#/Db (major) and D#/Eb (minor) follow the spelling asked for.
+_SHARP_TONICS = {"major": {7, 2, 9, 4, 11}, "minor": {4, 11, 6, 1, 8}}
 _NAME_TO_PC = {
     "C": 0, "B#": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4, "E#": 5, "F": 5,
     "F#": 6, "GB": 6, "G": 7, "G#": 8, "AB": 8, "A": 9, "A#": 10, "BB": 10, "B": 11, "CB": 11,
@@ -96,12 +99,14 @@ class Chord:
             return ()
         return tuple(sorted({(self.root + i) % 12 for i in CHORD_QUALITIES[self.quality]}))
 
-    def symbol(self) -> str:
+    def symbol(self, key: "Key | None" = None) -> str:
+        """The chord's name, e.g. "C#m7"; roots are spelled as `key`'s signature spells them (flats without a key)."""
         if self.root is None:
             return "N.C."
-        text = PITCH_CLASS_NAMES[self.root] + _QUALITY_SUFFIX[self.quality]
+        names = SHARP_NAMES if key is not None and key.uses_sharps else PITCH_CLASS_NAMES
+        text = names[self.root] + _QUALITY_SUFFIX[self.quality]
         if self.bass is not None and self.bass != self.root:
-            text += "/" + PITCH_CLASS_NAMES[self.bass]
+            text += "/" + names[self.bass]
         return text
 
     def transposed(self, semitones: int) -> "Chord":
@@ -113,12 +118,22 @@ class Chord:
 
 @dataclass(frozen=True)
 class Key:
+    """A key: tonic pitch class and mode. `spelling` is the tonic's name as asked ("C#", "Gb"): it changes
+    how the key and its chords are written, not what they are (two spellings of one key compare equal)."""
+
     tonic: int = 0  # pitch class
     mode: str = "major"  # "major" or "minor"
+    spelling: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.mode not in ("major", "minor"):
             raise ValueError(f"Key mode must be 'major' or 'minor', not {self.mode!r}")
+
+    @property
+    def uses_sharps(self) -> bool:
+        if self.spelling is not None and len(self.spelling) > 1:
+            return self.spelling[1] == "#"
+        return self.tonic in _SHARP_TONICS[self.mode]
 
     @property
     def scale(self) -> tuple[int, ...]:
@@ -126,8 +141,14 @@ class Key:
         return tuple((self.tonic + s) % 12 for s in steps)
 
     @property
+    def tonic_name(self) -> str:
+        if self.spelling is not None:
+            return self.spelling
+        return (SHARP_NAMES if self.uses_sharps else PITCH_CLASS_NAMES)[self.tonic]
+
+    @property
     def name(self) -> str:
-        return PITCH_CLASS_NAMES[self.tonic] + ("" if self.mode == "major" else "m")
+        return self.tonic_name + ("" if self.mode == "major" else "m")
 
     @classmethod
     def parse(cls, text: str) -> "Key":
@@ -143,7 +164,9 @@ class Key:
             if raw.endswith("m") and len(raw) > 1:
                 raw, mode = raw[:-1], "minor"
         try:
-            return cls(pitch_class(raw), mode)
+            raw = raw.strip().replace("♭", "b").replace("♯", "#")
+            tonic = pitch_class(raw)
+            return cls(tonic, mode, raw[0].upper() + raw[1:].lower())
         except ValueError:
             raise ValueError(f"Unknown key {text!r}: use a note name with an optional 'm' for minor, like C, Eb, F#m.") from None
 

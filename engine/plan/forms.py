@@ -1,0 +1,265 @@
+"""Forms per style: which phrases a piece has, which return or vary, and the chords each phrase gets.
+
+A layout is written in 4-bar units: "verse: a a' | chorus: B B'" is two sections of two phrases. A
+letter's first phrase is new material; the same letter again returns it note for note, and with a
+prime (a') returns it with its last two bars written afresh over a cadence. Pop and rock layouts of 16
+and 32 bars are drawn from the phrase structures of real songs (engine.plan.pop_forms); the others are
+the forms their music is known by: 12-bar blues choruses (a a b, as the blues sings), AABA for jazz and
+bossa, AABB tunes for celtic and folk, periods for classical, looping hooks for game and lofi. An 8-bar
+piece is an antecedent (ending open or on the dominant) and a consequent (cadencing on the tonic).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from engine.plan.harmony import bank, numeral_token, progression_beats
+from engine.plan.plan import Phrase, Section
+from engine.plan.pop_forms import learned_structures
+
+UNIT = 4  # bars per phrase unit
+VARIED_TAIL = 2  # bars a primed return writes afresh
+
+SECTION_NAMES = {"A": "verse", "B": "chorus", "C": "bridge", "D": "bridge", "E": "bridge", "F": "bridge", "G": "bridge", "H": "bridge"}
+# Section energy before the mood moves it (0 hushed .. 1 full band); later repeats of a section lift a little.
+SECTION_ENERGY = {"verse": 0.45, "pre-chorus": 0.6, "chorus": 0.8, "bridge": 0.55, "A": 0.55, "B": 0.7, "head": 0.6,
+                  "chorus 1": 0.6, "chorus 2": 0.75, "tag": 0.6, "hook": 0.65, "part A": 0.6, "part B": 0.7,
+                  "antecedent": 0.55, "consequent": 0.6, "loop": 0.6, "theme": 0.55}
+
+# Hand layouts per style family and number of 4-bar units; pop and rock use the learned structures first.
+_LAYOUTS: dict[str, dict[int, tuple[tuple[str, str], ...]]] = {
+    "song": {
+        1: (("verse: a", "period"),),
+        2: (("verse: a a'", "period"),),
+        3: (("verse: a a' | chorus: B", "verse-chorus"),),
+        4: (("verse: a a' | chorus: B B'", "verse-chorus"),),
+        5: (("verse: a a' | pre-chorus: P | chorus: B B'", "verse-pre-chorus-chorus"),),
+        6: (("verse: a a' | chorus: B B' | verse: a a'", "verse-chorus"),),
+        7: (("verse: a a' | pre-chorus: P | chorus: B B' | chorus: B B'", "verse-pre-chorus-chorus"),),
+    },
+    "aaba": {
+        1: (("A: a", "phrase"),),
+        2: (("A: a a'", "period"),),
+        3: (("A: a a' | B: B", "AB"),),
+        4: (("A: a a' | B: B B'", "AB"),),
+        5: (("A: a a' | B: B | A: a'", "ABA"),),
+        6: (("A: a a' | B: B B' | A: a a'", "ABA"),),
+        7: (("A: a a' | A: a a' | B: B B' | A: a", "AABA"),),
+        8: (("A: a a' | A: a a' | B: B B' | A: a a'", "AABA"),),
+    },
+    "tune": {
+        1: (("part A: a", "phrase"),),
+        2: (("part A: a a'", "period"),),
+        3: (("part A: a a' | part B: B", "AB"),),
+        4: (("part A: a a' | part B: B B'", "AB"), ("part A: a a' | part A: a a'", "AA")),
+        5: (("part A: a a' | part B: B B' | part B: B'", "AAB"),),
+        6: (("part A: a a' | part A: a a' | part B: B B'", "AAB"),),
+        7: (("part A: a a' | part A: a a' | part B: B B' | part B: B'", "AABB"),),
+        8: (("part A: a a' | part A: a a' | part B: B B' | part B: B B'", "AABB"),),
+    },
+    "period": {
+        1: (("antecedent: a", "phrase"),),
+        2: (("antecedent: a | consequent: a'", "period"),),
+        3: (("theme: a a' | B: B", "binary"),),
+        4: (("A: a a' | B: B a'", "rounded binary"), ("A: a a' | A: a a'", "double period")),
+        5: (("A: a a' | B: B | A: a a'", "ternary"),),
+        6: (("A: a a' | B: B B' | A: a a'", "ternary"),),
+        7: (("A: a a' | A: a a' | B: B | A: a a'", "rounded binary"),),
+        8: (("A: a a' | A: a a' | B: B B' | A: a a'", "rounded binary"),),
+    },
+    "loop": {
+        1: (("hook: h", "loop"),),
+        2: (("hook: h h'", "loop"),),
+        3: (("hook: h h | B: B", "loop"),),
+        4: (("hook: h h' | B: B h'", "loop"), ("hook: h h | hook: h h'", "loop")),
+        5: (("hook: h h' | B: B B' | hook: h", "loop"),),
+        6: (("hook: h h' | B: B B' | hook: h h'", "loop"),),
+        7: (("hook: h h' | hook: h h' | B: B B' | hook: h", "loop"),),
+        8: (("hook: h h' | hook: h h' | B: B B' | hook: h h'", "loop"),),
+    },
+}
+STYLE_FAMILY = {"pop": "song", "rock": "song", "jazz": "aaba", "latin": "aaba", "folk": "tune", "celtic": "tune",
+                "classical": "period", "ambient": "period", "game": "loop", "lofi": "loop"}
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str
+    sections: tuple[Section, ...]
+    harmony: tuple[int, ...]  # one chord token per beat, C-relative
+
+
+def choose_form(style: str, mode: str, bars: int, rng: random.Random, beats_per_bar: int = 4) -> Form:
+    """The form, phrases and harmony of a piece of `bars` bars in `style`, drawn with `rng`."""
+    if style == "blues" or (style == "jazz" and bars in (12, 24)):
+        return _blues(style, mode, bars, rng, beats_per_bar)
+    layout, name = _layout(style, bars // UNIT, rng)
+    return _build(style, mode, bars, layout, name, rng, beats_per_bar)
+
+
+def _layout(style: str, units: int, rng: random.Random) -> tuple[str, str]:
+    if STYLE_FAMILY[style] == "song" and units * UNIT in (16, 32):
+        structures = learned_structures().get(units * UNIT)
+        if structures:
+            names, counts = zip(*structures)
+            return _from_structure(rng.choices(names, weights=counts)[0]), "verse-chorus (POP909)"
+    table = _LAYOUTS[STYLE_FAMILY[style]]
+    options = table[min(max(units, 1), max(table))]
+    return rng.choice(options)
+
+
+def _from_structure(structure: tuple[str, ...]) -> str:
+    """("A8", "B4", "B4") -> "verse: a a' | chorus: b b": an 8-bar phrase is a unit and its varied return."""
+    sections: list[tuple[str, list[str]]] = []
+    for token in structure:
+        letter, length = token[0], int(token[1:])
+        unit = letter.lower() if letter == "A" else letter
+        phrase = [unit, unit + "'"] if length >= 8 else [unit]
+        name = SECTION_NAMES.get(letter, "bridge")
+        if sections and sections[-1][0] == name and length < 8:
+            sections[-1][1].extend(phrase)
+        else:
+            sections.append((name, phrase))
+    return " | ".join(f"{name}: {' '.join(units)}" for name, units in sections)
+
+
+def _parse(layout: str) -> list[tuple[str, list[str]]]:
+    out = []
+    for part in layout.split("|"):
+        name, units = part.split(":")
+        out.append((name.strip(), units.split()))
+    return out
+
+
+class _Builder:
+    """Turns a layout into phrases with sources and per-beat chords."""
+
+    def __init__(self, style: str, mode: str, rng: random.Random, beats_per_bar: int):
+        self.bank = bank(style, mode)
+        self.mode, self.rng, self.bpb = mode, rng, beats_per_bar
+        self.phrases: list[Phrase] = []
+        self.chords: list[list[int]] = []  # per phrase: its beats' tokens
+        self.first_of: dict[str, int] = {}
+        self.bar = 0
+        self.loop = "loop" in self.bank
+
+    def progression(self, role: str, bars: int) -> list[int]:
+        role = "loop" if self.loop and role == "opening" else role
+        options = self.bank.get(role) or self.bank["opening"]
+        beats = progression_beats(self.rng.choice(options), self.bpb)
+        while len(beats) < bars * self.bpb:  # longer phrases hold the progression's last chord
+            beats.append(beats[-1])
+        return beats[: bars * self.bpb]
+
+    def cadence_tail(self, beats: list[int], cadence: str) -> list[int]:
+        """The phrase's chords with its last bars made to cadence: authentic (.. V | I), half (.. | V)."""
+        tonic, dominant = numeral_token("I" if self.mode == "major" else "i"), numeral_token("V7")
+        out = list(beats)
+        bar = self.bpb
+        if cadence == "authentic" and len(out) >= 2 * bar:
+            closing = self.progression("closing", 4)
+            out[-2 * bar :] = closing[-2 * bar :]
+            out[-bar:] = [out[-bar]] * bar if out[-bar] in _tonic_tokens(self.mode) else [tonic] * bar
+        elif cadence == "half":
+            out[-bar:] = [dominant] * bar
+        return out
+
+    def add(self, unit: str, bars: int, last_of_piece: bool, last_of_section: bool) -> Phrase:
+        primed = unit.endswith("'")
+        letter = unit.rstrip("'")
+        cadence = "authentic" if last_of_piece or (last_of_section and primed) else ("open" if self.loop else "half")
+        if letter not in self.first_of:
+            role = "contrast" if letter.isupper() and letter not in ("P",) else "opening"
+            role = "pre" if letter == "P" else role
+            beats = self.cadence_tail(self.progression(role, bars), cadence if cadence != "open" else "none")
+            phrase = Phrase(letter, self.bar, bars, None, (), cadence)
+            self.first_of[letter] = len(self.phrases)
+        else:
+            source = self.first_of[letter]
+            src_beats = self.chords[source]
+            beats = (src_beats + [src_beats[-1]] * bars * self.bpb)[: bars * self.bpb]
+            varied: tuple[int, ...] = ()
+            if primed or (cadence == "authentic" and self.phrases[source].cadence != "authentic"):
+                beats = self.cadence_tail(beats, cadence if cadence != "open" else "none")
+                varied = tuple(range(max(0, bars - VARIED_TAIL), bars))
+            if bars != self.phrases[source].bars:  # a phrase cut or stretched to fit: write the difference afresh
+                varied = tuple(sorted(set(varied) | set(range(min(bars, self.phrases[source].bars), bars))))
+            phrase = Phrase(letter, self.bar, bars, source, varied, cadence)
+        self.phrases.append(phrase)
+        self.chords.append(beats)
+        self.bar += bars
+        return phrase
+
+
+def _tonic_tokens(mode: str) -> set[int]:
+    names = ("I", "Imaj7", "I6", "I7") if mode == "major" else ("i", "i7", "i6")
+    return {numeral_token(n) for n in names}
+
+
+def _build(style: str, mode: str, bars: int, layout: str, name: str, rng: random.Random, bpb: int) -> Form:
+    parsed = _parse(layout)
+    units = [(i, u) for i, (_, us) in enumerate(parsed) for u in us]
+    # Bars beyond the layout's units (a 10-bar request) lengthen the last phrase.
+    lengths = [UNIT] * len(units)
+    lengths[-1] += bars - UNIT * len(units)
+    builder = _Builder(style, mode, rng, bpb)
+    sections, k = [], 0
+    for s, (section_name, section_units) in enumerate(parsed):
+        start = builder.bar
+        phrases = []
+        for j, unit in enumerate(section_units):
+            phrases.append(builder.add(unit, lengths[k], k == len(units) - 1, j == len(section_units) - 1))
+            k += 1
+        sections.append(Section(section_name, start, builder.bar - start, tuple(phrases), SECTION_ENERGY.get(section_name, 0.6)))
+    return Form(name, tuple(sections), tuple(b for beats in builder.chords for b in beats))
+
+
+def _blues(style: str, mode: str, bars: int, rng: random.Random, bpb: int) -> Form:
+    """12-bar choruses in the blues' a a b shape (the second line sings the first again over IV); bars
+    that do not fill a chorus become an 8- or 4-bar blues before it."""
+    blues_bank = bank("blues", mode)
+    sections: list[Section] = []
+    phrases_all: list[Phrase] = []
+    beats: list[int] = []
+    bar = 0
+    rest = bars % 12 if bars >= 12 else bars
+    if rest:
+        layout = "chorus: a a'" if rest >= 8 else "chorus: a"
+        short = _build("blues", mode, rest, layout, "blues", rng, bpb)
+        sections.extend(short.sections)
+        phrases_all.extend(p for s in short.sections for p in s.phrases)
+        beats.extend(short.harmony)
+        bar = rest
+    choruses = (bars - rest) // 12
+    changes = progression_beats(rng.choice(blues_bank["blues12"]), bpb) if choruses else []
+    first_line: int | None = None
+    for c in range(choruses):
+        phrases = []
+        for line in range(3):
+            start = bar + 4 * line
+            last = c == choruses - 1 and line == 2
+            if first_line is None:
+                phrase = Phrase("a", start, 4, None, (), "half")
+                first_line = len(phrases_all)
+            elif line == 1:
+                # The second line is the first sung again over IV: the same notes, its last bar free.
+                phrase = Phrase("a", start, 4, first_line, (3,), "half")
+            elif line == 0:
+                phrase = Phrase("a", start, 4, first_line, (2, 3), "half")
+            else:
+                phrase = Phrase("b", start, 4, None if c == 0 else first_line + 2, () if c == 0 else (2, 3),
+                                "authentic" if last else "half")
+            phrases.append(phrase)
+            phrases_all.append(phrase)
+        name = "chorus 1" if c == 0 else "chorus 2"
+        sections.append(Section(name, bar, 12, tuple(phrases), SECTION_ENERGY[name]))
+        beats.extend(changes)
+        bar += 12
+    if choruses:
+        tonic = numeral_token("I7" if mode == "major" else "i7")
+        beats[-bpb:] = [tonic] * bpb  # the last chorus ends home, not on the turnaround's V
+    return Form("12-bar blues" if choruses else "blues", tuple(sections), tuple(beats))
+
+
+__all__ = ["Form", "choose_form", "STYLE_FAMILY"]
