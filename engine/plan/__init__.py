@@ -5,7 +5,7 @@ renderer, the track's title and the stored track all read it; forms and progress
 """
 
 from engine.plan.plan import MusicalPlan, Phrase, Section
-from engine.plan.resolve import default_tempo, make_plan, resolve_request
+from engine.plan.resolve import default_tempo, make_plan, plan_for_piece, resolve_request
 from engine.plan.seeds import derive_seed
 
-__all__ = ["MusicalPlan", "Phrase", "Section", "default_tempo", "derive_seed", "make_plan", "resolve_request"]
+__all__ = ["MusicalPlan", "Phrase", "Section", "default_tempo", "derive_seed", "make_plan", "plan_for_piece", "resolve_request"]

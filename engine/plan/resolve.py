@@ -15,7 +15,7 @@ from engine.plan.forms import choose_form
 from engine.plan.plan import MusicalPlan, Section
 from engine.plan.seeds import derive_seed, pick
 from engine.prompt import read_prompt
-from engine.request import MAX_TEMPO, MIN_TEMPO, ComposeRequest
+from engine.request import MAX_BARS, MAX_TEMPO, MIN_BARS, MIN_TEMPO, ComposeRequest
 from engine.vocab import MOODS, STYLE_DERIVATION, STYLES
 
 # Default tempo per style (bpm) and a factor per mood: the tempo when neither the request nor its prompt gives one.
@@ -89,4 +89,13 @@ def _orchestrated(sections: tuple[Section, ...], style: str, mood: str) -> tuple
     return tuple(out)
 
 
-__all__ = ["DEFAULT_KEYS", "MOOD_MINOR_RATE", "MOOD_TEMPO_FACTOR", "STYLE_TEMPO", "default_tempo", "make_plan", "resolve_request"]
+__all__ = ["DEFAULT_KEYS", "MOOD_MINOR_RATE", "MOOD_TEMPO_FACTOR", "STYLE_TEMPO", "default_tempo", "make_plan", "plan_for_piece", "resolve_request"]
+
+
+def plan_for_piece(piece_bars: int, key: Key, tempo: float, style: str, mood: str, seed: int = 0) -> MusicalPlan:
+    """A plan for music that already exists (an upload, a corpus piece, a calibration phrase): its key,
+    tempo and length with the style's form and the mood's energy. The arranger plays the piece's own
+    notes and chords; the plan gives it the sections, energy and band."""
+    bars = min(MAX_BARS, max(MIN_BARS, piece_bars))
+    tempo_bpm = int(round(min(MAX_TEMPO, max(MIN_TEMPO, tempo))))
+    return make_plan(ComposeRequest(style=style, mood=mood, key=key.name, tempo=tempo_bpm, bars=bars, seed=seed))
