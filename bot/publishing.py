@@ -77,6 +77,8 @@ def track_embed(track: Track) -> discord.Embed:
     embed.add_field(name="Key", value=track.key)
     embed.add_field(name="Tempo", value=f"{track.tempo:.0f} bpm")
     embed.add_field(name="Bars", value=str(track.bars))
+    if track.form:
+        embed.add_field(name="Form", value=track.form)
     embed.add_field(name="Seed", value=str(track.seed))
     if track.prompt:
         embed.add_field(name="Prompt", value=track.prompt[:1000], inline=False)
@@ -114,10 +116,8 @@ def features_of(result: TrackResult) -> dict[str, float]:
         "minor": 1.0 if piece.key.mode == "minor" else 0.0,
         "duration": float(result.track.duration_seconds),
     }
-    if piece.valence is not None:
-        features["valence"] = float(piece.valence)
-    if piece.arousal is not None:
-        features["arousal"] = float(piece.arousal)
+    features["valence"] = float(result.composition.plan.mood.valence)
+    features["arousal"] = float(result.composition.plan.mood.arousal)
     return features
 
 
@@ -203,8 +203,7 @@ class TrackPublisher:
     async def _store(self, result: TrackResult, origin: TrackOrigin) -> Track:
         storage = self.bot.services.storage
         composition, rendered = result.composition, result.track
-        request = composition.request
-        piece = composition.piece
+        request, plan, piece = composition.request, composition.plan, composition.piece
         # Files are written with fsync: off the event loop, so other users' interactions are not held up.
         midi_path, mp3_path, png_path = await asyncio.to_thread(
             lambda: (storage.media.put(rendered.midi, ".mid"), storage.media.put(rendered.mp3, ".mp3"), storage.media.put(rendered.png, ".png"))
@@ -214,10 +213,11 @@ class TrackPublisher:
                 guild_id=origin.guild_id,
                 channel_id=origin.channel_id,
                 user_id=origin.user_id,
-                style=request.style or piece.style or "unknown",
-                mood=request.mood or piece.mood or "unknown",
-                key=request.key or piece.key.name,
-                tempo=float(request.tempo or piece.tempo),
+                style=plan.style,
+                mood=plan.mood.name,
+                key=plan.key.name,
+                tempo=float(plan.tempo),
+                form=plan.form,
                 bars=piece.bars,
                 seed=int(request.seed or 0),
                 sampler=request.sampler,

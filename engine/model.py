@@ -187,8 +187,11 @@ class HierarchicalDecoder(nn.Module):
         }
 
     @torch.no_grad()
-    def sample(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor, temperature: torch.Tensor) -> Segments:
-        """Sample token segments for latents z [B, L]; `seeds` [B] (long) fix all sampling noise per row."""
+    def sample(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor, temperature: torch.Tensor,
+               chords: torch.Tensor | None = None) -> Segments:
+        """Sample token segments for latents z [B, L]; `seeds` [B] (long) fix all sampling noise per row.
+        `chords` [B, 32] (long) forces the chord of each beat where it is >= 0: the notes of that beat are
+        then sampled given the forced chord, so the melody and bass follow a planned harmony."""
         B = z.shape[0]
         rows = B * SEGMENT_BARS
         bars = self.bars(z, cond).reshape(rows, -1)
@@ -203,6 +206,7 @@ class HierarchicalDecoder(nn.Module):
         prev_bass = torch.full((rows,), BASS_VOCAB, dtype=torch.long, device=dev)
         prev_drums = torch.zeros(rows, N_DRUMS, dtype=bars.dtype, device=dev)
         chord = torch.zeros(rows, dtype=torch.long, device=dev)
+        forced = chords.to(dev).reshape(rows, STEPS_PER_BAR // STEPS_PER_BEAT) if chords is not None else None
         out_melody, out_bass, out_drums, out_chords = [], [], [], []
 
         def stream(step: int, head: int) -> torch.Tensor:
@@ -212,6 +216,9 @@ class HierarchicalDecoder(nn.Module):
             if t % STEPS_PER_BEAT == 0:
                 logits = self.chord_head(h).float()
                 chord = gumbel_argmax(logits, temp, row_seeds, stream(t, 0))
+                if forced is not None:
+                    beat = forced[:, t // STEPS_PER_BEAT]
+                    chord = torch.where(beat >= 0, beat, chord)
                 out_chords.append(chord)
             positions = torch.full((rows, 1), t, dtype=torch.long, device=dev)
             x = self._step_inputs(bars, cond_rows, prev_melody[:, None], prev_bass[:, None], chord[:, None], prev_drums[:, None], positions)
@@ -325,8 +332,10 @@ class ComposerModel(nn.Module):
         return torch.where(use_gan[:, None], z_gan, noise)
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, cond: Condition, seeds: torch.Tensor, temperature: torch.Tensor) -> Segments:
-        return self.vae.decoder.sample(z, self.vae.condition(cond), seeds, temperature)
+    def decode(self, z: torch.Tensor, cond: Condition, seeds: torch.Tensor, temperature: torch.Tensor,
+               chords: torch.Tensor | None = None) -> Segments:
+        """Token segments for latents z; `chords` [B, 32] forces the planned chord of each beat (-1: free)."""
+        return self.vae.decoder.sample(z, self.vae.condition(cond), seeds, temperature, chords)
 
 
 # --- losses ------------------------------------------------------------------------------------------

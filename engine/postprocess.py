@@ -85,7 +85,7 @@ def _last_index(mask: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(mask, np.arange(len(mask)), -1))
 
 
-def _silence_orphan_holds(line: np.ndarray) -> np.ndarray:
+def silence_orphan_holds(line: np.ndarray) -> np.ndarray:
     """A HOLD with no sounding note before it (bars are decoded independently) becomes a REST."""
     out = line.copy()
     last = _last_index((line >= FIRST_PITCH_TOKEN) | (line == REST))  # the tokens that start or stop a note
@@ -104,7 +104,7 @@ def _fill_empty_bars(line: np.ndarray) -> np.ndarray:
     for b in np.flatnonzero(~has_notes):
         source = full[np.argmin(np.abs(full - b) + (full > b) * 0.5)]  # nearest, the earlier one on ties
         bars[b] = bars[source]
-    return _silence_orphan_holds(bars.reshape(-1))
+    return silence_orphan_holds(bars.reshape(-1))
 
 
 def _fill_chords(chords: np.ndarray, mode: int) -> np.ndarray:
@@ -174,21 +174,27 @@ def _end_on_tonic(line: np.ndarray, tones: tuple[int, ...], low: int, high: int,
     return out
 
 
-def postprocess_tokens(tracks: Encoded, style: str) -> Encoded:
-    """Apply the style's rules to one piece's tokens (C-relative, length a whole number of bars)."""
+def postprocess_tokens(tracks: Encoded, style: str, harmony: np.ndarray | None = None) -> Encoded:
+    """Apply the style's rules to one piece's tokens (C-relative, length a whole number of bars).
+
+    `harmony` (one chord token per beat) is the plan's: it already holds the form's cadences, so it is
+    kept as it is. Without it (a fragment with no plan) the model's chords get the style's final cadence."""
     rules = STYLE_RULES[style]
     mode = int(tracks.mode)
-    melody = _fill_empty_bars(_silence_orphan_holds(tracks.melody))
+    melody = _fill_empty_bars(silence_orphan_holds(tracks.melody))
     if not (melody >= FIRST_PITCH_TOKEN).any():  # nothing at all: a plain tonic line rather than silence
         melody = np.full_like(melody, HOLD)
         melody[::STEPS_PER_BAR] = FIRST_PITCH_TOKEN + 60 - MELODY_LOW
-    bass = _silence_orphan_holds(tracks.bass)
-    chords = _fill_chords(tracks.chords, mode)
+    bass = silence_orphan_holds(tracks.bass)
     beats_per_bar = STEPS_PER_BAR // STEPS_PER_BEAT
-    # Cadence: dominant on the second half of the penultimate bar, tonic for the whole last bar.
-    chords[-beats_per_bar:] = tonic_chord(mode, rules.final_chord[mode])
-    if len(chords) >= 2 * beats_per_bar:
-        chords[-beats_per_bar - 2 : -beats_per_bar] = DOMINANT_CHORD
+    if harmony is not None:
+        chords = np.asarray(harmony, dtype=tracks.chords.dtype)[: len(tracks.chords)].copy()
+    else:
+        chords = _fill_chords(tracks.chords, mode)
+        # Cadence: dominant on the second half of the penultimate bar, tonic for the whole last bar.
+        chords[-beats_per_bar:] = tonic_chord(mode, rules.final_chord[mode])
+        if len(chords) >= 2 * beats_per_bar:
+            chords[-beats_per_bar - 2 : -beats_per_bar] = DOMINANT_CHORD
     melody = _snap_line(melody, chords, mode, rules, MELODY_LOW, MELODY_HIGH, rules.chord_tones_on_strong_beats)
     melody = _end_on_tonic(melody, (0, 7, 4 if mode == 0 else 3), MELODY_LOW, MELODY_HIGH, default=67)
     if (bass >= FIRST_PITCH_TOKEN).any():

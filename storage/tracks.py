@@ -51,6 +51,7 @@ class NewTrack:
     mp3_path: str | None = None
     png_path: str | None = None
     message_id: int | None = None
+    form: str | None = None  # the plan's form, e.g. "AABA"; None for tracks made before forms
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +68,7 @@ class Track(NewTrack):
 _COLUMNS = (
     "guild_id", "channel_id", "user_id", "style", "mood", "key", "tempo", "bars", "seed", "sampler", "prompt",
     "model_version", "latent", "features", "tokens", "parent_id", "relation", "midi_path", "mp3_path", "png_path",
-    "message_id", "created_at",
+    "message_id", "form", "created_at",
 )  # fmt: skip
 
 
@@ -95,6 +96,7 @@ def _from_row(row: sqlite3.Row, *, with_tokens: bool = True) -> Track:
         mp3_path=row["mp3_path"],
         png_path=row["png_path"],
         message_id=row["message_id"],
+        form=row["form"],
         created_at=parse_time(row["created_at"]),
     )
 

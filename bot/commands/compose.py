@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2) from None
         resolved = composition.request
         with console.status("Arranging and rendering…"):
-            track = render_track(composition.piece, resolved.style, resolved.mood, int(resolved.seed or 0), AudioRenderer(settings.soundfont), settings.upload_cap_bytes)
+            track = render_track(composition.piece, composition.plan, AudioRenderer(settings.soundfont), settings.upload_cap_bytes)
         out.mkdir(parents=True, exist_ok=True)
         stem = f"{resolved.style}-{resolved.mood}-{resolved.seed}"
         paths = {suffix: out / f"{stem}.{suffix}" for suffix in ("mid", "mp3", "png")}
@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"Composed {stem}", show_header=False)
         for name, value in (
             ("style", resolved.style), ("mood", resolved.mood), ("key", resolved.key), ("tempo", f"{resolved.tempo} bpm"),
-            ("bars", str(composition.piece.bars)), ("seed", str(resolved.seed)), ("sampler", resolved.sampler),
+            ("bars", str(composition.piece.bars)), ("form", composition.plan.form),
+            ("chords", " ".join(composition.plan.chord_names())), ("seed", str(resolved.seed)), ("sampler", resolved.sampler),
             ("model", composition.model_version), ("duration", f"{track.duration_seconds:.1f} s"),
             ("instruments", ", ".join(f"{role}: {name}" for role, name in track.arrangement.parts.items())),
         ):  # fmt: skip

@@ -14,9 +14,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from engine.music import Chord
 from engine.plan.harmony import bank, numeral_token, progression_beats
 from engine.plan.plan import Phrase, Section
 from engine.plan.pop_forms import learned_structures
+from engine.postprocess import STYLE_RULES
+from engine.tokens import chord_token
 
 UNIT = 4  # bars per phrase unit
 VARIED_TAIL = 2  # bars a primed return writes afresh
@@ -79,6 +82,10 @@ _LAYOUTS: dict[str, dict[int, tuple[tuple[str, str], ...]]] = {
         8: (("hook: h h' | hook: h h' | B: B B' | hook: h h'", "loop"),),
     },
 }
+# The chord a half cadence stops on, where it is not the dominant seventh: triads in folk, pop and rock and
+# classical periods, the modal bVII of a minor session tune.
+HALF_CADENCE = {"celtic": {"major": "V", "minor": "bVII"}, "folk": {"major": "V", "minor": "V"}, "classical": {"major": "V", "minor": "V"},
+                "pop": {"major": "V", "minor": "V"}, "rock": {"major": "V", "minor": "bVII"}, "ambient": {"major": "IV", "minor": "iv"}}
 STYLE_FAMILY = {"pop": "song", "rock": "song", "jazz": "aaba", "latin": "aaba", "folk": "tune", "celtic": "tune",
                 "classical": "period", "ambient": "period", "game": "loop", "lofi": "loop"}
 
@@ -137,30 +144,35 @@ class _Builder:
 
     def __init__(self, style: str, mode: str, rng: random.Random, beats_per_bar: int):
         self.bank = bank(style, mode)
-        self.mode, self.rng, self.bpb = mode, rng, beats_per_bar
+        self.style, self.mode, self.rng, self.bpb = style, mode, rng, beats_per_bar
         self.phrases: list[Phrase] = []
         self.chords: list[list[int]] = []  # per phrase: its beats' tokens
         self.first_of: dict[str, int] = {}
         self.bar = 0
         self.loop = "loop" in self.bank
+        quality = STYLE_RULES[style].final_chord[mode == "minor"]
+        self.final_tonic = chord_token(Chord(0, quality, 0, 4))
 
     def progression(self, role: str, bars: int) -> list[int]:
         role = "loop" if self.loop and role == "opening" else role
         options = self.bank.get(role) or self.bank["opening"]
+        if not self.phrases:  # the piece starts at home: its first phrase opens on the tonic chord
+            options = tuple(o for o in options if numeral_token(o.split()[0].split(",")[0]) in _tonic_tokens(self.mode)) or options
         beats = progression_beats(self.rng.choice(options), self.bpb)
         while len(beats) < bars * self.bpb:  # longer phrases hold the progression's last chord
             beats.append(beats[-1])
         return beats[: bars * self.bpb]
 
     def cadence_tail(self, beats: list[int], cadence: str) -> list[int]:
-        """The phrase's chords with its last bars made to cadence: authentic (.. V | I), half (.. | V)."""
-        tonic, dominant = numeral_token("I" if self.mode == "major" else "i"), numeral_token("V7")
+        """The phrase's chords with its last bars made to cadence: authentic (.. V | I, on the style's own
+        tonic chord: I7 in a blues, Imaj7 in jazz), half (.. | V)."""
+        tonic, dominant = self.final_tonic, numeral_token(HALF_CADENCE.get(self.style, {}).get(self.mode, "V7"))
         out = list(beats)
         bar = self.bpb
         if cadence == "authentic" and len(out) >= 2 * bar:
             closing = self.progression("closing", 4)
             out[-2 * bar :] = closing[-2 * bar :]
-            out[-bar:] = [out[-bar]] * bar if out[-bar] in _tonic_tokens(self.mode) else [tonic] * bar
+            out[-bar:] = [tonic] * bar
         elif cadence == "half":
             out[-bar:] = [dominant] * bar
         return out
@@ -193,7 +205,7 @@ class _Builder:
 
 
 def _tonic_tokens(mode: str) -> set[int]:
-    names = ("I", "Imaj7", "I6", "I7") if mode == "major" else ("i", "i7", "i6")
+    names = ("I", "Imaj7", "I6", "I7") if mode == "major" else ("i", "i7", "i6", "im7")
     return {numeral_token(n) for n in names}
 
 
@@ -257,8 +269,8 @@ def _blues(style: str, mode: str, bars: int, rng: random.Random, bpb: int) -> Fo
         beats.extend(changes)
         bar += 12
     if choruses:
-        tonic = numeral_token("I7" if mode == "major" else "i7")
-        beats[-bpb:] = [tonic] * bpb  # the last chorus ends home, not on the turnaround's V
+        quality = STYLE_RULES["blues"].final_chord[mode == "minor"]
+        beats[-bpb:] = [chord_token(Chord(0, quality, 0, 4))] * bpb  # the last chorus ends home, not on the turnaround's V
     return Form("12-bar blues" if choruses else "blues", tuple(sections), tuple(beats))
 
 

@@ -20,6 +20,7 @@ from engine.arrange.examples import ii_v_i
 from engine.render.audio import AudioRenderer
 from engine.render.mp3 import encode_mp3
 from engine.render.pianoroll import piano_roll_png
+from engine.plan import plan_for_piece
 from engine.render.track import render_track
 
 STAGES = ("arrange", "render", "encode", "picture")
@@ -46,7 +47,8 @@ class BenchRow:
 def bench_render(bars: tuple[int, ...] = (8, 16, 32), style: str = "jazz", mood: str = "happy", repeats: int = 3,
                  renderer: AudioRenderer | None = None) -> list[BenchRow]:
     renderer = renderer or AudioRenderer()
-    render_track(ii_v_i(4), style, mood, 0, renderer)  # warm-up: imports, fonts, first-use caches
+    warm = ii_v_i(4)
+    render_track(warm, plan_for_piece(warm.bars, warm.key, warm.tempo, style, mood), renderer)  # warm-up: imports, fonts, first-use caches
     rows = []
     for n in bars:
         piece = ii_v_i(n, tempo=120.0)
@@ -69,7 +71,7 @@ def bench_render(bars: tuple[int, ...] = (8, 16, 32), style: str = "jazz", mood:
                 cpu[stage] = min(cpu[stage], _cpu_seconds() - c0)
             audio_seconds = len(results["render"]) / renderer.sample_rate
             t0 = time.perf_counter()
-            render_track(piece, style, mood, seed, renderer)
+            render_track(piece, plan_for_piece(piece.bars, piece.key, piece.tempo, style, mood, seed), renderer)
             track_wall = min(track_wall, time.perf_counter() - t0)
         rows.append(BenchRow(n, audio_seconds, wall, cpu, track_wall))
     return rows

@@ -12,9 +12,7 @@ from engine.render.audio import AudioRenderer
 from engine.render.midi_file import render_midi_bytes
 from engine.render.mp3 import DEFAULT_CAP_BYTES, encode_mp3
 from engine.render.pianoroll import piano_roll_png
-from engine.vocab import MOODS, nearest_mood
-
-DEFAULT_STYLE, DEFAULT_MOOD = "pop", "happy"
+from engine.plan.plan import MusicalPlan
 
 
 @dataclass
@@ -29,29 +27,12 @@ class RenderedTrack:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _resolve(piece: Piece, style: str | None, mood: str | None) -> tuple[str, str]:
-    """The style and mood asked for, else the piece's own, else the defaults."""
-    style = style or piece.style or DEFAULT_STYLE
-    if not mood:
-        if piece.mood in MOODS:
-            mood = piece.mood
-        elif piece.valence is not None and piece.arousal is not None:
-            mood = nearest_mood(piece.valence, piece.arousal)
-        else:
-            mood = DEFAULT_MOOD
-    return style, mood
-
-
-def track_title(arrangement: Arrangement) -> str:
-    return f"{arrangement.mood.capitalize()} {arrangement.style} in {arrangement.key.name}"
-
-
-def render_track(piece: Piece, style: str | None, mood: str | None, seed: int, renderer: AudioRenderer,
-                 cap_bytes: int = DEFAULT_CAP_BYTES, title: str | None = None) -> RenderedTrack:
-    """Arrange the piece, render and encode its audio, and draw it. Style/mood None: the piece's own."""
+def render_track(piece: Piece, plan: MusicalPlan, renderer: AudioRenderer, cap_bytes: int = DEFAULT_CAP_BYTES,
+                 title: str | None = None) -> RenderedTrack:
+    """Arrange the piece as its plan says, render and encode its audio, and draw it (titled by the plan)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    arrangement = arrange(piece, *_resolve(piece, style, mood), seed=seed)
+    arrangement = arrange(piece, plan.style, plan.mood.name, seed=plan.seed)
     midi = render_midi_bytes(arrangement)
     t1 = time.perf_counter()
     audio = renderer.render(arrangement)
@@ -60,7 +41,7 @@ def render_track(piece: Piece, style: str | None, mood: str | None, seed: int, r
     # A thread per call, not a shared pool: a pool's thread would not survive a fork into a worker process.
     encoding = _Encoding(audio, renderer.sample_rate, cap_bytes)
     encoding.start()
-    png = piano_roll_png(arrangement, title or track_title(arrangement))
+    png = piano_roll_png(arrangement, title or plan.title)
     t3 = time.perf_counter()
     mp3, encode_seconds = encoding.result()
     timings.update(arrange=t1 - t0, render=t2 - t1, encode=encode_seconds, picture=t3 - t2)

@@ -12,13 +12,13 @@ renderer in render worker processes, both started by `EngineService.start()`.
 """
 
 from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout
-from engine.service.jobs import Composed, EngineJob, JobKind, TrackResult
+from engine.service.jobs import Composition, EngineJob, JobKind, TrackResult
 from engine.service.lag import LagSummary, LoopLagMonitor
 from engine.service.service import EngineService
 from engine.service.ticket import JobTicket
 
 __all__ = [
-    "Composed",
+    "Composition",
     "EngineBusy",
     "EngineFailure",
     "EngineJob",

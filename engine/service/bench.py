@@ -65,8 +65,7 @@ def bench_stages(n: int = 30, bars: int = 8, checkpoint: Path | None = None, sou
         started = time.perf_counter()
         [composition] = composer.generate([request])
         samples["generate"].append(time.perf_counter() - started)
-        resolved = composition.request
-        track = render_track(composition.piece, resolved.style, resolved.mood, resolved.seed, renderer, 8 * MiB)
+        track = render_track(composition.piece, composition.plan, renderer, 8 * MiB)
         for stage in STAGES[1:]:
             samples[stage].append(track.timings[stage])
         floor.append(track.timings["render"] + track.timings["encode"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine.composition import Composition
 from engine.music import Piece
 from engine.request import MAX_BARS, MIN_BARS, ComposeRequest, EngineInputError
 from engine.vocab import normalise_mood, normalise_style
@@ -39,7 +40,7 @@ class EngineJob:
     request: ComposeRequest
     user_key: str = "anonymous"
     piece: Piece | bytes | None = None  # the piece being edited; continue also takes uploaded MIDI bytes
-    parent: Any = None  # variation: the parent (a Composed from an earlier TrackResult) or its latent vector
+    parent: Composition | np.ndarray | None = None  # variation: the parent composition or its latent vector
     strength: float = 0.3  # variation: how far from the parent
     target: str | None = None  # restyle: the new style; remood: the new mood
     bars: int = 0  # extend / continue: how many bars to add
@@ -56,7 +57,7 @@ class EngineJob:
         return cls(JobKind.REGENERATE, request.validated(), user_key)
 
     @classmethod
-    def variation(cls, parent: Any, request: ComposeRequest, strength: float = 0.3, user_key: str = "anonymous") -> "EngineJob":
+    def variation(cls, parent: Composition | np.ndarray, request: ComposeRequest, strength: float = 0.3, user_key: str = "anonymous") -> "EngineJob":
         if not 0.0 <= strength <= 1.0:
             raise EngineInputError(f"Variation strength must be between 0 and 1, not {strength}.")
         return cls(JobKind.VARIATION, request.validated(), user_key, parent=parent, strength=strength)
@@ -99,19 +100,6 @@ def _check_added_bars(bars: int) -> None:
 
 
 @dataclass
-class Composed:
-    """What the model wrote: engine.generate.Composition's fields, without importing torch into the bot.
-
-    Pass it back as the parent of a variation; the model process turns it into a Composition again.
-    """
-
-    piece: Piece
-    request: ComposeRequest  # resolved: style, mood, key, tempo and seed filled in
-    latent: np.ndarray
-    model_version: str
-
-
-@dataclass
 class TrackResult:
     """A finished job: the model's composition, the rendered files and where the time went.
 
@@ -120,9 +108,9 @@ class TrackResult:
     time), total (submit to result); plus batch_size, the number of jobs in its model batch.
     """
 
-    composition: Composed
+    composition: Composition
     track: "RenderedTrack"
     timings: dict[str, float] = field(default_factory=dict)
 
 
-__all__ = ["Composed", "EngineJob", "JobKind", "TrackResult"]
+__all__ = ["Composition", "EngineJob", "JobKind", "TrackResult"]

@@ -94,7 +94,7 @@ class ModelStage:
         return process.version
 
     async def run(self, jobs: list[EngineJob]) -> list[Any]:
-        """One outcome per job, in order: its Composed piece, or the exception that job alone caused.
+        """One outcome per job, in order: its Composition, or the exception that job alone caused.
 
         If the model process dies during the batch, it is restarted and each job is tried once more on its
         own, so a request that crashes the model fails alone (EngineFailure) and the rest still finish.

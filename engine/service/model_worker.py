@@ -15,8 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.request import EngineInputError
-from engine.service.jobs import Composed, EngineJob, JobKind
+from engine.plan import make_plan
+from engine.request import ComposeRequest, EngineInputError
+from engine.composition import Composition
+from engine.service.jobs import EngineJob, JobKind
 from engine.service.render_worker import lower_priority
 
 log = logging.getLogger(__name__)
@@ -53,11 +55,13 @@ def load(factory: ComposerFactory, path: Path | None) -> tuple[str, int]:
     lower_priority(MODEL_NICENESS)  # generation yields to the event loop, but ranks above rendering
     global _composer
     _composer = factory(path)
+    # Plans read the arranger's band tables (pretty_midi): import them now, not on the first user's request.
+    make_plan(ComposeRequest(seed=0))
     return _composer.model_version, os.getpid()
 
 
 def run(jobs: list[EngineJob]) -> list[Any]:
-    """One outcome per job, in order: a Composed piece, or the exception that job alone caused."""
+    """One outcome per job, in order: a Composition, or the exception that job alone caused."""
     if _composer is None:
         raise RuntimeError("the model process has no Composer loaded")
     return [_portable(outcome) for outcome in run_batch(_composer, jobs)]
@@ -92,7 +96,7 @@ def run_batch(composer: Any, jobs: list[EngineJob]) -> list[Any]:
 def run_edit(composer: Any, job: EngineJob) -> Any:
     """One edit of an existing piece."""
     if job.kind is JobKind.VARIATION:
-        return composer.variation(_as_composition(job.parent), job.request, strength=job.strength)
+        return composer.variation(job.parent, job.request, strength=job.strength)
     piece = job.piece
     if piece is None:
         raise ValueError(f"a {job.kind.value} job needs a piece")
@@ -106,22 +110,12 @@ def run_edit(composer: Any, job: EngineJob) -> Any:
     raise ValueError(f"{job.kind} is not an edit")
 
 
-def _as_composition(parent: Any) -> Any:
-    """The bot holds Composed (no torch); the Composer wants its own Composition to inherit the parent's request."""
-    if not isinstance(parent, Composed):
-        return parent  # a latent vector
-    generate = sys.modules.get("engine.generate")
-    if generate is None:  # a test double of the Composer: hand it the Composed as is
-        return parent
-    return generate.Composition(parent.piece, parent.request, parent.latent, parent.model_version)
-
-
 def _portable(outcome: Any) -> Any:
     if isinstance(outcome, (EngineInputError, ModelError)):
         return outcome
     if isinstance(outcome, BaseException):
         return ModelError(f"{type(outcome).__name__}: {outcome}", type(outcome).__name__)
-    return Composed(outcome.piece, outcome.request, outcome.latent, outcome.model_version)
+    return Composition(outcome.piece, outcome.plan, outcome.latent, outcome.model_version)
 
 
 def _attempt(call: Callable[[], Any]) -> Any:

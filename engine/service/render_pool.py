@@ -144,7 +144,7 @@ class RenderPool:
 
     def _spare_worker(self, task: RenderTask) -> _Worker | None:
         """A second idle worker to draw the picture on, if splitting costs nobody a wait."""
-        if not self._split_picture or task.style is None or task.mood is None:
+        if not self._split_picture:
             return None
         if self._waiting or self._idle.empty():
             return None

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from engine.music import Piece
 
+from engine.plan.plan import MusicalPlan  # imported with the worker: every task carries one
+
 if TYPE_CHECKING:
     from engine.render import RenderedTrack
 
@@ -23,9 +25,7 @@ class RenderTask:
     """What a worker needs to arrange and render one composition."""
 
     piece: Piece
-    style: str | None
-    mood: str | None
-    seed: int
+    plan: MusicalPlan  # style, mood, seed, form and band: what the arranger plays
     cap_bytes: int
 
 
@@ -85,7 +85,7 @@ def render_with_worker_renderer(task: RenderTask) -> "RenderedTrack":
 
     if _renderer is None:
         raise RuntimeError("render worker was started without a renderer")
-    return render_track(task.piece, task.style, task.mood, task.seed, _renderer, task.cap_bytes)
+    return render_track(task.piece, task.plan, _renderer, task.cap_bytes)
 
 
 def render_sound_with_worker_renderer(task: RenderTask) -> "RenderedTrack":
@@ -95,9 +95,8 @@ def render_sound_with_worker_renderer(task: RenderTask) -> "RenderedTrack":
 
     if _renderer is None:
         raise RuntimeError("render worker was started without a renderer")
-    _require_style_and_mood(task)
     t0 = time.perf_counter()
-    arrangement = arrange(task.piece, task.style, task.mood, seed=task.seed)
+    arrangement = arrange(task.piece, task.plan)
     midi = render_midi_bytes(arrangement)
     t1 = time.perf_counter()
     audio = _renderer.render(arrangement)
@@ -112,19 +111,11 @@ def draw_picture(task: RenderTask) -> tuple[bytes, float]:
     """The piano roll of the same arrangement (arranging is deterministic per seed, and cheap) and its drawing time."""
     from engine.arrange import arrange
     from engine.render import piano_roll_png
-    from engine.render.track import track_title
 
-    _require_style_and_mood(task)
-    arrangement = arrange(task.piece, task.style, task.mood, seed=task.seed)
+    arrangement = arrange(task.piece, task.plan)
     started = time.perf_counter()
-    png = piano_roll_png(arrangement, track_title(arrangement))
+    png = piano_roll_png(arrangement, task.plan.title)
     return png, time.perf_counter() - started
-
-
-def _require_style_and_mood(task: RenderTask) -> None:
-    # Only render_track knows the fallbacks for a piece without them; the pool sends such tasks there whole.
-    if task.style is None or task.mood is None:
-        raise ValueError("a split render needs the task's style and mood")
 
 
 DEFAULT_RENDER_FUNCTIONS = RenderFunctions(render_with_worker_renderer, render_sound_with_worker_renderer, draw_picture)

@@ -22,7 +22,7 @@ from typing import Any
 from engine.request import EngineInputError
 from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout
 from engine.service.fair_queue import FairQueue
-from engine.service.jobs import Composed, EngineJob, TrackResult
+from engine.service.jobs import Composition, EngineJob, TrackResult
 from engine.service.model_stage import ModelStage
 from engine.service.model_worker import ComposerFactory, ModelError
 from engine.service.render_pool import RenderPool
@@ -342,15 +342,8 @@ class EngineService:
                 continue
             entry.render_task = asyncio.create_task(self._render(entry, outcome, may_split), name=f"tunesmith-render-{entry.id}")
 
-    async def _render(self, entry: JobEntry, composition: Composed, may_split: bool) -> None:
-        request = composition.request
-        task = RenderTask(
-            piece=composition.piece,
-            style=request.style or composition.piece.style,
-            mood=request.mood or composition.piece.mood,
-            seed=request.seed if request.seed is not None else 0,
-            cap_bytes=self._upload_cap_bytes,
-        )
+    async def _render(self, entry: JobEntry, composition: Composition, may_split: bool) -> None:
+        task = RenderTask(piece=composition.piece, plan=composition.plan, cap_bytes=self._upload_cap_bytes)
         started = time.perf_counter()
         try:
             track = await self._renders.render(task, may_split=may_split)

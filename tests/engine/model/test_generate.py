@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from engine.evaluation.novelty import NoveltyIndex, token_melody
-from engine.generate import COPY_BARS, MAX_NOVELTY_ATTEMPTS, Composer, _finish, resolve_request
+from engine.generate.assemble import apply_form
+from engine.generate import COPY_BARS, MAX_NOVELTY_ATTEMPTS, Composer, finish, make_plan, resolve_request
 from engine.music import Chord, Key, Meter, Note, Piece
 from engine.postprocess import STYLE_RULES, empty_bars, postprocess_tokens
 from engine.request import ComposeRequest, EngineInputError
@@ -41,7 +42,8 @@ def test_a_request_gives_the_same_piece_alone_or_in_a_batch(composer):
 def test_requested_style_mood_key_tempo_and_bars_show_in_the_output(composer, style, mood, key, tempo, bars):
     [c] = composer.generate([ComposeRequest(style=style, mood=mood, key=key, tempo=tempo, bars=bars, seed=3)])
     p = c.piece
-    assert (p.style, p.mood, p.key, p.tempo, p.bars) == (style, mood, Key.parse(key), tempo, bars)
+    assert (c.plan.style, c.plan.mood.name, p.key, p.tempo, p.bars) == (style, mood, Key.parse(key), tempo, bars)
+    assert c.plan.key.name == key  # spelled as asked (F#m, not Gbm)
     assert c.request.seed == 3 and c.model_version == composer.model_version
     # post-processing: every bar sounds, the last chord is the tonic, the last note is a tonic-chord tone held to the end
     assert empty_bars(p) == []
@@ -116,9 +118,9 @@ def test_variation_interpolation_restyle_remood_and_continuation(composer):
     assert path[0].request.style == "jazz" and path[-1].request.style == "folk"
 
     restyled = composer.restyle(parent.piece, "classical", ComposeRequest(seed=2))
-    assert restyled.piece.style == "classical" and restyled.piece.bars == 16 and restyled.piece.key == parent.piece.key
+    assert restyled.plan.style == "classical" and restyled.piece.bars == 16 and restyled.piece.key == parent.piece.key
     remooded = composer.remood(parent.piece, "melancholic", ComposeRequest(seed=2))
-    assert remooded.piece.mood == "sad" and remooded.piece.key == Key(parent.piece.key.tonic, "minor")
+    assert remooded.plan.mood.name == "sad" and remooded.piece.key == Key(parent.piece.key.tonic, "minor")
 
     cont = composer.continue_piece(parent.piece, 8, ComposeRequest(seed=3))
     assert cont.piece.bars == 24 and cont.piece.key == parent.piece.key
@@ -187,24 +189,27 @@ def test_worker_processes_give_the_same_pieces(composer):
 
 
 def test_finishing_matches_decode_transpose_clamp_and_the_piece_check(composer):
-    """_finish builds the piece straight from the tokens and checks novelty on the tokens; it must give what
+    """finish builds the piece straight from the tokens and checks novelty on the tokens; it must give what
     decoding, transposing, clamping and checking the finished piece give."""
     keys = ["C", "Eb", "F#m", "B", "Gb", "Am", "C#m", "E", "Bbm", "G", "Dm", "Ab"]
-    reqs = [resolve_request(ComposeRequest(style=s, mood="dark" if i % 2 else "happy", key=keys[i % 12], bars=(4, 8, 12, 16, 32)[i % 5], seed=i))
-            for i, s in enumerate(["jazz", "folk", "classical", "lofi", "ambient"] * 5)]
-    jobs = composer._plan_all(reqs, composer._sample_latents(reqs, [r.seed for r in reqs]))
+    plans = [make_plan(ComposeRequest(style=s, mood="dark" if i % 2 else "happy", key=keys[i % 12], bars=(4, 8, 12, 16, 32)[i % 5], seed=i))
+             for i, s in enumerate(["jazz", "folk", "classical", "lofi", "ambient"] * 5)]
+    jobs = composer.jobs_for(plans, composer.sample_latents(plans, [p.seed for p in plans]))
     tracks = composer._decode_jobs(jobs)
+
+    def done_of(t, plan):
+        return apply_form(postprocess_tokens(t, plan.style, harmony=np.asarray(plan.harmony)), plan)
+
     # An index of every other piece's post-processed melody, so that both copies and fresh pieces are checked.
-    index = NoveltyIndex.build((i, *token_melody(postprocess_tokens(t, r.style).melody)) for i, (t, r) in enumerate(zip(tracks[::2], reqs[::2])))
+    index = NoveltyIndex.build((i, *token_melody(done_of(t, p).melody)) for i, (t, p) in enumerate(zip(tracks[::2], plans[::2])))
     decisions = []
-    for t, r in zip(tracks, reqs):
-        piece, copied = _finish(t, r, "v/1", index)
-        done = postprocess_tokens(t, r.style)
-        key = Key.parse(r.key)
-        plain = decode(done.melody, done.chords, done.bass, done.drums, mode=done.mode, tempo=float(r.tempo))
+    for t, plan in zip(tracks, plans):
+        piece, copied = finish(t, plan, "v/1", index)
+        done = done_of(t, plan)
+        key = plan.key
+        plain = decode(done.melody, done.chords, done.bass, done.drums, mode=done.mode, tempo=float(plan.tempo))
         plain = clamp_ranges(plain.transposed(key.tonic if key.tonic <= 6 else key.tonic - 12))
-        plain = replace(plain, key=key, style=r.style, mood=r.mood, valence=MOODS[r.mood].valence, arousal=MOODS[r.mood].arousal,
-                        source="generated", name="v/1")
+        plain = replace(plain, key=key, source="generated", name="v/1")
         assert repr(piece) == repr(plain)  # repr: a numpy integer in place of an int would compare equal
         assert copied == (index.longest_shared_bars(plain) >= COPY_BARS)
         decisions.append(copied)
@@ -232,10 +237,10 @@ def test_the_model_is_told_moods_inside_the_styles_range_in_the_same_order(compo
     stats = {"mood_by_style": {"classical": {"valence": [-0.1, 0.2], "arousal": [-0.6, 0.1]}}}
     told = Composer(composer.model, ["classical", "jazz"], composer.model_version, "cpu", stats=stats)
     for mood in MOODS:
-        valence, arousal = told._model_mood("classical", mood)
+        valence, arousal = told._model_mood(_plan("classical", mood))
         assert abs(valence + 0.1) < MOOD_SPREAD * 0.2 and abs(arousal + 0.6) < MOOD_SPREAD * 0.1
-        assert told._model_mood("jazz", mood) == (MOODS[mood].valence, MOODS[mood].arousal)  # no statistics: as asked
-    by_mood = {m: told._model_mood("classical", m) for m in MOODS}
+        assert told._model_mood(_plan("jazz", mood)) == (MOODS[mood].valence, MOODS[mood].arousal)  # no statistics: as asked
+    by_mood = {m: told._model_mood(_plan("classical", m)) for m in MOODS}
     for a in MOODS:  # the order of the moods survives: happier stays happier, more energetic stays more energetic
         for b in MOODS:
             if MOODS[a].valence > MOODS[b].valence:
@@ -245,7 +250,11 @@ def test_the_model_is_told_moods_inside_the_styles_range_in_the_same_order(compo
     # A mood near the style's centre is left nearly as it is.
     near = Composer(composer.model, ["classical"], composer.model_version, "cpu",
                     stats={"mood_by_style": {"classical": {"valence": [0.8, 0.5], "arousal": [0.5, 0.5]}}})
-    assert near._model_mood("classical", "happy") == pytest.approx((0.8, 0.5), abs=1e-6)
+    assert near._model_mood(_plan("classical", "happy")) == pytest.approx((0.8, 0.5), abs=1e-6)
+
+
+def _plan(style: str, mood: str = "calm", tempo: int | None = None):
+    return make_plan(ComposeRequest(style=style, mood=mood, tempo=tempo, seed=0))
 
 
 def test_open_choices_follow_the_seed_and_the_moods_minor_rates():
@@ -282,10 +291,10 @@ def test_a_style_without_training_data_is_refused_by_name(composer):
 def test_the_model_is_told_a_tempo_inside_the_styles_range_and_the_piece_keeps_the_requested_one(composer):
     stats = {**composer.stats, "tempo_by_style": {"folk": [100.0, 100.0], "jazz": [120.0, 240.0]}}
     told = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats=stats)
-    assert told._model_tempo("folk", 60) == 100.0 and told._model_tempo("folk", 180) == 100.0
-    assert told._model_tempo("jazz", 90) == 120.0 and told._model_tempo("jazz", 150) == 150.0
-    assert told._model_tempo("lofi", 70) == 120.0  # lofi is written with the jazz condition
-    assert told._model_tempo("pop", 70) == 70.0  # no statistics: as asked
+    assert told._model_tempo(_plan("folk", tempo=60)) == 100.0 and told._model_tempo(_plan("folk", tempo=180)) == 100.0
+    assert told._model_tempo(_plan("jazz", tempo=90)) == 120.0 and told._model_tempo(_plan("jazz", tempo=150)) == 150.0
+    assert told._model_tempo(_plan("lofi", tempo=70)) == 120.0  # lofi is written with the jazz condition
+    assert told._model_tempo(_plan("pop", tempo=70)) == 70.0  # no statistics: as asked
     slow = told.generate([ComposeRequest(style="folk", mood="calm", tempo=60, seed=4)])[0]
     assert slow.piece.tempo == 60  # plays at the requested tempo
     # The notes are those of the in-range condition: the same as asking for 100 bpm, but played at 60.

@@ -217,7 +217,7 @@ def random_tracks():
 def test_vectorised_rules_match_the_loops(random_tracks):
     for tracks in random_tracks:
         for line in (tracks.melody, tracks.bass):
-            silenced = postprocess._silence_orphan_holds(line)
+            silenced = postprocess.silence_orphan_holds(line)
             assert np.array_equal(silenced, _loop_silence_orphan_holds(line))
             assert np.array_equal(postprocess._fill_empty_bars(silenced), _loop_fill_empty_bars(silenced))
         filled = postprocess._fill_chords(tracks.chords, tracks.mode)
@@ -232,7 +232,7 @@ def test_vectorised_rules_match_the_loops(random_tracks):
 
 def test_postprocessing_matches_the_loops(random_tracks, monkeypatch):
     fast = [postprocess_tokens(t, style) for t in random_tracks for style in ("blues", "celtic")]
-    for name, loop in (("_silence_orphan_holds", _loop_silence_orphan_holds), ("_fill_empty_bars", _loop_fill_empty_bars),
+    for name, loop in (("silence_orphan_holds", _loop_silence_orphan_holds), ("_fill_empty_bars", _loop_fill_empty_bars),
                        ("_fill_chords", _loop_fill_chords), ("_snap_line", _loop_snap_line)):
         monkeypatch.setattr(postprocess, name, loop)
     slow = [postprocess_tokens(t, style) for t in random_tracks for style in ("blues", "celtic")]

@@ -12,6 +12,7 @@ from pydub import AudioSegment
 
 from engine.arrange import arrange
 from engine.arrange.examples import folk_tune, ii_v_i
+from engine.plan import plan_for_piece
 from engine.render import AudioRenderer, RenderDependencyError, encode_mp3, render_track
 from engine.render.loudness import CEILING_DBFS, limit, loudness_lufs, normalise, peak_dbfs
 from engine.render.mp3 import UploadTooLargeError
@@ -26,7 +27,7 @@ def renderer():
 
 @pytest.fixture(scope="module")
 def jazz_track(renderer):
-    return render_track(ii_v_i(bars=8, tempo=140), "jazz", "happy", 1, renderer)
+    return render_track(ii_v_i(bars=8, tempo=140), _plan(ii_v_i(bars=8, tempo=140), "jazz", "happy", 1), renderer)
 
 
 @pytest.fixture(scope="module")
@@ -126,16 +127,17 @@ def test_missing_soundfont_is_a_clear_error(tmp_path):
         AudioRenderer(broken)
 
 
-def test_render_track_uses_the_pieces_own_style_and_mood_when_none_is_asked(renderer):
+def test_render_track_plays_the_plans_style_and_mood_and_titles_the_picture_by_it(renderer):
     piece = folk_tune(bars=4)
-    piece.mood = "sad"
-    track = render_track(piece, None, None, 0, renderer)
+    plan = _plan(piece, "folk", "sad")
+    track = render_track(piece, plan, renderer)
     assert (track.arrangement.style, track.arrangement.mood) == ("folk", "sad")
+    assert plan.title == f"Sad folk in {piece.key.name}" and track.png
 
 
 def test_render_track_reports_an_mp3_that_cannot_fit(renderer):
     with pytest.raises(UploadTooLargeError, match="upload cap"):
-        render_track(ii_v_i(bars=4), "pop", "happy", 0, renderer, cap_bytes=5_000)
+        render_track(ii_v_i(bars=4), _plan(ii_v_i(bars=4), "pop", "happy"), renderer, cap_bytes=5_000)
 
 
 def test_missing_fluidsynth_library_is_a_clear_error(monkeypatch):
@@ -159,3 +161,7 @@ def test_the_melody_leads_the_mix(renderer, style, mood):
     for role, lufs in level.items():
         if role != "Melody":
             assert level["Melody"] - lufs >= 3.0, f"{role} at {lufs:.1f} LUFS against the melody's {level['Melody']:.1f}"
+
+
+def _plan(piece, style: str, mood: str, seed: int = 0):
+    return plan_for_piece(piece.bars, piece.key, piece.tempo, style, mood, seed)

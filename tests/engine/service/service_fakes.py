@@ -21,17 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from engine.composition import Composition
 from engine.music import Note, Piece
-from engine.request import ComposeRequest
+from engine.plan import make_plan
+from engine.request import MAX_BARS, ComposeRequest
 from engine.service.render_worker import RenderTask
-
-
-@dataclass
-class FakeComposition:
-    piece: Piece
-    request: ComposeRequest
-    latent: np.ndarray
-    model_version: str
 
 
 @dataclass
@@ -49,18 +43,17 @@ class FakeComposer:
         self.model_version = model_version
         self.delay_s = delay_s
 
-    def _compose(self, request: ComposeRequest, kind: str = "compose", batch_size: int = 1) -> FakeComposition:
+    def _compose(self, request: ComposeRequest, kind: str = "compose", batch_size: int = 1) -> Composition:
         if request.prompt == "poison":
             raise RuntimeError("poisoned request")
         seed = request.seed if request.seed is not None else random.randrange(2**31)
-        resolved = replace(request, seed=seed, style=request.style or "jazz", mood=request.mood or "calm")
+        plan = make_plan(replace(request, seed=seed, style=request.style or "jazz", mood=request.mood or "calm"))
         rng = random.Random(seed)
         melody = [Note(60 + rng.randrange(12), step * 4, 4) for step in range(request.bars * 4)]
-        piece = Piece(bars=request.bars, melody=melody, style=resolved.style, mood=resolved.mood,
-                      source="generated", name=request.prompt or kind)
-        return FakeComposition(piece, resolved, np.array([seed, batch_size], dtype=np.float32), self.model_version)
+        piece = Piece(bars=request.bars, key=plan.key, tempo=plan.tempo, melody=melody, source="generated", name=request.prompt or kind)
+        return Composition(piece, plan, np.array([seed, batch_size], dtype=np.float32), self.model_version)
 
-    def generate(self, requests: list[ComposeRequest]) -> list[FakeComposition]:
+    def generate(self, requests: list[ComposeRequest]) -> list[Composition]:
         time.sleep(self.delay_s)
         if any(r.prompt == "hang" for r in requests):
             time.sleep(60)
@@ -70,21 +63,22 @@ class FakeComposer:
             raise RuntimeError("poisoned batch")
         return [self._compose(r, batch_size=len(requests)) for r in requests]
 
-    def variation(self, parent: Any, request: ComposeRequest, strength: float = 0.3) -> FakeComposition:
+    def variation(self, parent: Any, request: ComposeRequest, strength: float = 0.3) -> Composition:
         return self._compose(request, "variation")
 
-    def restyle(self, piece: Piece, style: str, request: ComposeRequest) -> FakeComposition:
+    def restyle(self, piece: Piece, style: str, request: ComposeRequest) -> Composition:
         return self._compose(replace(request, style=style), "restyle")
 
-    def remood(self, piece: Piece, mood: str, request: ComposeRequest) -> FakeComposition:
+    def remood(self, piece: Piece, mood: str, request: ComposeRequest) -> Composition:
         return self._compose(replace(request, mood=mood), "remood")
 
-    def continue_piece(self, piece: Piece, bars: int, request: ComposeRequest) -> FakeComposition:
+    def continue_piece(self, piece: Piece, bars: int, request: ComposeRequest) -> Composition:
         """Like the real one: the fragment followed by the new bars."""
         new = self._compose(replace(request, bars=bars), "continue")
         offset = piece.total_steps
         melody = piece.melody + [replace(n, start=n.start + offset) for n in new.piece.melody]
-        return replace(new, piece=replace(new.piece, bars=piece.bars + bars, melody=melody))
+        whole = make_plan(replace(new.plan.request, bars=min(MAX_BARS, piece.bars + bars)))
+        return replace(new, piece=replace(new.piece, bars=piece.bars + bars, melody=melody), plan=whole)
 
     def encode(self, piece: Piece) -> np.ndarray:
         return np.zeros(4, dtype=np.float32)

@@ -1,0 +1,64 @@
+"""From decoded 8-bar blocks to one piece's tokens that follow the plan's form.
+
+The model writes each 8-bar block of the piece with the plan's chords forced. A phrase that returns
+(Phrase.source) then takes its source's notes bar for bar, except the bars the form varies, which keep
+the notes the model wrote over this phrase's own chords (a new cadence, a different last bar). So A' and
+the return of A are recognisably A, and B, written from its own latent, contrasts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.plan.plan import MusicalPlan
+from engine.postprocess import silence_orphan_holds
+from engine.tokens import STEPS_PER_BAR, Encoded
+
+SEGMENT_BARS = 8
+
+
+def block_materials(plan: MusicalPlan) -> list[str]:
+    """The material letter each 8-bar block is written from: that of the phrase sounding at its first bar."""
+    blocks = -(-plan.bars // SEGMENT_BARS)
+    out = []
+    for b in range(blocks):
+        bar = b * SEGMENT_BARS
+        phrase = next((p for p in plan.phrases if p.start_bar <= bar < p.end_bar), plan.phrases[-1])
+        out.append(phrase.material)
+    return out
+
+
+def block_chords(plan: MusicalPlan) -> np.ndarray:
+    """The plan's chords per block [blocks, 8 * beats per bar]; a short last block holds its last chord."""
+    per_block = SEGMENT_BARS * plan.beats_per_bar
+    blocks = -(-plan.bars // SEGMENT_BARS)
+    harmony = np.asarray(plan.harmony, dtype=np.int64)
+    padded = np.concatenate([harmony, np.full(blocks * per_block - len(harmony), harmony[-1], dtype=np.int64)])
+    return padded.reshape(blocks, per_block)
+
+
+def apply_form(tracks: Encoded, plan: MusicalPlan) -> Encoded:
+    """The tracks with every returning phrase's unvaried bars copied from its source phrase (melody, bass
+    and drums); chords are the plan's already. Phrases are taken in order, so a copy of a copy is final.
+
+    It runs on post-processed tokens, so A and its return share every decision post-processing made bar
+    by bar (a filled bar, a snapped note); the piece's last bar keeps its final cadence, and a note held
+    into a copied bar from a bar that now differs is silenced rather than left dangling."""
+    melody, bass, drums = tracks.melody.copy(), tracks.bass.copy(), tracks.drums.copy()
+    phrases = plan.phrases
+    last_bar = len(melody) // STEPS_PER_BAR - 1
+    for phrase in phrases:
+        if phrase.source is None:
+            continue
+        source = phrases[phrase.source]
+        for i in range(min(phrase.bars, source.bars)):
+            if i in phrase.varied_bars or phrase.start_bar + i == last_bar:
+                continue
+            dst = slice((phrase.start_bar + i) * STEPS_PER_BAR, (phrase.start_bar + i + 1) * STEPS_PER_BAR)
+            src = slice((source.start_bar + i) * STEPS_PER_BAR, (source.start_bar + i + 1) * STEPS_PER_BAR)
+            melody[dst], bass[dst], drums[dst] = melody[src], bass[src], drums[src]
+    return Encoded(melody=silence_orphan_holds(melody), bass=silence_orphan_holds(bass), chords=tracks.chords, drums=drums, has_bass=tracks.has_bass,
+                   has_drums=tracks.has_drums, mode=tracks.mode)
+
+
+__all__ = ["apply_form", "block_chords", "block_materials", "SEGMENT_BARS"]
