@@ -244,6 +244,8 @@ class RetrainCog(commands.Cog, name="Retrain"):
     @model.command(name="rollback", description="Serve the previous model version again")
     @admin_only()
     async def rollback(self, interaction: discord.Interaction[Any]) -> None:
+        # Loading the previous model can take longer than the 3 s Discord allows for an answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         storage = self.bot.services.storage
         try:
             previous = await storage.models.rollback()
@@ -255,7 +257,7 @@ class RetrainCog(commands.Cog, name="Retrain"):
                 await engine.swap_model(Path(previous.path))
             except EngineFailure as exc:
                 raise UserFacingError(f"Rolled back in the records, but {previous.version} could not be loaded: {exc}") from None
-        await interaction.response.send_message(f"Rolled back: now serving **{previous.version}**.", ephemeral=True)
+        await interaction.followup.send(f"Rolled back: now serving **{previous.version}**.", ephemeral=True)
 
 
 async def setup(bot: TunesmithBot) -> None:
