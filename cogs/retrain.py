@@ -28,7 +28,7 @@ from bot.permissions import admin_only
 from bot.plugins import PluginManifest
 from engine.service import EngineFailure
 from storage import ModelVersionError
-from storage.export import export_ratings
+from storage.export import export_ratings, remove_user_from_export
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -111,6 +111,9 @@ class RetrainCog(commands.Cog, name="Retrain"):
         out_dir = self.bot.settings.models_dir / stamp
         ratings_path = out_dir / "ratings.npz"
         await asyncio.to_thread(export.save, ratings_path)
+        # Someone who used /forget-me after the export was read but before it was written: their scrub found no file.
+        for gone in [u for u in set(export.user_ids.tolist()) if await storage.users.get(u) is None]:
+            await asyncio.to_thread(remove_user_from_export, ratings_path, gone)
         base = await active_checkpoint(self.bot.settings, storage)
         command = [sys.executable, "-m", "engine.finetune", "--ratings", str(ratings_path), "--out", str(out_dir), "--vae-steps", str(steps), "--gan-steps", str(steps),
                    "--min-raters", str(settings.retrain_min_raters), "--max-member-share", str(settings.retrain_max_member_share)]
