@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = 60.0
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, description="On shutdown, the longest the bot waits for the engine to finish in-flight jobs; what is left is recorded as interrupted")
 
+    # Retraining: no one member's taste may decide the model.
+    retrain_min_raters: int = Field(default=3, ge=1, description="Different members who must have rated before /retrain starts")
+    retrain_max_member_share: float = Field(default=0.2, gt=0, le=1, description="The most of the training ratings' weight one member may carry")
+
     # Logging: "console" for people, "json" for machines.
     log_level: str = "INFO"
     log_format: str = "console"

@@ -178,7 +178,7 @@ class TrackPublisher:
             raise
         finally:
             positions.cancel()
-        track = await self._store(result, origin)
+        track = await self._store(result, origin, record.id)
         # Record which message will carry the track before it appears, so the first reaction already counts.
         original = await self._original(interaction)
         if original is not None:
@@ -200,7 +200,7 @@ class TrackPublisher:
         except asyncio.CancelledError:
             pass
 
-    async def _store(self, result: TrackResult, origin: TrackOrigin) -> Track:
+    async def _store(self, result: TrackResult, origin: TrackOrigin, job_id: int) -> Track:
         storage = self.bot.services.storage
         composition, rendered = result.composition, result.track
         request, plan, piece = composition.request, composition.plan, composition.piece
@@ -231,7 +231,8 @@ class TrackPublisher:
                 midi_path=midi_path,
                 mp3_path=mp3_path,
                 png_path=png_path,
-            )
+            ),
+            job_id=job_id,  # storage anonymises the track if its user asked to be forgotten meanwhile
         )
 
     async def _post(self, interaction: discord.Interaction[Any], track: Track, result: TrackResult, view: discord.ui.View) -> discord.Message | None:
@@ -246,7 +247,7 @@ class TrackPublisher:
             return None
         try:
             files = track_files(track, rendered.midi, rendered.mp3, rendered.png)
-            return await channel.send(content=f"<@{track.user_id}>", embed=track_embed(track), files=files, view=view)  # type: ignore[union-attr]
+            return await channel.send(content=f"<@{track.user_id}>" if track.user_id else None, embed=track_embed(track), files=files, view=view)  # type: ignore[union-attr]
         except discord.HTTPException:
             log.exception("Could not post track %s", track.id)
             return None

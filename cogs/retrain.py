@@ -28,7 +28,7 @@ from bot.permissions import admin_only
 from bot.plugins import PluginManifest
 from engine.service import EngineFailure
 from storage import ModelVersionError
-from storage.export import export_ratings
+from storage.export import export_ratings, remove_user_from_export
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -100,16 +100,31 @@ class RetrainCog(commands.Cog, name="Retrain"):
         export = await export_ratings(storage.db)
         if len(export) < MIN_RATINGS:
             raise UserFacingError(f"There are only {len(export)} ratings so far; retraining needs at least {MIN_RATINGS}. Rate some tracks with 1️⃣–5️⃣ first.")
+        settings = self.bot.settings
+        raters = len(set(export.user_ids.tolist()))
+        if raters < settings.retrain_min_raters:
+            raise UserFacingError(
+                f"Only {raters} member(s) have rated tracks so far; retraining needs ratings from at least {settings.retrain_min_raters} "
+                "different members, so that one person's taste does not decide the model. Ask others to rate with 1️⃣–5️⃣ first."
+            )
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out_dir = self.bot.settings.models_dir / stamp
         ratings_path = out_dir / "ratings.npz"
         await asyncio.to_thread(export.save, ratings_path)
+        # Someone who used /forget-me after the export was read but before it was written: their scrub found no file.
+        for gone in [u for u in set(export.user_ids.tolist()) if await storage.users.get(u) is None]:
+            await asyncio.to_thread(remove_user_from_export, ratings_path, gone)
         base = await active_checkpoint(self.bot.settings, storage)
-        command = [sys.executable, "-m", "engine.finetune", "--ratings", str(ratings_path), "--out", str(out_dir), "--vae-steps", str(steps), "--gan-steps", str(steps)]
+        command = [sys.executable, "-m", "engine.finetune", "--ratings", str(ratings_path), "--out", str(out_dir), "--vae-steps", str(steps), "--gan-steps", str(steps),
+                   "--min-raters", str(settings.retrain_min_raters), "--max-member-share", str(settings.retrain_max_member_share)]
         if base is not None:
             command += ["--base", str(base)]
         process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        await interaction.response.send_message(f"Retraining on {len(export)} ratings started. Progress below; /retrain cancel stops it.", ephemeral=True)
+        await interaction.response.send_message(
+            f"Retraining on {len(export)} ratings from {raters} members started (no member counts for more than "
+            f"{max(settings.retrain_max_member_share, 1 / raters):.0%} of them). Progress below; /retrain cancel stops it.",
+            ephemeral=True,
+        )
         message = None
         if interaction.channel is not None and hasattr(interaction.channel, "send"):
             try:
@@ -232,6 +247,8 @@ class RetrainCog(commands.Cog, name="Retrain"):
     @model.command(name="rollback", description="Serve the previous model version again")
     @admin_only()
     async def rollback(self, interaction: discord.Interaction[Any]) -> None:
+        # Loading the previous model can take longer than the 3 s Discord allows for an answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         storage = self.bot.services.storage
         try:
             previous = await storage.models.rollback()
@@ -243,7 +260,7 @@ class RetrainCog(commands.Cog, name="Retrain"):
                 await engine.swap_model(Path(previous.path))
             except EngineFailure as exc:
                 raise UserFacingError(f"Rolled back in the records, but {previous.version} could not be loaded: {exc}") from None
-        await interaction.response.send_message(f"Rolled back: now serving **{previous.version}**.", ephemeral=True)
+        await interaction.followup.send(f"Rolled back: now serving **{previous.version}**.", ephemeral=True)
 
 
 async def setup(bot: TunesmithBot) -> None:

@@ -3,7 +3,10 @@
     python -m engine.finetune --base MODEL.pt --ratings RATINGS.npz --out DIR [--replay CACHE.npz] [--steps N]
 
 The rated tracks become 8-bar training segments weighted by how much people liked them (liked up, disliked
-down), mixed with a replay sample of the base corpus so the model keeps what it knew. The VAE is tuned first,
+down), mixed with a replay sample of the base corpus so the model keeps what it knew. No one member decides
+what "liked" means: each member's ratings together weigh at most `--max-member-share` of all ratings (20%;
+with fewer members than that allows, every member weighs the same), and at least `--min-raters` different
+members (3) must have rated. The VAE is tuned first,
 then the latent GAN on the tuned encoder's latents. The candidate is then compared with the base model on
 held-out corpus segments and held-out rated tracks, and recommended for promotion only if it is not worse.
 
@@ -34,6 +37,8 @@ from engine.vocab import MOODS, STYLE_DERIVATION
 
 REPLAY_FILE = "replay.npz"  # shipped beside the checkpoint: a sample of the base corpus
 MIN_RATED_TRACKS = 3
+MIN_RATERS = 3  # different members who rated: one or two people's taste is not the server's
+MAX_MEMBER_SHARE = 0.2  # the most of the total rating weight one member's ratings may carry
 # How much a track counts in fine-tuning, by its mean rating: liked tracks are weighted up, disliked down.
 RATING_WEIGHTS = {1: 0.1, 2: 0.4, 3: 1.0, 4: 2.0, 5: 3.0}
 TOLERANCE = 0.02  # a candidate may be at most 2% worse on the corpus and still count as "not worse"
@@ -53,6 +58,40 @@ def rating_weight(mean_score: float) -> float:
     return (1 - frac) * RATING_WEIGHTS[max(1, low)] + frac * RATING_WEIGHTS[min(5, high)]
 
 
+def member_weights(user_ids: np.ndarray, max_share: float = MAX_MEMBER_SHARE) -> np.ndarray:
+    """A weight per rating such that each member's ratings together carry at most `max_share` of the total.
+
+    Members over the cap are brought down to a common level L and the others keep weight 1 per rating
+    (water-filling: the fewest members are reduced, as little as possible). With fewer than 1/max_share
+    members the cap cannot be met; then every member carries the same share, 1/members. Weights average 1."""
+    user_ids = np.asarray(user_ids)
+    if len(user_ids) == 0:
+        return np.zeros(0, np.float32)
+    members, inverse, counts = np.unique(user_ids, return_inverse=True, return_counts=True)
+    share = max(float(max_share), 1.0 / len(members))
+    order = np.argsort(-counts, kind="stable")
+    sorted_counts = counts[order].astype(np.float64)
+    totals = sorted_counts.copy()
+    for capped in range(len(members)):
+        rest = sorted_counts[capped:].sum()
+        level = share * rest / (1.0 - share * capped)  # the capped members' total, each, if `capped` are capped
+        if level >= sorted_counts[capped] * (1 - 1e-12):  # the biggest uncapped member fits under it: done
+            totals[:capped] = level
+            break
+    member_total = np.empty(len(members))
+    member_total[order] = totals
+    weights = (member_total / counts)[inverse]
+    return (weights * len(weights) / weights.sum()).astype(np.float32)
+
+
+def member_shares(user_ids: np.ndarray, weights: np.ndarray | None = None) -> dict[int, float]:
+    """Each member's share of the total rating weight (of the rating count when `weights` is None)."""
+    user_ids = np.asarray(user_ids)
+    weights = np.ones(len(user_ids)) if weights is None else np.asarray(weights, np.float64)
+    total = float(weights.sum()) or 1.0
+    return {int(u): float(weights[user_ids == u].sum()) / total for u in np.unique(user_ids)}
+
+
 @dataclass
 class RatedSegments:
     """Rated tracks cut into 8-bar segments, as a CorpusCache, with each segment's weight and its track's mean score."""
@@ -61,6 +100,9 @@ class RatedSegments:
     weight: np.ndarray  # float32 [N]
     score: np.ndarray  # float32 [N]
     track: np.ndarray  # int64 [N]
+    raters: int = 0  # different members whose ratings were used
+    largest_share: float = 0.0  # the biggest member's share of the rating weight, after capping
+    largest_share_uncapped: float = 0.0  # ... and of the ratings themselves
 
 
 def load_tokens(archive: dict[str, np.ndarray], name: str, row: int) -> np.ndarray:
@@ -80,8 +122,12 @@ def _windows(line: np.ndarray, steps: int) -> list[np.ndarray]:
     return [line[s : s + steps] for s in starts]
 
 
-def rated_segments(ratings_path: Path, styles: list[str], held_out_fraction: float = 0.25, seed: int = 0) -> RatedSegments:
-    """Read a storage.export RatingExport .npz and make weighted segments; a share of tracks is held out (split 'valid')."""
+def rated_segments(ratings_path: Path, styles: list[str], held_out_fraction: float = 0.25, seed: int = 0, *,
+                   max_member_share: float = MAX_MEMBER_SHARE, min_raters: int = MIN_RATERS) -> RatedSegments:
+    """Read a storage.export RatingExport .npz and make weighted segments; a share of tracks is held out (split 'valid').
+
+    A track's score is the mean of its ratings weighted by `member_weights`, and its segments' weight is
+    that score's `rating_weight` times the track's share of the (capped) rating weight."""
     try:
         with np.load(ratings_path, allow_pickle=False) as data:
             archive = {name: data[name] for name in data.files}
@@ -89,15 +135,28 @@ def rated_segments(ratings_path: Path, styles: list[str], held_out_fraction: flo
         raise FinetuneError(f"{ratings_path} is not a readable ratings export: {exc}") from None
     if "track_ids" not in archive or "tokens/melody" not in archive:
         raise FinetuneError("The ratings export has no rated tracks with notes.")
-    by_track: dict[int, list[float]] = {}
+    usable: list[int] = []  # rows whose track can become training segments
     meta: dict[int, dict] = {}
     for row, track_id in enumerate(archive["track_ids"].tolist()):
-        if len(load_tokens(archive, "melody", row)) == 0:
+        if len(load_tokens(archive, "melody", row)) == 0 or "tokens/chords" not in archive:
             continue
-        by_track.setdefault(track_id, []).append(float(archive["scores"][row]))
+        if STYLE_DERIVATION.get(str(archive["styles"][row]), str(archive["styles"][row])) not in styles:
+            continue
+        usable.append(row)
         meta[track_id] = {"row": row, "style": str(archive["styles"][row]), "mood": str(archive["moods"][row]), "tempo": float(archive["tempos"][row])}
+    raters = archive["user_ids"][usable] if "user_ids" in archive else np.zeros(len(usable), np.int64)
+    n_raters = len(np.unique(raters))
+    if n_raters < min_raters:
+        raise FinetuneError(f"Only {n_raters} member(s) rated usable tracks; fine-tuning needs ratings from at least {min_raters} different members.")
+    weights = member_weights(raters, max_member_share)
+    by_track: dict[int, list[tuple[float, float]]] = {}  # track -> [(score, member weight)]
+    for row, weight in zip(usable, weights.tolist()):
+        by_track.setdefault(int(archive["track_ids"][row]), []).append((float(archive["scores"][row]), weight))
     if len(by_track) < MIN_RATED_TRACKS:
         raise FinetuneError(f"Only {len(by_track)} rated track(s) with notes; fine-tuning needs at least {MIN_RATED_TRACKS}.")
+    # A track counts by the rating weight it received, relative to the average track.
+    mass = {t: sum(w for _, w in pairs) for t, pairs in by_track.items()}
+    mean_mass = float(np.mean(list(mass.values())))
     rng = np.random.default_rng(seed)
     track_ids = np.array(sorted(by_track))
     held = set(rng.choice(track_ids, size=max(1, int(round(len(track_ids) * held_out_fraction))), replace=False).tolist())
@@ -108,10 +167,10 @@ def rated_segments(ratings_path: Path, styles: list[str], held_out_fraction: flo
         if not {"melody", "chords"} <= tokens.keys():
             continue
         style = STYLE_DERIVATION.get(record["style"], record["style"])
-        if style not in styles:
-            continue
         mood = MOODS.get(record["mood"])
-        mean = float(np.mean(by_track[int(track_id)]))
+        pairs = by_track[int(track_id)]
+        mean = sum(score * w for score, w in pairs) / max(1e-9, sum(w for _, w in pairs))
+        track_weight = rating_weight(mean) * mass[int(track_id)] / mean_mass
         melody = tokens["melody"].astype(np.int16)
         bass = tokens.get("bass", np.zeros_like(melody)).astype(np.int16)
         chords = tokens["chords"].astype(np.int16)
@@ -128,7 +187,7 @@ def rated_segments(ratings_path: Path, styles: list[str], held_out_fraction: flo
             rows["tempo"].append(float(record["tempo"]))
             rows["mode"].append(int(np.asarray(tokens.get("mode", [0])).reshape(-1)[0]))
             rows["split"].append(1 if int(track_id) in held else 0)
-            rows["weight"].append(rating_weight(mean))
+            rows["weight"].append(track_weight)
             rows["score"].append(mean)
             rows["track"].append(int(track_id))
     n = len(rows["melody"])
@@ -142,7 +201,9 @@ def rated_segments(ratings_path: Path, styles: list[str], held_out_fraction: flo
         tempo=np.array(rows["tempo"], np.float32), split=np.array(rows["split"], np.int8), piece=np.array(rows["track"], np.int32),
         first_bar=np.zeros(n, np.int16), styles=styles, moods=list(MOODS),
     )  # fmt: skip
-    return RatedSegments(cache, np.array(rows["weight"], np.float32), np.array(rows["score"], np.float32), np.array(rows["track"], np.int64))
+    shares, uncapped = member_shares(raters, weights), member_shares(raters)
+    return RatedSegments(cache, np.array(rows["weight"], np.float32), np.array(rows["score"], np.float32), np.array(rows["track"], np.int64),
+                         raters=n_raters, largest_share=max(shares.values()), largest_share_uncapped=max(uncapped.values()))
 
 
 def make_replay(cache: CorpusCache, n: int = 3000, seed: int = 0) -> CorpusCache:
@@ -218,7 +279,8 @@ EVAL_SEGMENTS = 256  # held-out corpus segments compared; enough to see forgetti
 
 
 def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, replay_path: Path | None = None, vae_steps: int = 150, gan_steps: int = 150,
-             seed: int = 0, device: str | None = None, batch_size: int | None = None) -> dict:
+             seed: int = 0, device: str | None = None, batch_size: int | None = None,
+             max_member_share: float = MAX_MEMBER_SHARE, min_raters: int = MIN_RATERS) -> dict:
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(seed)
     if dev.type == "cpu":
@@ -228,7 +290,7 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
     cfg, styles = base_ckpt.config, base_ckpt.styles
     batch = batch_size or (cfg.batch_size if dev.type == "cuda" else CPU_BATCH)
     gan_batch = max(batch, cfg.gan_batch_size * batch // cfg.batch_size)
-    rated = rated_segments(ratings_path, styles, seed=seed)
+    rated = rated_segments(ratings_path, styles, seed=seed, max_member_share=max_member_share, min_raters=min_raters)
     replay_path = replay_path or (Path(base_path).parent if base_path else CHECKPOINT_DIR) / REPLAY_FILE
     if not replay_path.exists():
         replay_path = CHECKPOINT_DIR / REPLAY_FILE
@@ -294,6 +356,7 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
     report = compare(base_ckpt.model.to(dev), model, data, corpus_valid, rated_valid, torch.as_tensor(rated.score[rated_valid_rows]))
     promote, reason = decide(report)
     metrics = {**report, "rated_tracks": int(len(np.unique(rated.track))), "rated_segments": n_rated, "replay_segments": len(replay),
+               "raters": rated.raters, "largest_member_share": round(rated.largest_share, 3), "largest_member_share_uncapped": round(rated.largest_share_uncapped, 3),
                "vae_steps": vae_steps, "gan_steps": gan_steps, "seconds": round(time.time() - t0, 1), "base_version": base_ckpt.version}
     out_dir.mkdir(parents=True, exist_ok=True)
     version = save_checkpoint(out_dir / "model.pt", model, styles, metrics, base_ckpt.stats)
@@ -327,9 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
     parser.add_argument("--batch-size", type=int, default=None, help=f"default: the model's on a GPU, {CPU_BATCH} on a CPU")
+    parser.add_argument("--max-member-share", type=float, default=MAX_MEMBER_SHARE, help="the most of the rating weight one member may carry")
+    parser.add_argument("--min-raters", type=int, default=MIN_RATERS, help="different members who must have rated")
     args = parser.parse_args(argv)
     try:
-        result = finetune(args.base, args.ratings, args.out, replay_path=args.replay, vae_steps=args.vae_steps, gan_steps=args.gan_steps, seed=args.seed, device=args.device, batch_size=args.batch_size)
+        if not 0 < args.max_member_share <= 1:
+            raise FinetuneError("--max-member-share must be above 0 and at most 1")
+        result = finetune(args.base, args.ratings, args.out, replay_path=args.replay, vae_steps=args.vae_steps, gan_steps=args.gan_steps, seed=args.seed,
+                          device=args.device, batch_size=args.batch_size, max_member_share=args.max_member_share, min_raters=args.min_raters)
     except (FinetuneError, FileNotFoundError, ValueError) as exc:
         emit("error", message=str(exc))
         return 1

@@ -5,10 +5,12 @@ Usage, from async code::
     data = await export_ratings(storage.db, guild_id=None)
     data.latents[data.has_latent], data.scores[data.has_latent]  # e.g. to train a preference head
     data.save(path)  # one .npz, no pickles
+    remove_user_from_exports(folder, user_id)  # /forget-me: drop someone's rows from every export on disk
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +108,69 @@ def load_tokens(archive: Mapping[str, np.ndarray], name: str, row: int) -> np.nd
     return archive[f"tokens/{name}"][offsets[row] : offsets[row + 1]]
 
 
+@dataclass(frozen=True)
+class ExportScrub:
+    """What forgetting a user removed from rating exports on disk."""
+
+    files_changed: int
+    rows_removed: int
+
+
+def remove_user_from_export(path: Path, user_id: int) -> int:
+    """Rewrite one export written by `RatingExport.save` without `user_id`'s rows; returns how many went.
+
+    The new file replaces the old one atomically (written beside it, then renamed), so a reader sees
+    either the old export or the new one, never half of each."""
+    path = Path(path)
+    with np.load(path, allow_pickle=False) as data:
+        archive = {name: data[name] for name in data.files}
+    if "user_ids" not in archive:
+        return 0
+    keep = archive["user_ids"] != user_id
+    removed = int((~keep).sum())
+    if removed == 0:
+        return 0
+    rows = len(keep)
+    out: dict[str, np.ndarray] = {}
+    for name, array in archive.items():
+        if name.startswith("tokens/"):
+            continue
+        out[name] = array[keep] if array.ndim >= 1 and len(array) == rows else array
+    for name in {n for n in archive if n.startswith("tokens/") and not n.endswith("/offsets")}:
+        offsets = archive[f"{name}/offsets"]
+        pieces = [archive[name][offsets[i] : offsets[i + 1]] for i in np.flatnonzero(keep)]
+        lengths = [len(piece) for piece in pieces]
+        out[name] = np.concatenate(pieces, axis=0) if pieces else archive[name][:0]
+        out[f"{name}/offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez_compressed(partial, **out)  # type: ignore[arg-type]  # numpy stubs mistype **arrays
+    os.replace(partial, path)
+    return removed
+
+
+def remove_user_from_exports(folder: Path, user_id: int) -> ExportScrub:
+    """Remove `user_id`'s rows from every rating export under `folder` (e.g. each retrain's ratings.npz)."""
+    files = rows = 0
+    folder = Path(folder)
+    if not folder.is_dir():
+        return ExportScrub(0, 0)
+    for path in sorted(folder.rglob("*.npz")):
+        if path.name.endswith(".partial.npz") or not _is_rating_export(path):
+            continue
+        removed = remove_user_from_export(path, user_id)
+        files += removed > 0
+        rows += removed
+    return ExportScrub(files, rows)
+
+
+def _is_rating_export(path: Path) -> bool:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {"user_ids", "track_ids", "scores"} <= set(data.files)
+    except (OSError, ValueError):
+        return False  # not an .npz archive numpy can read: not ours
+
+
 async def export_ratings(db: Database, *, guild_id: int | None = None, model_version: str | None = None) -> RatingExport:
     """Every rating (optionally of one server's tracks or one model version's) joined with its track."""
     conditions: list[str] = []
@@ -170,4 +235,4 @@ def _as_arrays(records: list[RatedTrack]) -> RatingExport:
     )
 
 
-__all__ = ["RatedTrack", "RatingExport", "export_ratings", "load_tokens"]
+__all__ = ["RatedTrack", "RatingExport", "ExportScrub", "export_ratings", "load_tokens", "remove_user_from_export", "remove_user_from_exports"]

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from storage import codec
-from storage.database import Database, parse_time, utc_now
+from storage.database import Database, Transaction, parse_time, utc_now
 from storage.users import touch_user
 
 RELATIONS: tuple[str, ...] = ("variation", "extend", "restyle", "remood", "regenerate")
@@ -105,12 +105,22 @@ def _from_row(row: sqlite3.Row, *, with_tokens: bool = True) -> Track:
 _LIGHT = ", ".join(["id"] + [c if c != "tokens" else "NULL AS tokens" for c in _COLUMNS])
 
 
+async def _job_names(tx: Transaction, job_id: int, user_id: int) -> bool:
+    row = await tx.fetchone("SELECT user_id FROM jobs WHERE id = ?", (job_id,))
+    return row is not None and row["user_id"] == user_id
+
+
 class TrackRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, new: NewTrack) -> Track:
-        """Store a generated track and return it with its id. Its creator is registered as a user if new."""
+    async def add(self, new: NewTrack, *, job_id: int | None = None) -> Track:
+        """Store a generated track and return it with its id. Its creator is registered as a user if new.
+
+        `job_id` is the request that made it. If that request no longer names the creator (they used
+        /forget-me while it was composing, which detaches it), the track is stored anonymised and the
+        creator is not registered again. A Regenerated track carries its parent's prompt only while the
+        parent still has it."""
         if new.relation is not None and new.relation not in RELATIONS:
             raise ValueError(f"Unknown relation {new.relation!r}; expected one of {', '.join(RELATIONS)}")
         if (new.parent_id is None) != (new.relation is None):
@@ -126,10 +136,17 @@ class TrackRepository:
             tempo=float(new.tempo),
         )
         async with self._db.transaction() as tx:
-            if new.parent_id is not None and await tx.fetchone("SELECT 1 FROM tracks WHERE id = ?", (new.parent_id,)) is None:
-                raise UnknownTrackError(new.parent_id)
-            if new.user_id is not None:
-                await touch_user(tx, new.user_id)
+            # Checked in the same transaction as the insert, so a /forget-me cannot slip in between.
+            if new.parent_id is not None:
+                parent = await tx.fetchone("SELECT prompt FROM tracks WHERE id = ?", (new.parent_id,))
+                if parent is None:
+                    raise UnknownTrackError(new.parent_id)
+                if new.relation == "regenerate" and parent["prompt"] is None:
+                    values["prompt"] = None
+            if new.user_id is not None and job_id is not None and not await _job_names(tx, job_id, new.user_id):
+                values.update(user_id=None, prompt=None)
+            if values["user_id"] is not None:
+                await touch_user(tx, values["user_id"])
             cursor = await tx.execute(
                 f"INSERT INTO tracks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                 [values[name] for name in _COLUMNS],

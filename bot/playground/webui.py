@@ -1,5 +1,8 @@
 """The web page at `/`: static files, a small JSON API for the page's actions, and a websocket that
-pushes every change to the page as it happens, rendered for the user the page is acting as."""
+pushes every change to the page as it happens, rendered for the user the page is acting as.
+
+Every API call and the websocket go through `PageGuard` (bot/playground/page_guard.py): only the page the
+playground served, with its token, may act, and only as the user it names."""
 
 from __future__ import annotations
 
@@ -7,50 +10,82 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import html
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.typedefs import Handler
 
 from bot.playground import events as ev
 from bot.playground.errors import APIError, InteractionFailed, PlaygroundError
 from bot.playground.guild import PlaygroundUser
 from bot.playground.interactions import InteractionHandle
+from bot.playground.page_guard import SOCKET_PROTOCOL, TOKEN_META, PageGuard, json_error
 
 if TYPE_CHECKING:
     from bot.playground.server import Playground
 
 STATIC_DIR = Path(__file__).parent / "static"
+TOKEN_MARK = f'<meta name="{TOKEN_META}" content="">'
+
+
+class RequestRefused(Exception):
+    """An API request that is answered with a JSON error before it does anything."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class WebUI:
     def __init__(self, playground: Playground) -> None:
         self.pg = playground
         self.state = playground.state
+        self.guard = PageGuard(playground.host)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self.index)
         app.router.add_static("/static/", STATIC_DIR, show_index=False)
-        app.router.add_get("/ui/state", self.get_state)
-        app.router.add_get("/ui/ws", self.websocket)
-        app.router.add_post("/ui/command", self.command)
-        app.router.add_post("/ui/click", self.click)
-        app.router.add_post("/ui/react", self.react)
-        app.router.add_post("/ui/modal", self.modal)
-        app.router.add_post("/ui/message", self.message)
-        app.router.add_post("/ui/autocomplete", self.autocomplete)
+        app.router.add_get("/ui/ws", self._guarded(self.websocket, websocket=True))
+        for path, handler in (
+            ("state", self.get_state), ("users", self.get_users), ("command", self.command), ("click", self.click),
+            ("react", self.react), ("modal", self.modal), ("message", self.message), ("autocomplete", self.autocomplete),
+        ):  # fmt: skip
+            app.router.add_post(f"/ui/{path}", self._guarded(handler))
 
-    async def index(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+    def _guarded(self, handler: Handler, *, websocket: bool = False) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            refused = self.guard.api_refusal(request, websocket=websocket)
+            if refused is not None:
+                return refused
+            try:
+                return await handler(request)
+            except RequestRefused as error:
+                return json_error(error.status, str(error))
+
+        return guarded
+
+    async def index(self, request: web.Request) -> web.Response:
+        refused = self.guard.page_refusal(request)
+        if refused is not None:
+            return refused
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        # The token is only in the page's HTML: other sites cannot read it (no CORS), so they cannot use the API.
+        page = page.replace(TOKEN_MARK, f'<meta name="{TOKEN_META}" content="{html.escape(self.guard.token)}">')
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     # --- reading ------------------------------------------------------------------------------
 
     def _viewer(self, ref: Any) -> PlaygroundUser:
+        # Never a default user: a request that names nobody must not act as the first user, the admin.
+        if ref in (None, ""):
+            raise RequestRefused(400, "choose a user: name the simulated user to act as")
         try:
-            return self.state.user(int(ref)) if ref not in (None, "") else self.state.users[0]
-        except (PlaygroundError, ValueError):
-            raise web.HTTPBadRequest(text=f"unknown user {ref!r}") from None
+            return self.state.user(int(ref))
+        except (PlaygroundError, ValueError, TypeError):
+            raise RequestRefused(400, f"unknown user {ref!r}: choose one of the playground's users") from None
 
     def _users(self) -> list[dict[str, Any]]:
         return [{"id": str(u.id), "name": u.name, "admin": u.admin} for u in self.state.users]
@@ -68,8 +103,12 @@ class WebUI:
             for path, leaf, options in self.state.commands.chat_input_paths(self.state.guild.id)
         ]
 
+    async def get_users(self, request: web.Request) -> web.Response:
+        """The simulated users, so the page can offer a choice before it acts as anyone."""
+        return web.json_response({"users": self._users()})
+
     async def get_state(self, request: web.Request) -> web.Response:
-        viewer = self._viewer(request.query.get("user"))
+        _, viewer = await self._read(request)
         guild = self.state.guild
         return web.json_response({
             "me": str(viewer.id),
@@ -86,7 +125,7 @@ class WebUI:
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         viewer = self._viewer(request.query.get("user"))
-        socket = web.WebSocketResponse(heartbeat=20)
+        socket = web.WebSocketResponse(heartbeat=20, protocols=(SOCKET_PROTOCOL,))
         await socket.prepare(request)
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         unsubscribe = self.state.events.subscribe(lambda event: self._push(event, viewer, queue))
@@ -140,7 +179,9 @@ class WebUI:
         try:
             body = await request.json()
         except ValueError:
-            raise web.HTTPBadRequest(text="expected a JSON body") from None
+            raise RequestRefused(400, "expected a JSON body") from None
+        if not isinstance(body, dict):
+            raise RequestRefused(400, "expected a JSON object")
         return body, self._viewer(body.get("user"))
 
     @staticmethod

@@ -45,8 +45,18 @@ async def test_retrain_refusals_and_a_full_run(playground: Playground, music_bot
         await asyncio.sleep(0.1)
     assert await storage.ratings.count() >= 8
 
+    # Eight ratings, but from two members only: one or two people's taste must not decide the model.
+    two = await answer(playground, "alice", "retrain start", {"steps": 10})
+    assert is_ephemeral(two) and "Only 2 member(s)" in two["content"] and "at least 3 different members" in two["content"]
+    assert not any(music_bot.settings.models_dir.glob("*/ratings.npz"))  # nothing was exported for it
+    await playground.add_reaction("bob", message, RATING_EMOJI[2])
+    for _ in range(100):
+        if await storage.ratings.count() >= 9:
+            break
+        await asyncio.sleep(0.1)
+
     started = await answer(playground, "alice", "retrain start", {"steps": 10})
-    assert is_ephemeral(started) and "started" in started["content"]
+    assert is_ephemeral(started) and "started" in started["content"] and "from 3 members" in started["content"]
     busy = await answer(playground, "alice", "retrain start", {"steps": 10})
     assert "already running" in busy["content"]
     progress = await playground.wait_for(

@@ -85,15 +85,25 @@ function toast(text) {
   setTimeout(() => node.remove(), 6000);
 }
 
-async function post(path, body) {
+// The server put this token in the page's HTML; every API call and the websocket carry it, so pages on
+// other sites (which cannot read this page) cannot drive the playground.
+const PAGE_TOKEN = document.querySelector('meta[name="playground-token"]')?.content || "";
+const SOCKET_PROTOCOL = "tunesmith-playground";
+
+async function call(path, body) {
   const response = await fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ user: state.me, ...body }),
+    headers: { "Content-Type": "application/json", "X-Playground-Token": PAGE_TOKEN },
+    body: JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    toast(data.error || `Request failed (${response.status})`);
+  return { ok: response.ok, status: response.status, data };
+}
+
+async function post(path, body) {
+  const { ok, status, data } = await call(path, { user: state.me, ...body });
+  if (!ok) {
+    toast(data.error || `Request failed (${status})`);
     return null;
   }
   return data;
@@ -103,9 +113,25 @@ const compareIds = (a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b)
 
 // --- loading and live updates -----------------------------------------------------------------
 
+// The server never picks a user: when the page has none (or a stale one), it chooses the first listed.
+async function chooseUser() {
+  const { ok, data } = await call("/ui/users", {});
+  if (!ok) throw new Error(data.error || "the playground did not list its users");
+  if (!data.users.some((u) => u.id === state.me)) state.me = data.users[0]?.id || "";
+}
+
 async function loadState() {
-  const response = await fetch(`/ui/state?user=${encodeURIComponent(state.me)}`);
-  const data = await response.json();
+  let data;
+  try {
+    await chooseUser();
+    const answer = await call("/ui/state", { user: state.me });
+    if (!answer.ok) throw new Error(answer.data.error || `Request failed (${answer.status})`);
+    data = answer.data;
+  } catch (error) {
+    toast(String(error.message || error));
+    setTimeout(loadState, 2000); // the playground may be restarting
+    return;
+  }
   state.me = data.me;
   localStorage.setItem("playground-user", state.me);
   state.users = data.users;
@@ -129,7 +155,7 @@ function connectSocket() {
     state.socket.close();
   }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ui/ws?user=${encodeURIComponent(state.me)}`);
+  const socket = new WebSocket(`${scheme}://${location.host}/ui/ws?user=${encodeURIComponent(state.me)}`, [SOCKET_PROTOCOL, `token.${PAGE_TOKEN}`]);
   socket.onmessage = (event) => applyUpdate(JSON.parse(event.data));
   socket.onclose = () => setTimeout(loadState, 1000); // the server restarted or the network blinked
   state.socket = socket;

@@ -6,6 +6,7 @@ import aiohttp
 from playground_bots import PlaygroundTestBot
 
 from bot.playground import Playground
+from tests.helpers.page import page_headers
 
 
 async def test_page_state_and_command_api(playground: Playground, start_bot) -> None:
@@ -13,19 +14,21 @@ async def test_page_state_and_command_api(playground: Playground, start_bot) -> 
     bob = playground.user("bob")
     async with aiohttp.ClientSession(playground.url) as http:
         async with http.get("/") as response:
-            assert response.status == 200 and "/static/app.js" in await response.text()
+            page = await response.text()
+            assert response.status == 200 and "/static/app.js" in page
+        headers = page_headers(playground.url, page)
         async with http.get("/static/app.js") as response:
             assert response.status == 200 and "applyUpdate" in await response.text()
-        async with http.get("/ui/state", params={"user": str(bob.id)}) as response:
+        async with http.post("/ui/state", json={"user": str(bob.id)}, headers=headers) as response:
             state = await response.json()
         assert state["me"] == str(bob.id) and state["bot"]["connected"]
         assert [u["name"] for u in state["users"] if u["admin"]] == ["alice"]
         paths = {c["path"] for c in state["commands"]}
         assert {"ping", "compose", "plugins reload"} <= paths
-        async with http.post("/ui/command", json={"user": str(bob.id), "name": "compose", "options": {"style": "jazz"}}) as response:
+        async with http.post("/ui/command", json={"user": str(bob.id), "name": "compose", "options": {"style": "jazz"}}, headers=headers) as response:
             assert response.status == 400
             assert "missing required option(s): mood" in (await response.json())["error"]
-        async with http.post("/ui/command", json={"user": str(bob.id), "name": "ping"}) as response:
+        async with http.post("/ui/command", json={"user": str(bob.id), "name": "ping"}, headers=headers) as response:
             interaction_id = (await response.json())["interaction_id"]
     callback = await playground.wait_for(lambda e: e.kind == "interaction_callback" and e.data["interaction_id"] == interaction_id)
     assert callback.data["callback"]["type"] == 4
