@@ -7,7 +7,7 @@ import pytest_asyncio
 
 from bot.client import TunesmithBot
 from bot.playground import Playground
-from tests.cogs.rating_support import all_handled, assert_ratings_match_reactions, post_track, rule_from_playground
+from tests.cogs.rating_support import all_handled, assert_ratings_match_reactions, eventually, post_track, rule_from_playground
 from tests.helpers.bot import StartTunesmith
 
 UNLIMITED = 1_000_000  # these tests are about order, not the rate limit
@@ -73,3 +73,61 @@ async def test_reactions_on_other_messages_are_not_ratings(playground: Playgroun
     assert playground.user("bob").id not in await rating_bot.services.storage.ratings.scores(track.id)
     assert await rating_bot.services.storage.tracks.by_message(int(chat["id"])) is None
     assert rule_from_playground(playground, int(chat["id"])) == {playground.user("bob").id: 5}
+
+
+async def test_reactions_made_while_the_bot_was_down_count_at_start_up(playground: Playground, start_tunesmith: StartTunesmith) -> None:
+    first = await start_tunesmith(enabled_cogs=["rating"])
+    posted = [await post_track(playground, first) for _ in range(2)]
+    (track, message_id), (other, other_message_id) = posted
+    alice, bob, carol = (playground.user(n) for n in ("alice", "bob", "carol"))
+    await playground.add_reaction(alice, message_id, "4️⃣")
+    await playground.add_reaction(carol, message_id, "3️⃣")
+    await playground.add_reaction(bob, other_message_id, "1️⃣")
+    await all_handled(playground, first, track, message_id)
+    await all_handled(playground, first, other, other_message_id)
+    await first.close()
+
+    # While the bot is down: alice changes her mind, bob rates, carol takes her rating back; on the other track
+    # bob adds 3 and 5 (their order cannot be known afterwards).
+    await playground.remove_reaction(alice, message_id, "4️⃣")
+    await playground.add_reaction(alice, message_id, "2️⃣")
+    await playground.add_reaction(bob, message_id, "5️⃣")
+    await playground.remove_reaction(carol, message_id, "3️⃣")
+    await playground.add_reaction(bob, other_message_id, "3️⃣")
+    await playground.add_reaction(bob, other_message_id, "5️⃣")
+
+    second = await start_tunesmith(enabled_cogs=["rating"])
+    storage = second.services.storage
+
+    async def read_again() -> bool:
+        return (await storage.ratings.scores(track.id)).get(alice.id) == 2
+
+    await eventually(read_again, "the start-up read of the reactions")
+    await all_handled(playground, second, track, message_id)
+    scores = await storage.ratings.scores(track.id)
+    assert (scores.get(alice.id), scores.get(bob.id), scores.get(carol.id)) == (2, 5, None)
+    # Bob's 1 was recorded before and is still there, so it stays the latest; 3 and 5 came while the bot was down.
+    assert (await storage.ratings.scores(other.id)).get(bob.id) == 1
+    await playground.remove_reaction(bob, other_message_id, "1️⃣")  # of the two left, the higher counts
+    await all_handled(playground, second, other, other_message_id)
+    assert (await storage.ratings.scores(other.id)).get(bob.id) == 5
+    await assert_ratings_match_reactions(playground, storage, [(track, message_id)])
+
+
+async def test_an_older_track_is_read_when_it_is_next_reacted_to(playground: Playground, start_tunesmith: StartTunesmith) -> None:
+    first = await start_tunesmith(enabled_cogs=["rating"])
+    old, old_message_id = await post_track(playground, first)
+    newer, newer_message_id = await post_track(playground, first)
+    bob = playground.user("bob")
+    await playground.add_reaction(bob, old_message_id, "4️⃣")
+    await all_handled(playground, first, old, old_message_id)
+    await first.close()
+    await playground.add_reaction(bob, old_message_id, "2️⃣")  # while the bot is down
+
+    # Start-up reads only the newest track (rating_reconcile_max_tracks=1): the older one is read at its next reaction.
+    second = await start_tunesmith(enabled_cogs=["rating"], rating_reconcile_max_tracks=1)
+    await all_handled(playground, second, newer, newer_message_id)
+    await playground.remove_reaction(bob, old_message_id, "4️⃣")
+    await all_handled(playground, second, old, old_message_id)
+    assert (await second.services.storage.ratings.scores(old.id)).get(bob.id) == 2
+    await assert_ratings_match_reactions(playground, second.services.storage, [(old, old_message_id), (newer, newer_message_id)])
