@@ -48,12 +48,16 @@ class SerialQueues(Generic[K, J]):
         """Return once no key has jobs left."""
         await self._idle.wait()
 
-    async def close(self) -> None:
-        """Stop every worker; jobs not yet handled are dropped."""
+    async def close(self, grace_s: float = 5.0) -> None:
+        """Drop the jobs not yet started and let each batch in progress finish (a batch cut off mid-write could
+        leave the database's transaction open); one still running after `grace_s` seconds is cancelled."""
         self._pending.clear()
         workers = list(self._workers.values())
-        for task in workers:
+        if not workers:
+            return
+        _, late = await asyncio.wait(workers, timeout=grace_s)
+        for task in late:
             task.cancel()
-        for task in workers:
+        for task in late:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
