@@ -85,5 +85,10 @@ async def all_handled(playground: Playground, bot: TunesmithBot, track: Track, m
 
 
 async def assert_ratings_match_reactions(playground: Playground, storage: Storage, tracks: list[tuple[Track, int]]) -> None:
+    wrong, pairs = [], 0
     for track, message_id in tracks:
-        assert await storage.ratings.scores(track.id) == rule_from_playground(playground, message_id), f"track #{track.id}"
+        stored, rule = await storage.ratings.scores(track.id), rule_from_playground(playground, message_id)
+        members = stored.keys() | rule.keys()
+        pairs += len(members)
+        wrong += [(track.id, user_id, stored.get(user_id), rule.get(user_id)) for user_id in members if stored.get(user_id) != rule.get(user_id)]
+    assert not wrong, f"{len(wrong)} of {pairs} member-track pairs differ (track, member, stored, reactions): {wrong[:5]}"
