@@ -113,7 +113,8 @@ class RatingSync:
             ledger = self._ledgers[message_id] = TrackLedger(await storage.ratings.scores(track.id), generation)
         channel_id = next((job.channel_id for job in reversed(jobs) if isinstance(job, ReactionChange | Reread) and job.channel_id), None)
         channel_id = channel_id or track.channel_id
-        if ledger.generation != self._generation or any(isinstance(job, Reread) for job in jobs):
+        read = ledger.generation != self._generation or any(isinstance(job, Reread) for job in jobs)
+        if read:
             await self._reread(ledger, channel_id, message_id)
         # Replaying events a read already reflects changes nothing but their order, which the events know best.
         acted: set[int] = set()
@@ -122,8 +123,11 @@ class RatingSync:
                 (ledger.add if job.added else ledger.remove)(job.user_id, job.score)
                 acted.add(job.user_id)
         acted |= self._held.on_message(message_id)
+        # Without a read only the members who acted can differ; keeping to them also means a rating deleted by
+        # /forget-me is not written back from reactions left on the message when someone else reacts.
+        candidates = None if read else acted
         try:
-            await self._write(track.id, message_id, channel_id, ledger, acted)
+            await self._write(track.id, message_id, channel_id, ledger, acted, candidates)
         except UnknownTrackError:
             self._ledgers.pop(message_id, None)  # deleted meanwhile: nothing to rate
             return
@@ -142,12 +146,15 @@ class RatingSync:
         else:
             ledger.merge_read(on_message, generation)
 
-    async def _write(self, track_id: int, message_id: int, channel_id: int | None, ledger: TrackLedger, acted: set[int]) -> None:
+    async def _write(
+        self, track_id: int, message_id: int, channel_id: int | None, ledger: TrackLedger, acted: set[int], candidates: set[int] | None
+    ) -> None:
+        """Write the ratings of `candidates` (None: every member) that differ from the ledger, within the limit of those who acted."""
         ratings = self._storage().ratings
         stored = await ratings.scores(track_id)
         changes: dict[int, int | None] = {}
         in_step: list[int] = []
-        for user_id in ledger.users() | stored.keys():
+        for user_id in ledger.users() | stored.keys() if candidates is None else candidates:
             wanted = ledger.rating(user_id)
             if stored.get(user_id) == wanted:
                 in_step.append(user_id)

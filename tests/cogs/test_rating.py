@@ -8,7 +8,7 @@ import pytest_asyncio
 from bot.client import TunesmithBot
 from bot.playground import Playground
 from tests.cogs.rating_support import all_handled, assert_ratings_match_reactions, eventually, post_track, rule_from_playground
-from tests.helpers.bot import StartTunesmith
+from tests.helpers.bot import StartTunesmith, answer
 
 UNLIMITED = 1_000_000  # these tests are about order, not the rate limit
 
@@ -131,3 +131,18 @@ async def test_an_older_track_is_read_when_it_is_next_reacted_to(playground: Pla
     await all_handled(playground, second, old, old_message_id)
     assert (await second.services.storage.ratings.scores(old.id)).get(bob.id) == 2
     await assert_ratings_match_reactions(playground, second.services.storage, [(old, old_message_id), (newer, newer_message_id)])
+
+
+async def test_forgotten_ratings_are_not_written_back_when_others_react(playground: Playground, start_tunesmith: StartTunesmith) -> None:
+    bot = await start_tunesmith(enabled_cogs=["rating", "privacy"])
+    track, message_id = await post_track(playground, bot)
+    carol = playground.user("carol")
+    await playground.add_reaction(carol, message_id, "2️⃣")
+    await playground.add_reaction(carol, message_id, "4️⃣")
+    await all_handled(playground, bot, track, message_id)
+    prompt = await answer(playground, "carol", "forget-me")
+    await (await playground.click("carol", prompt, "ts:forget:confirm")).followup()
+    await playground.add_reaction("bob", message_id, "5️⃣")
+    await all_handled(playground, bot, track, message_id)
+    scores = await bot.services.storage.ratings.scores(track.id)
+    assert carol.id not in scores and scores.get(playground.user("bob").id) == 5
