@@ -146,3 +146,24 @@ async def test_forgotten_ratings_are_not_written_back_when_others_react(playgrou
     await all_handled(playground, bot, track, message_id)
     scores = await bot.services.storage.ratings.scores(track.id)
     assert carol.id not in scores and scores.get(playground.user("bob").id) == 5
+
+
+async def test_reactions_made_while_the_plugin_was_unloaded_count_once_it_is_loaded(playground: Playground, start_tunesmith: StartTunesmith) -> None:
+    bot = await start_tunesmith(enabled_cogs=["plugins", "rating"])
+    track, message_id = await post_track(playground, bot)
+    alice = playground.user("alice")
+    await playground.add_reaction(alice, message_id, "3️⃣")
+    await all_handled(playground, bot, track, message_id)
+    await answer(playground, "alice", "plugins unload", {"name": "rating"})
+    assert bot.get_cog("Rating") is None
+    await playground.add_reaction(alice, message_id, "1️⃣")
+    await playground.remove_reaction(alice, message_id, "3️⃣")
+    await answer(playground, "alice", "plugins load", {"name": "rating"})  # already READY: the cog reads recent tracks itself
+    storage = bot.services.storage
+
+    async def caught_up() -> bool:
+        return (await storage.ratings.scores(track.id)).get(alice.id) == 1
+
+    await eventually(caught_up, "the reload's read of the reactions")
+    await all_handled(playground, bot, track, message_id)
+    await assert_ratings_match_reactions(playground, storage, [(track, message_id)])
