@@ -7,6 +7,7 @@ import pytest_asyncio
 
 from bot.client import TunesmithBot
 from bot.playground import Playground
+from bot.playground import events as ev
 from tests.cogs.rating_support import all_handled, assert_ratings_match_reactions, eventually, post_track, rule_from_playground
 from tests.helpers.bot import StartTunesmith, answer
 
@@ -166,4 +167,24 @@ async def test_reactions_made_while_the_plugin_was_unloaded_count_once_it_is_loa
 
     await eventually(caught_up, "the reload's read of the reactions")
     await all_handled(playground, bot, track, message_id)
+    await assert_ratings_match_reactions(playground, storage, [(track, message_id)])
+
+
+async def test_reactions_missed_during_a_lost_gateway_session_count_after_it_is_back(playground: Playground, rating_bot: TunesmithBot) -> None:
+    track, message_id = await post_track(playground, rating_bot)
+    bob = playground.user("bob")
+    await playground.add_reaction(bob, message_id, "2️⃣")
+    await all_handled(playground, rating_bot, track, message_id)
+    since = playground.event_count
+    await playground.drop_gateway(resumable=False)
+    await playground.add_reaction(bob, message_id, "5️⃣")  # the old session is gone: this event never reaches the bot
+    await playground.remove_reaction(bob, message_id, "2️⃣")
+    await playground.wait_for(lambda e: e.kind == ev.GATEWAY_IDENTIFY, timeout=30, since=since)
+    storage = rating_bot.services.storage
+
+    async def caught_up() -> bool:
+        return (await storage.ratings.scores(track.id)).get(bob.id) == 5
+
+    await eventually(caught_up, "the read after the new session")
+    await all_handled(playground, rating_bot, track, message_id)
     await assert_ratings_match_reactions(playground, storage, [(track, message_id)])
