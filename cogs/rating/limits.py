@@ -54,6 +54,8 @@ class HeldChanges:
             return False
         self._told.add(user_id)
         now = time.monotonic()
+        if len(self._last_notice) > _PRUNE_ABOVE:
+            self._last_notice = {u: at for u, at in self._last_notice.items() if now - at < NOTICE_INTERVAL_S}
         last = self._last_notice.get(user_id)
         if last is not None and now - last < NOTICE_INTERVAL_S:
             return False

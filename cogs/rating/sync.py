@@ -105,7 +105,7 @@ class RatingSync:
         storage = self._storage()
         track = await storage.tracks.by_message(message_id)
         if track is None:
-            self._ledgers.pop(message_id, None)
+            self._forget_message(message_id)
             return  # reactions on a message that is not a track are not ratings
         ledger = self._ledgers.get(message_id)
         if ledger is None:
@@ -129,7 +129,7 @@ class RatingSync:
         try:
             await self._write(track.id, message_id, channel_id, ledger, acted, candidates)
         except UnknownTrackError:
-            self._ledgers.pop(message_id, None)  # deleted meanwhile: nothing to rate
+            self._forget_message(message_id)  # deleted meanwhile: nothing to rate
             return
         self._let_go_if_simple(message_id, ledger)
 
@@ -181,6 +181,11 @@ class RatingSync:
         await asyncio.sleep(delay)
         del self._retries[message_id]
         self._queues.put(message_id, Retry())
+
+    def _forget_message(self, message_id: int) -> None:
+        self._ledgers.pop(message_id, None)
+        for user_id in self._held.on_message(message_id):
+            self._held.release(user_id, message_id)
 
     def _let_go_if_simple(self, message_id: int, ledger: TrackLedger) -> None:
         # With at most one rating reaction per member, the stored ratings say all the ledger knows: keep memory small.
