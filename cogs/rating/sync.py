@@ -154,7 +154,7 @@ class RatingSync:
         stored = await ratings.scores(track_id)
         changes: dict[int, int | None] = {}
         in_step: list[int] = []
-        for user_id in ledger.users() | stored.keys() if candidates is None else candidates:
+        for user_id in (ledger.users() | stored.keys()) if candidates is None else candidates:
             wanted = ledger.rating(user_id)
             if stored.get(user_id) == wanted:
                 in_step.append(user_id)
