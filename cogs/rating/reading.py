@@ -44,8 +44,8 @@ class ReactionReader:
         found: dict[int, set[int]] = defaultdict(set)
         for reaction in message.reactions:
             score = RATING_EMOJI.get(str(reaction.emoji))
-            if score is None:
-                continue
+            if score is None or reaction.count <= int(reaction.me):
+                continue  # not a rating, or only the bot's own: no need to ask who reacted
             async for user in reaction.users():
                 if user.id != me:
                     found[user.id].add(score)
