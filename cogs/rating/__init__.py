@@ -94,6 +94,11 @@ class RatingCog(commands.Cog, name="Rating"):
         self.sync.new_session()
         await self._reread_recent()
 
+    async def idle(self) -> None:
+        """Return once every reaction received so far is handled (written, or held by the rate limit) and every
+        slow-down notice is posted."""
+        await self.sync.idle()
+
     async def settled(self) -> None:
         """Return once every reaction received so far is reflected in storage (held changes included)."""
         await self.sync.settled()

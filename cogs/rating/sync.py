@@ -82,10 +82,17 @@ class RatingSync:
         self._session_start = datetime.now(UTC)
         self._complete.clear()
 
+    async def idle(self) -> None:
+        """Return once every event received so far is handled and every notice posted; held changes may still wait."""
+        await self._queues.idle()
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+            await self._queues.idle()
+
     async def settled(self) -> None:
         """Return once every event received so far is handled and no held change waits for a retry."""
         while True:
-            await self._queues.idle()
+            await self.idle()
             if not self._retries:
                 return
             await asyncio.wait(list(self._retries.values()))

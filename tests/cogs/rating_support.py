@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
@@ -68,9 +69,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: f
         await asyncio.sleep(0.05)
 
 
-async def all_handled(playground: Playground, bot: TunesmithBot, track: Track, message_id: int) -> None:
-    """Return once the bot has handled every reaction made so far: a new member's reaction, made last, is stored
-    (the gateway keeps order, so every earlier event has arrived), then the cog has nothing left to do."""
+async def handled_so_far(playground: Playground, bot: TunesmithBot, track: Track, message_id: int) -> None:
+    """Return once the bot has handled every reaction made so far on the message (written, or held by the rate
+    limit) and posted its notices: a new member's reaction, made last, is stored, and each message's events are
+    handled in order."""
     storage = bot.services.storage
     sentinel = playground.add_user(f"sentinel{next(_sentinels)}")
     await playground.add_reaction(sentinel, message_id, "5️⃣")
@@ -79,9 +81,20 @@ async def all_handled(playground: Playground, bot: TunesmithBot, track: Track, m
         return (await storage.ratings.scores(track.id)).get(sentinel.id) == 5
 
     await eventually(sentinel_stored, "the last reaction is stored")
+    await rating_cog(bot).idle()
+
+
+def rating_cog(bot: TunesmithBot) -> Any:
     cog = bot.get_cog("Rating")
-    assert cog is not None
-    await cog.settled()  # type: ignore[attr-defined]
+    assert cog is not None, "the rating cog is not loaded"
+    return cog
+
+
+async def all_handled(playground: Playground, bot: TunesmithBot, track: Track, message_id: int) -> None:
+    """Return once every reaction made so far is reflected in storage, held changes included: the gateway keeps
+    order, so once the last reaction is stored every earlier event has arrived; then the cog has nothing left to do."""
+    await handled_so_far(playground, bot, track, message_id)
+    await rating_cog(bot).settled()
 
 
 async def assert_ratings_match_reactions(playground: Playground, storage: Storage, tracks: list[tuple[Track, int]]) -> None:
