@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     user_cooldown_seconds: float = 5.0
     server_queue_cap: int = 20
     max_upload_midi_bytes: int = 1024 * 1024
+    rating_changes_per_window: int = Field(default=10, ge=1, description="Most rating changes per member per rating_window_seconds; the rest wait")
+    rating_window_seconds: float = Field(default=10.0, gt=0)
+    rating_reconcile_days: float = Field(default=14.0, ge=0, description="At start-up, reactions on tracks posted this many days back are read again")
+    rating_reconcile_max_tracks: int = Field(default=200, ge=0, description="At most this many of those tracks, newest first")
 
     # Engine service.
     start_engine: bool = Field(default=True, description="Start the composer and render workers with the bot (off only for bots without music cogs)")

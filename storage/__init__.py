@@ -20,7 +20,7 @@ from storage.export import RatingExport, export_ratings
 from storage.jobs import Job, JobRepository, JobStateError
 from storage.media import MediaStore
 from storage.models import ModelVersion, ModelVersionError, ModelVersionRepository
-from storage.ratings import InvalidRatingError, Rating, RatingRepository
+from storage.ratings import InvalidRatingError, RateableMessage, Rating, RatingRepository
 from storage.recommend import Recommendation, recommend
 from storage.servers import ServerRepository, ServerSettings, ServerSettingsError
 from storage.tracks import NewTrack, Track, TrackRepository, UnknownTrackError
@@ -68,7 +68,7 @@ class Storage:
 __all__ = [
     "Storage", "Database", "MediaStore",
     "NewTrack", "Track", "UnknownTrackError",
-    "Rating", "InvalidRatingError",
+    "Rating", "InvalidRatingError", "RateableMessage",
     "User", "ForgetReport",
     "ServerSettings", "ServerSettingsError",
     "Job", "JobStateError",

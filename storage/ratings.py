@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from numbers import Integral
 
 from storage.database import Database, parse_time, utc_now
@@ -34,6 +35,28 @@ class TrackRatingSummary:
     mean: float | None  # None when nobody rated it
 
 
+@dataclass(frozen=True)
+class RateableMessage:
+    """A posted track: reactions on `message_id` in `channel_id` are ratings of `track_id`."""
+
+    track_id: int
+    message_id: int
+    channel_id: int | None
+    created_at: datetime
+
+
+def _checked_score(score: object) -> int:
+    if isinstance(score, bool) or not isinstance(score, Integral) or not MIN_SCORE <= score <= MAX_SCORE:
+        raise InvalidRatingError(f"A rating must be a whole number from {MIN_SCORE} to {MAX_SCORE}, not {score!r}.")
+    return int(score)  # numpy integers too
+
+
+_UPSERT = """
+    INSERT INTO ratings (user_id, track_id, score, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (user_id, track_id) DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at
+"""
+
+
 def _from_row(row: sqlite3.Row) -> Rating:
     return Rating(row["user_id"], row["track_id"], row["score"], parse_time(row["created_at"]), parse_time(row["updated_at"]))
 
@@ -44,28 +67,54 @@ class RatingRepository:
 
     async def set(self, user_id: int, track_id: int, score: int) -> Rating:
         """Record the user's score for the track, replacing an earlier one; committed when this returns."""
-        if isinstance(score, bool) or not isinstance(score, Integral) or not MIN_SCORE <= score <= MAX_SCORE:
-            raise InvalidRatingError(f"A rating must be a whole number from {MIN_SCORE} to {MAX_SCORE}, not {score!r}.")
-        score = int(score)  # numpy integers too
+        score = _checked_score(score)
         now = utc_now()
         async with self._db.transaction() as tx:
             if await tx.fetchone("SELECT 1 FROM tracks WHERE id = ?", (track_id,)) is None:
                 raise UnknownTrackError(track_id)
             await touch_user(tx, user_id)
-            await tx.execute(
-                """
-                INSERT INTO ratings (user_id, track_id, score, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (user_id, track_id) DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at
-                """,
-                (user_id, track_id, score, now, now),
-            )
+            await tx.execute(_UPSERT, (user_id, track_id, score, now, now))
             row = await tx.fetchone("SELECT * FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id))
         assert row is not None
         return _from_row(row)
 
-    async def remove(self, user_id: int, track_id: int) -> bool:
-        """Remove the user's rating of the track; False when there was none."""
-        return await self._db.execute("DELETE FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id)) > 0
+    async def remove(self, user_id: int, track_id: int, *, score: int | None = None) -> bool:
+        """Remove the user's rating of the track; with `score`, only if that is the score stored.
+        False when nothing was removed."""
+        if score is None:
+            return await self._db.execute("DELETE FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id)) > 0
+        sql = "DELETE FROM ratings WHERE user_id = ? AND track_id = ? AND score = ?"
+        return await self._db.execute(sql, (user_id, track_id, _checked_score(score))) > 0
+
+    async def apply(self, track_id: int, changes: Mapping[int, int | None]) -> None:
+        """Set (a score) or remove (None) several users' ratings of one track in one transaction: all or nothing."""
+        checked = {user_id: None if score is None else _checked_score(score) for user_id, score in changes.items()}
+        if not checked:
+            return
+        now = utc_now()
+        async with self._db.transaction() as tx:
+            if await tx.fetchone("SELECT 1 FROM tracks WHERE id = ?", (track_id,)) is None:
+                raise UnknownTrackError(track_id)
+            for user_id, score in checked.items():
+                if score is None:
+                    await tx.execute("DELETE FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id))
+                else:
+                    await touch_user(tx, user_id)
+                    await tx.execute(_UPSERT, (user_id, track_id, score, now, now))
+
+    async def scores(self, track_id: int) -> dict[int, int]:
+        """Each user's score of the track, by user id."""
+        rows = await self._db.fetchall("SELECT user_id, score FROM ratings WHERE track_id = ?", (track_id,))
+        return {int(row[0]): int(row[1]) for row in rows}
+
+    async def rateable_messages(self, since: datetime, limit: int) -> list[RateableMessage]:
+        """Posted tracks made at or after `since`, newest first, at most `limit`: whose reactions to reconcile."""
+        rows = await self._db.fetchall(
+            "SELECT id, message_id, channel_id, created_at FROM tracks WHERE message_id IS NOT NULL AND created_at >= ? "
+            "ORDER BY created_at DESC LIMIT ?",
+            (since.astimezone(UTC).isoformat(timespec="microseconds"), limit),
+        )
+        return [RateableMessage(int(r[0]), int(r[1]), None if r[2] is None else int(r[2]), parse_time(r[3])) for r in rows]
 
     async def get(self, user_id: int, track_id: int) -> Rating | None:
         row = await self._db.fetchone("SELECT * FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id))
@@ -106,4 +155,4 @@ class RatingRepository:
         return int(await self._db.fetchval("SELECT COUNT(*) FROM ratings"))
 
 
-__all__ = ["Rating", "RatingRepository", "TrackRatingSummary", "InvalidRatingError", "MIN_SCORE", "MAX_SCORE"]
+__all__ = ["Rating", "RatingRepository", "RateableMessage", "TrackRatingSummary", "InvalidRatingError", "MIN_SCORE", "MAX_SCORE"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -16,6 +16,7 @@ from bot.playground.errors import (
     UNKNOWN_MEMBER,
     UNKNOWN_USER,
     APIError,
+    FormErrors,
     PlaygroundError,
     cannot_edit_others_message,
     discord_json,
@@ -298,9 +299,12 @@ class RestAPI:
         return no_content()
 
     async def list_reactors(self, request: web.Request) -> web.Response:
+        """As Discord: users by id, `limit` (1-100, default 25) after the user id `after`; `type` 1 (burst) has none here."""
         message = self._message(request)
         key = self.state.emoji_key(self._emoji(request))
-        return json([self.state.user(uid).user_payload() for uid in message.reactions.get(key, [])])
+        limit, after, burst = reactor_query(request.query)
+        users = [] if burst else sorted(uid for uid in message.reactions.get(key, []) if uid > after)
+        return json([self.state.user(uid).user_payload() for uid in users[:limit]])
 
     async def clear_emoji(self, request: web.Request) -> web.Response:
         message = self._message(request)
@@ -348,6 +352,29 @@ class RestAPI:
     async def webhook_delete(self, request: web.Request) -> web.Response:
         self.interactions.delete(self._webhook(request), request.match_info["message"])
         return no_content()
+
+
+def reactor_query(query: Mapping[str, str]) -> tuple[int, int, bool]:
+    """`limit`, `after` and whether `type` asks for burst reactions, checked the way Discord checks them."""
+    errors = FormErrors()
+    values = {"limit": 25, "after": 0, "type": 0}
+    bounds = {"limit": (1, 100), "after": (0, None), "type": (0, 1)}
+    for name, (low, high) in bounds.items():
+        if name not in query:
+            continue
+        try:
+            value = int(query[name])
+        except ValueError:
+            kind = "snowflake" if name == "after" else "int"
+            errors.add((name,), "NUMBER_TYPE_COERCE", f"Value \"{query[name]}\" is not {kind}.")
+            continue
+        if value < low:
+            errors.add((name,), "NUMBER_TYPE_MIN", f"int value should be greater than or equal to {low}.")
+        elif high is not None and value > high:
+            errors.add((name,), "NUMBER_TYPE_MAX", f"int value should be less than or equal to {high}.")
+        values[name] = value
+    errors.raise_if_any()
+    return values["limit"], values["after"], values["type"] == 1
 
 
 @web.middleware

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,48 @@ async def test_liked_styles_and_moods_lists_only_liked_tracks(storage: Storage) 
     await storage.ratings.set(2001, rock.id, 2)
     await storage.ratings.set(2002, rock.id, 4)
     assert await storage.ratings.liked_styles_and_moods(2001) == [("jazz", "calm", 5)]
+
+
+async def test_remove_with_a_score_only_removes_that_score(storage: Storage) -> None:
+    track = await storage.tracks.add(new_track())
+    await storage.ratings.set(2001, track.id, 4)
+    assert await storage.ratings.remove(2001, track.id, score=2) is False
+    assert (await storage.ratings.get(2001, track.id)).score == 4
+    assert await storage.ratings.remove(2001, track.id, score=4) is True
+    assert await storage.ratings.get(2001, track.id) is None
+
+
+async def test_apply_sets_and_removes_several_users_at_once(storage: Storage) -> None:
+    track = await storage.tracks.add(new_track())
+    await storage.ratings.set(1, track.id, 2)
+    await storage.ratings.set(2, track.id, 3)
+    await storage.ratings.apply(track.id, {1: None, 2: 5, 3: 1})
+    assert await storage.ratings.scores(track.id) == {2: 5, 3: 1}
+    await storage.ratings.apply(track.id, {})  # nothing to do is not an error
+    assert await storage.ratings.scores(track.id) == {2: 5, 3: 1}
+
+
+async def test_apply_is_all_or_nothing(storage: Storage) -> None:
+    track = await storage.tracks.add(new_track())
+    await storage.ratings.set(1, track.id, 2)
+    with pytest.raises(InvalidRatingError, match="from 1 to 5"):
+        await storage.ratings.apply(track.id, {1: None, 2: 9})
+    assert await storage.ratings.scores(track.id) == {1: 2}
+    with pytest.raises(UnknownTrackError, match="no track #404"):
+        await storage.ratings.apply(404, {1: 3})
+    assert await storage.users.get(3) is None
+
+
+async def test_rateable_messages_are_recent_posted_tracks_newest_first(storage: Storage) -> None:
+    old = await storage.tracks.add(new_track())
+    await storage.tracks.set_message(old.id, 9001, 600)
+    cutoff = datetime.now(UTC)
+    unposted = await storage.tracks.add(new_track())
+    first = await storage.tracks.add(new_track())
+    await storage.tracks.set_message(first.id, 9002, 600)
+    second = await storage.tracks.add(new_track())
+    await storage.tracks.set_message(second.id, 9003, 601)
+    found = await storage.ratings.rateable_messages(cutoff, limit=10)
+    assert [(m.track_id, m.message_id, m.channel_id) for m in found] == [(second.id, 9003, 601), (first.id, 9002, 600)]
+    assert unposted.id not in {m.track_id for m in found}
+    assert [m.track_id for m in await storage.ratings.rateable_messages(cutoff, limit=1)] == [second.id]
