@@ -29,7 +29,27 @@ _MELODY_SPLIT_PITCH = 55  # under G3 a note is accompaniment or bass, not melody
 
 
 class MidiReadError(ValueError):
-    """A MIDI file that cannot be read or holds no usable notes; the message says why."""
+    """A MIDI file that cannot be read or holds no usable notes; the message names the file and says why.
+    `reason` is the why alone, a plain phrase (never an exception's name)."""
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(f"{label}: {reason}")
+        self.reason = reason
+
+
+CUT_SHORT = "it is cut short, as if the upload or the export stopped in the middle"
+
+
+def plain_reason(exc: BaseException) -> str:
+    """What a MIDI parser's exception says about the file, in words (mido and pretty_midi raise bare EOFError,
+    ZeroDivisionError, 'max() arg is an empty sequence'...)."""
+    if isinstance(exc, EOFError):
+        return CUT_SHORT
+    if isinstance(exc, ZeroDivisionError):
+        return "its timing is broken (a tempo or a beat length of zero)"
+    if isinstance(exc, MemoryError):
+        return "it is too large to hold in memory"
+    return "its data is garbled (it is not a standard MIDI file, or it is damaged)"
 
 
 def load_midi(source: bytes | bytearray | str | Path | pretty_midi.PrettyMIDI) -> pretty_midi.PrettyMIDI:
@@ -40,19 +60,19 @@ def load_midi(source: bytes | bytearray | str | Path | pretty_midi.PrettyMIDI) -
     try:
         if isinstance(source, (bytes, bytearray)):
             if not bytes(source[:4]) == b"MThd":
-                raise MidiReadError(f"{label}: not a MIDI file (no MThd header)")
+                raise MidiReadError(label, "not a MIDI file (no MThd header)")
             return pretty_midi.PrettyMIDI(io.BytesIO(bytes(source)))
         path = Path(source)
         if not path.is_file():
-            raise MidiReadError(f"{path}: no such MIDI file")
+            raise MidiReadError(str(path), "no such MIDI file")
         with path.open("rb") as fh:
             if fh.read(4) != b"MThd":
-                raise MidiReadError(f"{path}: not a MIDI file (no MThd header)")
+                raise MidiReadError(str(path), "not a MIDI file (no MThd header)")
         return pretty_midi.PrettyMIDI(str(path))
     except MidiReadError:
         raise
     except Exception as exc:  # mido/pretty_midi raise many types on corrupt data
-        raise MidiReadError(f"{label}: unreadable MIDI ({type(exc).__name__}: {exc})") from exc
+        raise MidiReadError(label, f"unreadable MIDI: {plain_reason(exc)}") from exc
 
 
 class _Grid:
@@ -99,7 +119,7 @@ def _meter(pm: pretty_midi.PrettyMIDI) -> Meter:
         return Meter(4, 4)
     ts = pm.time_signature_changes[0]
     if ts.denominator not in (2, 4, 8, 16) or ts.numerator < 1 or ts.numerator * 16 % ts.denominator:
-        raise MidiReadError(f"unsupported time signature {ts.numerator}/{ts.denominator}")
+        raise MidiReadError("MIDI data", f"its time signature {ts.numerator}/{ts.denominator} is unsupported (the meter must divide into 16th notes)")
     if (ts.numerator, ts.denominator) in ((2, 4), (2, 2), (4, 2)):
         return Meter(4, 4)  # duple metres re-bar cleanly onto the 4/4 grid
     return Meter(ts.numerator, ts.denominator)
@@ -182,10 +202,10 @@ def midi_to_piece(
         harmony = [Chord(c.root, c.quality, c.start + pad, c.duration, c.bass) for c in harmony]
     pitched = roles["melody"] + roles["bass"] + roles["other"]
     if not pitched and not roles["drums"]:
-        raise MidiReadError(f"{name or 'MIDI data'}: no notes")
+        raise MidiReadError(name or "MIDI data", "it has no notes")
     last = max((n.end for n in pitched + roles["drums"]), default=0)
     if last > MAX_MIDI_STEPS:
-        raise MidiReadError(f"{name or 'MIDI data'}: {last} grid steps long; timing looks corrupt")
+        raise MidiReadError(name or "MIDI data", f"its notes run over {last // meter.steps_per_bar:,} bars, so its timing looks corrupt")
     bars = max(1, math.ceil(last / meter.steps_per_bar))
     total = bars * meter.steps_per_bar
 
