@@ -19,6 +19,7 @@ import pretty_midi
 
 from engine.data.chords import estimate_harmony, merge_chords, try_parse_chord_symbol
 from engine.data.key_estimation import estimate_key
+from engine.data.midi_scan import CUT_SHORT
 from engine.music import CHORD_QUALITIES, STEPS_PER_BEAT, Chord, Key, Meter, Note, Piece
 
 CHORD_TEXT_PREFIX = "chord:"
@@ -35,9 +36,6 @@ class MidiReadError(ValueError):
     def __init__(self, label: str, reason: str) -> None:
         super().__init__(f"{label}: {reason}")
         self.reason = reason
-
-
-CUT_SHORT = "it is cut short, as if the upload or the export stopped in the middle"
 
 
 def plain_reason(exc: BaseException) -> str:
@@ -179,13 +177,15 @@ def midi_to_piece(
     estimate_bass: bool = True,
     meter: Meter | None = None,
     first_downbeat: float | None = None,
+    max_bars: int | None = None,
 ) -> Piece:
     """A Piece from a MIDI file, bytes or PrettyMIDI object. Raises MidiReadError on broken or empty input.
 
     `key` and `harmony` (in this file's grid steps), when a source annotates them separately, replace
     the estimates. `meter` overrides the file's time signature and `first_downbeat` (seconds) says
     where a bar starts, for files whose time signatures are unreliable. `estimate_bass` False keeps
-    the bass empty unless a track is a bass.
+    the bass empty unless a track is a bass. `max_bars` reads only the notes that start in the first
+    that many bars (an upload of which only those are used: the rest would cost time for nothing).
     """
     pm = load_midi(source)
     if not name and isinstance(source, (str, Path)):
@@ -195,9 +195,11 @@ def midi_to_piece(
     # Steps added in front so that the first downbeat falls on a bar line (a pickup becomes a partial first bar).
     pad = (-grid.step(first_downbeat)) % meter.steps_per_bar if first_downbeat is not None else 0
     roles: dict[str, list[Note]] = {"melody": [], "bass": [], "drums": [], "other": []}
+    until = None if max_bars is None else pm.tick_to_time(int((max_bars * meter.steps_per_bar - pad) * grid.ticks_per_step))
     for inst in pm.instruments:
         role = _role(inst)
-        roles[role].extend(Note(n.pitch, n.start + pad, n.duration, n.velocity) for n in _quantise(inst.notes, grid, drums=role == "drums"))
+        kept = inst.notes if until is None else [n for n in inst.notes if n.start < until]
+        roles[role].extend(Note(n.pitch, n.start + pad, n.duration, n.velocity) for n in _quantise(kept, grid, drums=role == "drums"))
     if harmony is not None and pad:
         harmony = [Chord(c.root, c.quality, c.start + pad, c.duration, c.bass) for c in harmony]
     pitched = roles["melody"] + roles["bass"] + roles["other"]

@@ -76,6 +76,14 @@ def test_broken_files_get_a_plain_sentence(data, expected):
     assert expected in refusal(data)
 
 
+def test_a_long_file_is_read_as_the_bars_that_are_used():
+    from engine.request import MAX_BARS
+
+    piece = read_upload(midi_bytes(400, step=480))  # 400 quarter notes: 100 bars of 4/4
+    assert piece.bars == MAX_BARS
+    assert max(n.end for n in piece.melody) <= MAX_BARS * 16 and len(piece.melody) == MAX_BARS * 4
+
+
 def test_an_empty_track_among_good_ones_is_tolerated():
     # pretty_midi alone fails on it with "max() arg is an empty sequence".
     data = GOOD[:10] + b"\x00\x02" + GOOD[12:] + b"MTrk\x00\x00\x00\x00"
