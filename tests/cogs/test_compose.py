@@ -179,6 +179,25 @@ async def test_uploads_are_acknowledged_before_reading_and_every_refusal_is_a_pr
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "a user's bad file is not an operator's error"
 
 
+async def test_a_file_the_composer_cannot_use_is_told_plainly_and_not_logged_as_an_error(
+    playground: Playground, music_bot: TunesmithBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    drums = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    drums.tracks.append(track)
+    for _ in range(16):  # a drum loop: readable, but no melody to continue
+        track.append(mido.Message("note_on", channel=9, note=36, velocity=100, time=0))
+        track.append(mido.Message("note_off", channel=9, note=36, velocity=0, time=240))
+    buffer = io.BytesIO()
+    drums.save(file=buffer)
+    with caplog.at_level(logging.INFO):
+        handle = await playground.run_command("bob", "continue", {}, attachments=[("loop.mid", buffer.getvalue())])
+        await handle.acknowledged()
+        message = await final_message(handle)
+    assert "melody" in (message.get("content") or "") and not PYTHON_WORDS.search(message["content"]), message.get("content")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_a_file_one_byte_over_the_limit_says_so(playground: Playground, music_bot: TunesmithBot) -> None:
     limit = music_bot.settings.max_upload_midi_bytes
     handle = await playground.run_command("bob", "restyle", {"style": "jazz"}, attachments=[("big.mid", b"MThd" + bytes(limit - 3))])
