@@ -197,11 +197,11 @@ class ComposeCog(commands.Cog, name="Compose"):
     @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES)
     async def restyle_upload(self, interaction: discord.Interaction[Any], file: discord.Attachment, style: str, mood: str | None = None) -> None:
         def make_job(piece: Piece, settings: ServerSettings) -> EngineJob:
-            # A file shorter than the shortest track is restyled into MIN_BARS bars (the rest is rests), as the
-            # engine does; a longer one is restyled up to MAX_BARS.
-            bars = max(MIN_BARS, min(piece.bars, MAX_BARS))
+            # read_upload keeps at most MAX_BARS bars; a file shorter than the shortest track is restyled into
+            # MIN_BARS bars (the rest is rests), as the engine does.
+            bars = max(MIN_BARS, piece.bars)
             request = ComposeRequest(style=style, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=bars)
-            return EngineJob.restyle(piece.window(0, min(piece.bars, MAX_BARS)), style, request, user_key(interaction.guild_id, interaction.user.id))
+            return EngineJob.restyle(piece, style, request, user_key(interaction.guild_id, interaction.user.id))
 
         await self._from_upload(interaction, await self._server_settings(interaction), file, style, make_job, "restyle")
 
@@ -221,7 +221,7 @@ class ComposeCog(commands.Cog, name="Compose"):
 
         def make_job(piece: Piece, settings: ServerSettings) -> EngineJob:
             request = ComposeRequest(style=chosen, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=bars)
-            return EngineJob.continue_piece(piece.window(0, min(piece.bars, MAX_BARS)), bars, request, user_key(interaction.guild_id, interaction.user.id))
+            return EngineJob.continue_piece(piece, bars, request, user_key(interaction.guild_id, interaction.user.id))
 
         await self._from_upload(interaction, settings, file, chosen, make_job, "continue")
 
