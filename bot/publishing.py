@@ -152,7 +152,8 @@ class TrackPublisher:
         ticket = self.submit(job)
         try:
             # Acknowledge first: Discord allows 3 s, and the job's durable record (a synced write) can wait.
-            await interaction.response.defer(thinking=True)
+            if not interaction.response.is_done():  # uploads acknowledge before they read the file
+                await interaction.response.defer(thinking=True)
         except discord.HTTPException:
             ticket.cancel()
             raise

@@ -19,8 +19,9 @@ from bot.errors import UserFacingError
 from bot.interactions import reply
 from bot.plugins import PluginManifest
 from bot.publishing import TrackOrigin, TrackPublisher, key_of
-from engine.data.midi import MidiReadError, midi_to_piece
-from engine.request import MAX_BARS, ComposeRequest
+from engine.data.upload import UploadError, read_upload, size_problem
+from engine.music import Piece
+from engine.request import MAX_BARS, MIN_BARS, ComposeRequest
 from engine.service import EngineJob
 from engine.tokens import piece_from_arrays
 from engine.vocab import MOODS, STYLES
@@ -152,34 +153,57 @@ class ComposeCog(commands.Cog, name="Compose"):
 
     # /restyle and /continue on an uploaded MIDI file ---------------------------------------------------
 
-    async def _read_upload(self, upload: discord.Attachment) -> Any:
-        limit = self.bot.settings.max_upload_midi_bytes
+    def _check_upload(self, upload: discord.Attachment) -> None:
+        """What can be told from the attachment's name and size alone, before acknowledging."""
         if not upload.filename.lower().endswith(MIDI_SUFFIXES):
             raise UserFacingError("Please upload a MIDI file (.mid or .midi).")
-        if upload.size > limit:
-            raise UserFacingError(f"That file is {upload.size // 1024} KiB; the limit is {limit // 1024} KiB.")
+        problem = size_problem(upload.size, self.bot.settings.max_upload_midi_bytes)
+        if problem:
+            raise UserFacingError(problem)
+
+    async def _read_upload(self, upload: discord.Attachment) -> Piece:
         try:
             data = await upload.read()
         except discord.HTTPException:
             raise UserFacingError("I could not download that file. Please upload it again.") from None
+        # The attachment's size was checked, but the bytes are what count.
+        problem = size_problem(len(data), self.bot.settings.max_upload_midi_bytes)
+        if problem:
+            raise UserFacingError(problem)
         try:
-            return await asyncio.to_thread(midi_to_piece, data)
-        except MidiReadError as exc:
-            raise UserFacingError(f"I could not read that MIDI file: {exc}") from None
-        except Exception:
-            log.info("Unreadable upload %s", upload.filename, exc_info=True)
-            raise UserFacingError("I could not read that MIDI file: it is broken or not a standard MIDI file.") from None
+            # Bounded (read_upload caps notes, tracks and length) but still up to a few seconds: off the event loop.
+            return await asyncio.to_thread(read_upload, data)
+        except UploadError as exc:
+            raise UserFacingError(exc.reason) from None
+
+    async def _from_upload(self, interaction: discord.Interaction[Any], settings: ServerSettings, upload: discord.Attachment,
+                           style: str | None, make_job: Any, kind: str) -> None:
+        """Check, acknowledge, read the file, then run the job it makes. Reading a large file takes longer than
+        Discord's 3 s, so the command is deferred first; a refusal after that replaces the "thinking" message
+        with an ephemeral one, as a refusal before it would have been."""
+        await self._admit(interaction, settings, style)
+        self._check_upload(upload)
+        await interaction.response.defer(thinking=True)
+        try:
+            piece = await self._read_upload(upload)
+            job = _job(lambda: make_job(piece, settings))
+            await self.run(interaction, job, kind=kind)
+        except UserFacingError as exc:
+            log.info("Upload refused", extra={"command": kind, "user": interaction.user.id, "reason": exc.message})
+            await _withdraw(interaction, exc.message)
 
     @app_commands.command(name="restyle", description="Turn an uploaded MIDI file into another style")
     @app_commands.describe(file="A MIDI file (melody and chords work best)", style="The new style", mood="Mood (optional)")
     @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES)
     async def restyle_upload(self, interaction: discord.Interaction[Any], file: discord.Attachment, style: str, mood: str | None = None) -> None:
-        settings = await self._server_settings(interaction)
-        await self._admit(interaction, settings, style)
-        piece = await self._read_upload(file)
-        request = ComposeRequest(style=style, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=min(piece.bars, MAX_BARS))
-        job = _job(lambda: EngineJob.restyle(piece.window(0, min(piece.bars, MAX_BARS)), style, request, user_key(interaction.guild_id, interaction.user.id)))
-        await self.run(interaction, job, kind="restyle", relation=None)
+        def make_job(piece: Piece, settings: ServerSettings) -> EngineJob:
+            # read_upload keeps at most MAX_BARS bars; a file shorter than the shortest track is restyled into
+            # MIN_BARS bars (the rest is rests), as the engine does.
+            bars = max(MIN_BARS, piece.bars)
+            request = ComposeRequest(style=style, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=bars)
+            return EngineJob.restyle(piece, style, request, user_key(interaction.guild_id, interaction.user.id))
+
+        await self._from_upload(interaction, await self._server_settings(interaction), file, style, make_job, "restyle")
 
     @app_commands.command(name="continue", description="Continue an uploaded MIDI file")
     @app_commands.describe(file="A MIDI file to continue", bars="How many bars to add (4-32)", style="Style (optional)", mood="Mood (optional)")
@@ -193,12 +217,13 @@ class ComposeCog(commands.Cog, name="Compose"):
         mood: str | None = None,
     ) -> None:
         settings = await self._server_settings(interaction)
-        style = style or settings.default_style or "pop"
-        await self._admit(interaction, settings, style)
-        piece = await self._read_upload(file)
-        request = ComposeRequest(style=style, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=bars)
-        job = _job(lambda: EngineJob.continue_piece(piece.window(0, min(piece.bars, MAX_BARS)), bars, request, user_key(interaction.guild_id, interaction.user.id)))
-        await self.run(interaction, job, kind="continue")
+        chosen = style or settings.default_style or "pop"
+
+        def make_job(piece: Piece, settings: ServerSettings) -> EngineJob:
+            request = ComposeRequest(style=chosen, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=bars)
+            return EngineJob.continue_piece(piece, bars, request, user_key(interaction.guild_id, interaction.user.id))
+
+        await self._from_upload(interaction, settings, file, chosen, make_job, "continue")
 
     # Buttons ---------------------------------------------------------------------------------------------
 
@@ -266,6 +291,16 @@ class ComposeCog(commands.Cog, name="Compose"):
 
 def _tempo(piece: Any) -> int:
     return int(min(240, max(40, round(piece.tempo))))
+
+
+async def _withdraw(interaction: discord.Interaction[Any], message: str) -> None:
+    """Tell the user why, ephemerally, after the command was deferred: the public "thinking" message goes, since
+    the first follow-up would otherwise replace it, visible to everyone."""
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.info("Could not delete the deferred response", exc_info=True)
+    await reply(interaction, message, ephemeral=True)
 
 
 def _job(make: Any) -> EngineJob:

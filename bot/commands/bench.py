@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ def bench_recommend(
 
     from storage.recommend_eval import run_benchmark
 
+    _ready_to_write(markdown)
     console = Console()
     with _one_blas_thread(console):
         started = time.perf_counter()
@@ -54,9 +56,22 @@ def bench_recommend(
 
     if markdown is not None:
         command = f"tunesmith bench recommend --servers {servers} --users {users} --tracks {tracks} --newcomers {newcomers} --seed {seed}"
-        markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(_markdown_report(summaries, command, elapsed))
         console.print(f"Report written to {markdown}")
+
+
+def _ready_to_write(report: Path | None) -> None:
+    """Create the report's folder and check it can be written, before any benchmark work starts."""
+    if report is None:
+        return
+    if report.is_dir():
+        raise typer.BadParameter(f"{report} is a folder; give a file name such as {report / 'report.md'}", param_hint="--markdown")
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot create the folder {report.parent}: {exc.strerror or exc}", param_hint="--markdown") from None
+    if not os.access(report.parent, os.W_OK) or (report.exists() and not os.access(report, os.W_OK)):
+        raise typer.BadParameter(f"cannot write {report}: permission denied", param_hint="--markdown")
 
 
 @contextmanager
@@ -121,6 +136,7 @@ def bench_performance(stages: int = 30, e2e: int = 20, in_flight: int = 50, retr
     from bot.loadtest import bench_e2e
     from engine.service.bench import BenchRow, bench_gpu_generation, bench_stages, print_table
 
+    _ready_to_write(markdown)  # a benchmark of minutes must not fail at the end for want of a folder
     started = time.perf_counter()
     # The bot first, so its memory is measured before this process loads a model of its own for the stage timings.
     rows = asyncio.run(bench_e2e(n=e2e, in_flight=in_flight, bars=bars, retrain_steps=retrain_steps))

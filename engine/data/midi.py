@@ -19,6 +19,7 @@ import pretty_midi
 
 from engine.data.chords import estimate_harmony, merge_chords, try_parse_chord_symbol
 from engine.data.key_estimation import estimate_key
+from engine.data.midi_scan import CUT_SHORT
 from engine.music import CHORD_QUALITIES, STEPS_PER_BEAT, Chord, Key, Meter, Note, Piece
 
 CHORD_TEXT_PREFIX = "chord:"
@@ -29,7 +30,24 @@ _MELODY_SPLIT_PITCH = 55  # under G3 a note is accompaniment or bass, not melody
 
 
 class MidiReadError(ValueError):
-    """A MIDI file that cannot be read or holds no usable notes; the message says why."""
+    """A MIDI file that cannot be read or holds no usable notes; the message names the file and says why.
+    `reason` is the why alone, a plain phrase (never an exception's name)."""
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(f"{label}: {reason}")
+        self.reason = reason
+
+
+def plain_reason(exc: BaseException) -> str:
+    """What a MIDI parser's exception says about the file, in words (mido and pretty_midi raise bare EOFError,
+    ZeroDivisionError, 'max() arg is an empty sequence'...)."""
+    if isinstance(exc, EOFError):
+        return CUT_SHORT
+    if isinstance(exc, ZeroDivisionError):
+        return "its timing is broken (a tempo or a beat length of zero)"
+    if isinstance(exc, MemoryError):
+        return "it is too large to hold in memory"
+    return "its data is garbled (it is not a standard MIDI file, or it is damaged)"
 
 
 def load_midi(source: bytes | bytearray | str | Path | pretty_midi.PrettyMIDI) -> pretty_midi.PrettyMIDI:
@@ -40,19 +58,19 @@ def load_midi(source: bytes | bytearray | str | Path | pretty_midi.PrettyMIDI) -
     try:
         if isinstance(source, (bytes, bytearray)):
             if not bytes(source[:4]) == b"MThd":
-                raise MidiReadError(f"{label}: not a MIDI file (no MThd header)")
+                raise MidiReadError(label, "not a MIDI file (no MThd header)")
             return pretty_midi.PrettyMIDI(io.BytesIO(bytes(source)))
         path = Path(source)
         if not path.is_file():
-            raise MidiReadError(f"{path}: no such MIDI file")
+            raise MidiReadError(str(path), "no such MIDI file")
         with path.open("rb") as fh:
             if fh.read(4) != b"MThd":
-                raise MidiReadError(f"{path}: not a MIDI file (no MThd header)")
+                raise MidiReadError(str(path), "not a MIDI file (no MThd header)")
         return pretty_midi.PrettyMIDI(str(path))
     except MidiReadError:
         raise
     except Exception as exc:  # mido/pretty_midi raise many types on corrupt data
-        raise MidiReadError(f"{label}: unreadable MIDI ({type(exc).__name__}: {exc})") from exc
+        raise MidiReadError(label, f"unreadable MIDI: {plain_reason(exc)}") from exc
 
 
 class _Grid:
@@ -99,7 +117,7 @@ def _meter(pm: pretty_midi.PrettyMIDI) -> Meter:
         return Meter(4, 4)
     ts = pm.time_signature_changes[0]
     if ts.denominator not in (2, 4, 8, 16) or ts.numerator < 1 or ts.numerator * 16 % ts.denominator:
-        raise MidiReadError(f"unsupported time signature {ts.numerator}/{ts.denominator}")
+        raise MidiReadError("MIDI data", f"its time signature {ts.numerator}/{ts.denominator} is unsupported (the meter must divide into 16th notes)")
     if (ts.numerator, ts.denominator) in ((2, 4), (2, 2), (4, 2)):
         return Meter(4, 4)  # duple metres re-bar cleanly onto the 4/4 grid
     return Meter(ts.numerator, ts.denominator)
@@ -159,13 +177,15 @@ def midi_to_piece(
     estimate_bass: bool = True,
     meter: Meter | None = None,
     first_downbeat: float | None = None,
+    max_bars: int | None = None,
 ) -> Piece:
     """A Piece from a MIDI file, bytes or PrettyMIDI object. Raises MidiReadError on broken or empty input.
 
     `key` and `harmony` (in this file's grid steps), when a source annotates them separately, replace
     the estimates. `meter` overrides the file's time signature and `first_downbeat` (seconds) says
     where a bar starts, for files whose time signatures are unreliable. `estimate_bass` False keeps
-    the bass empty unless a track is a bass.
+    the bass empty unless a track is a bass. `max_bars` reads only the notes that start in the first
+    that many bars (an upload of which only those are used: the rest would cost time for nothing).
     """
     pm = load_midi(source)
     if not name and isinstance(source, (str, Path)):
@@ -175,17 +195,19 @@ def midi_to_piece(
     # Steps added in front so that the first downbeat falls on a bar line (a pickup becomes a partial first bar).
     pad = (-grid.step(first_downbeat)) % meter.steps_per_bar if first_downbeat is not None else 0
     roles: dict[str, list[Note]] = {"melody": [], "bass": [], "drums": [], "other": []}
+    until = None if max_bars is None else pm.tick_to_time(int((max_bars * meter.steps_per_bar - pad) * grid.ticks_per_step))
     for inst in pm.instruments:
         role = _role(inst)
-        roles[role].extend(Note(n.pitch, n.start + pad, n.duration, n.velocity) for n in _quantise(inst.notes, grid, drums=role == "drums"))
+        kept = inst.notes if until is None else [n for n in inst.notes if n.start < until]
+        roles[role].extend(Note(n.pitch, n.start + pad, n.duration, n.velocity) for n in _quantise(kept, grid, drums=role == "drums"))
     if harmony is not None and pad:
         harmony = [Chord(c.root, c.quality, c.start + pad, c.duration, c.bass) for c in harmony]
     pitched = roles["melody"] + roles["bass"] + roles["other"]
     if not pitched and not roles["drums"]:
-        raise MidiReadError(f"{name or 'MIDI data'}: no notes")
+        raise MidiReadError(name or "MIDI data", "it has no notes")
     last = max((n.end for n in pitched + roles["drums"]), default=0)
     if last > MAX_MIDI_STEPS:
-        raise MidiReadError(f"{name or 'MIDI data'}: {last} grid steps long; timing looks corrupt")
+        raise MidiReadError(name or "MIDI data", f"its notes run over {last // meter.steps_per_bar:,} bars, so its timing looks corrupt")
     bars = max(1, math.ceil(last / meter.steps_per_bar))
     total = bars * meter.steps_per_bar
 

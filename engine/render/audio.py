@@ -1,9 +1,16 @@
-"""Audio from an arrangement with FluidSynth: one synthesiser and SoundFont per process, reused for every render."""
+"""Audio from an arrangement with FluidSynth: the SoundFont loaded once per process, a fresh synthesiser for every render.
+
+FluidSynth keeps state that system_reset does not clear (its voices' filters and ramps, the reverb's and chorus's
+modulation phase), so a synthesiser that has played before renders the same MIDI a little differently. Every
+render therefore gets a synthesiser that has never played; the next one is built on a thread while the caller
+encodes and draws, and FluidSynth's sample cache shares the SoundFont's samples, so it costs little.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,11 +25,10 @@ DRUM_CHANNEL = 9
 DRUM_BANK = 128
 SYNTH_GAIN = 0.3  # FluidSynth's usual level for a full band; loudness is set afterwards anyway
 POLYPHONY = 64
-TAIL_SECONDS = 0.6
+TAIL_SECONDS = 0.6  # reverb tail kept after the last note ends (never more than 4 % of the piece)
 # FluidSynth renders in blocks of 64 samples and applies events at block boundaries. Events are placed on
-# those boundaries (1.5 ms, inaudible) and every render consumes whole blocks, so a render never depends on
-# where the previous one left the synthesiser's block clock.
-BLOCK = 64  # reverb tail kept after the last note ends (never more than 4 % of the piece)
+# those boundaries (1.5 ms, inaudible) and every render consumes whole blocks.
+BLOCK = 64
 
 # Event kinds, in the order they apply at the same sample: a repeated note is released before it is struck again.
 _PROGRAM, _CONTROL, _NOTE_OFF, _NOTE_ON = range(4)
@@ -72,8 +78,9 @@ def _events(midi: pretty_midi.PrettyMIDI, sample_rate: int) -> tuple[list[tuple[
 class AudioRenderer:
     """Renders arrangements to normalised stereo audio. Loads the SoundFont once; cheap to call repeatedly.
 
-    Safe to hand to a worker process: the synthesiser is not pickled but rebuilt in the process that uses it.
-    Not for concurrent use from several threads (one synthesiser): give each worker its own renderer.
+    Every render starts from a clean synthesiser, so the same arrangement gives the same samples whatever was
+    rendered before it. Safe to hand to a worker process: synthesisers are not pickled but built in the process
+    that uses them. Not for concurrent use from several threads: give each worker its own renderer.
     Raises RenderDependencyError, naming the fix, when the SoundFont or the FluidSynth library is missing.
     """
 
@@ -83,11 +90,15 @@ class AudioRenderer:
         problems = [p for p in (soundfont_problem(self.soundfont), fluidsynth_problem()) if p]
         if problems:
             raise RenderDependencyError("\n".join(problems))
-        self._synth = None
-        self._owner_pid: int | None = None
-        self._load()
+        self._forget_synths()
+        self._next = self._build()  # loads the SoundFont now, so a bad file is reported at start-up
 
-    def _load(self) -> None:
+    def _forget_synths(self) -> None:
+        self._next: _Synth | None = None  # never played; the next render uses it
+        self._preparing: threading.Thread | None = None  # builds _next and retires the last synthesiser used
+        self._owner_pid = os.getpid()
+
+    def _build(self) -> _Synth:
         import fluidsynth
 
         synth = fluidsynth.Synth(gain=SYNTH_GAIN, samplerate=float(self.sample_rate))
@@ -99,36 +110,57 @@ class AudioRenderer:
         if sfid < 0:
             synth.delete()
             raise RenderDependencyError(f"FluidSynth could not load the SoundFont {self.soundfont}: is it a valid .sf2 file?")
-        self._synth, self._sfid, self._owner_pid = synth, sfid, os.getpid()
+        return _Synth(synth, sfid)
 
     def __getstate__(self) -> dict:
         return {"soundfont": self.soundfont, "sample_rate": self.sample_rate}
 
     def __setstate__(self, state: dict) -> None:
         self.soundfont, self.sample_rate = state["soundfont"], state["sample_rate"]
-        self._synth, self._owner_pid = None, None
+        self._forget_synths()
 
-    def _ready_synth(self):
-        if self._synth is None or self._owner_pid != os.getpid():  # a forked or unpickled copy builds its own
-            self._load()
-        return self._synth
+    def _take_synth(self) -> _Synth:
+        """A synthesiser that has never played (building one now if none is ready)."""
+        if self._owner_pid != os.getpid():  # a forked copy: the parent's synthesiser and thread are not ours
+            self._forget_synths()
+        if self._preparing is not None:
+            self._preparing.join()
+            self._preparing = None
+        synth, self._next = self._next, None
+        return synth or self._build()
 
-    def _select(self, channel: int, bank: int, program: int) -> None:
-        synth = self._synth
-        if synth.sfpreset_name(self._sfid, bank, program) is None:  # a kit the SoundFont lacks: its standard kit
-            program = 0
-        synth.program_select(channel, self._sfid, bank, program)
+    def _retire(self, used: _Synth) -> None:
+        """Build the next synthesiser, then delete the used one, on a thread: the caller goes on encoding.
+        The new one loads the SoundFont before the old one lets go of it, so the sample cache stays warm."""
+
+        def prepare() -> None:
+            try:
+                self._next = self._build()
+            except RenderDependencyError:
+                pass  # the next render builds its own and reports the problem to its caller
+            finally:
+                used.synth.delete()
+
+        # A thread per render, not a pool: a pool's thread would not survive a fork into a worker process.
+        self._preparing = threading.Thread(target=prepare, name="synth-prepare", daemon=True)
+        self._preparing.start()
 
     def render_raw(self, arrangement: Arrangement) -> np.ndarray:
         """The synthesiser's output as float32 [samples, 2], before loudness normalisation."""
-        synth = self._ready_synth()
-        synth.system_reset()  # forget the last render's programs, controllers and sounding notes
+        used = self._take_synth()
+        try:
+            return self._play(used, arrangement)
+        finally:
+            self._retire(used)
+
+    def _play(self, used: _Synth, arrangement: Arrangement) -> np.ndarray:
+        synth = used.synth
         send = np.mean([cc.value for inst in arrangement.midi.instruments for cc in inst.control_changes if cc.number == 91] or [64])
         synth.set_reverb(roomsize=0.35 + 0.5 * send / 127, damping=0.4, width=0.9, level=0.9)
         sr = self.sample_rate
         events, programs = _events(arrangement.midi, sr)
         for channel, (bank, program) in programs.items():
-            self._select(channel, bank, program)
+            used.select(channel, bank, program)
         end = _block(arrangement.duration_seconds + min(TAIL_SECONDS, 0.04 * arrangement.duration_seconds), sr)
         audio = np.zeros((end, 2), dtype=np.float32)
         position = 0
@@ -145,13 +177,24 @@ class AudioRenderer:
                 synth.cc(channel, a, b)
         if end > position:
             _write_float(synth, audio, position, end)
-        for channel in programs:
-            synth.all_notes_off(channel)
         return _fade_out(audio, sr, min(TAIL_SECONDS, 0.04 * arrangement.duration_seconds) + 0.2)
 
     def render(self, arrangement: Arrangement) -> np.ndarray:
-        """Stereo float32 [samples, 2] at `sample_rate`: reverb and chorus on, -16 LUFS, peaks at or below -1 dBFS."""
-        return loudness.normalise(self.render_raw(arrangement), self.sample_rate)
+        """Stereo float32 [samples, 2] at `sample_rate`: reverb and chorus on, at the mood's loudness
+        (loudness.target_lufs: calm sits quieter than energetic), peaks at or below -1 dBFS."""
+        return loudness.normalise(self.render_raw(arrangement), self.sample_rate, loudness.target_lufs(arrangement.mood))
+
+
+class _Synth:
+    """One FluidSynth synthesiser with the SoundFont loaded."""
+
+    def __init__(self, synth, sfid: int) -> None:
+        self.synth, self.sfid = synth, sfid
+
+    def select(self, channel: int, bank: int, program: int) -> None:
+        if self.synth.sfpreset_name(self.sfid, bank, program) is None:  # a kit the SoundFont lacks: its standard kit
+            program = 0
+        self.synth.program_select(channel, self.sfid, bank, program)
 
 
 def _fade_out(audio: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:

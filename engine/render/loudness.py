@@ -1,4 +1,4 @@
-"""Loudness normalisation to an integrated LUFS target, with a look-ahead limiter holding the true ceiling."""
+"""Loudness normalisation to an integrated LUFS target that follows the mood, with a look-ahead limiter holding the ceiling."""
 
 from __future__ import annotations
 
@@ -6,8 +6,20 @@ import numpy as np
 import pyloudnorm
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-TARGET_LUFS = -16.0
+from engine.vocab import MOODS
+
+TARGET_LUFS = -16.0  # a mood of no particular arousal, and audio whose mood is unknown
 CEILING_DBFS = -1.0
+# Normalising every piece to one level would undo the arranger's dynamics (calm plays softly, energetic hard).
+# LU per unit of arousal: calm (-0.7) sits at -17.75 LUFS and energetic (0.9) at -13.75, 4 LU apart; even the
+# loudest sits near the -14 LUFS that streaming services play at, with room under the -1 dBFS ceiling.
+LU_PER_AROUSAL = 2.5
+
+
+def target_lufs(mood: str | None) -> float:
+    """The integrated loudness a piece in this mood is normalised to; TARGET_LUFS for an unknown mood."""
+    known = MOODS.get(mood or "")
+    return TARGET_LUFS if known is None else TARGET_LUFS + LU_PER_AROUSAL * known.arousal
 
 
 def limit(audio: np.ndarray, sample_rate: int, ceiling_dbfs: float = CEILING_DBFS, lookahead_s: float = 0.005) -> np.ndarray:

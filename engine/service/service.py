@@ -336,6 +336,10 @@ class EngineService:
             entry.timings["batch_size"] = len(entries)
             if entry.future.done():  # cancelled or timed out while the model ran
                 continue
+            if isinstance(outcome, EngineInputError):  # the user's input, told to them: not an operator's alarm
+                log.info("job %d (%s) refused: %s", entry.id, entry.job.kind.value, outcome)
+                self._finish(entry, error=outcome)
+                continue
             if isinstance(outcome, BaseException):
                 log.error("model failed on job %d (%s): %r", entry.id, entry.job.kind.value, outcome)
                 self._finish(entry, error=_user_facing(outcome))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import logging
+import re
 from typing import Any
 
+import mido
 import pretty_midi
 import pytest
 
@@ -127,6 +130,89 @@ async def test_restyle_upload_and_hostile_files(playground: Playground, music_bo
         await handle.acknowledged()
         reply = await handle.followup()
         assert is_ephemeral(reply) and expected in reply["content"], reply["content"]
+
+
+def midi_file(notes: int, *, step_ticks: int = 240, tempo: int = 500_000) -> bytes:
+    """A one-track file of `notes` melody notes, `step_ticks` apart (480 ticks a beat)."""
+    mid = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name="Melody"), mido.MetaMessage("set_tempo", tempo=tempo)])
+    mid.tracks.append(track)
+    for i in range(notes):
+        pitch = 67 + (0, 2, 4, 5, 7)[i % 5]
+        track.append(mido.Message("note_on", note=pitch, velocity=90, time=0))
+        track.append(mido.Message("note_off", note=pitch, velocity=0, time=step_ticks))
+    buffer = io.BytesIO()
+    mid.save(file=buffer)
+    return buffer.getvalue()
+
+
+PYTHON_WORDS = re.compile(r"Error\b|Exception|division by zero|arg is an empty sequence|Traceback")
+
+
+async def test_uploads_are_acknowledged_before_reading_and_every_refusal_is_a_private_sentence(
+    playground: Playground, music_bot: TunesmithBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = midi_file(8)
+    zero_tempo = good.replace(b"\xff\x51\x03\x07\xa1\x20", b"\xff\x51\x03\x00\x00\x00")
+    assert zero_tempo != good
+    hostile = (
+        ("empty.mid", b"", "empty"),
+        ("truncated.mid", good[: len(good) // 2], "cut short"),
+        ("zero-tempo.mid", zero_tempo, "tempo to zero"),
+        ("silent.mid", good[:14] + b"MTrk\x00\x00\x00\x04\x00\xff\x2f\x00", "no notes"),
+        # Under the 1 MiB cap but far more notes than a piece needs: refused before the heavy parse.
+        ("huge.mid", midi_file(30_000, step_ticks=1), "30,000 notes"),
+    )
+    public_before = len(playground.messages())
+    with caplog.at_level(logging.INFO):
+        for name, data, expected in hostile:
+            handle = await playground.run_command("bob", "continue", {}, attachments=[(name, data)])
+            ack = await handle.acknowledged()
+            assert ack["type"] == 5, f"{name}: the file must be read after the command is acknowledged"
+            reply = await handle.followup()
+            assert is_ephemeral(reply), (name, reply["content"])
+            assert expected in reply["content"] and not PYTHON_WORDS.search(reply["content"]), (name, reply["content"])
+    # Each refusal replaced the public "thinking…" message: nothing about the bad files is left in the channel.
+    assert len(playground.messages()) == public_before
+    refusals = [r for r in caplog.records if r.name == "cogs.compose" and r.getMessage() == "Upload refused"]
+    assert len(refusals) == len(hostile) and all(r.levelno == logging.INFO for r in refusals)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "a user's bad file is not an operator's error"
+
+
+async def test_a_file_the_composer_cannot_use_is_told_plainly_and_not_logged_as_an_error(
+    playground: Playground, music_bot: TunesmithBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    drums = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    drums.tracks.append(track)
+    for _ in range(16):  # a drum loop: readable, but no melody to continue
+        track.append(mido.Message("note_on", channel=9, note=36, velocity=100, time=0))
+        track.append(mido.Message("note_off", channel=9, note=36, velocity=0, time=240))
+    buffer = io.BytesIO()
+    drums.save(file=buffer)
+    with caplog.at_level(logging.INFO):
+        handle = await playground.run_command("bob", "continue", {}, attachments=[("loop.mid", buffer.getvalue())])
+        await handle.acknowledged()
+        message = await final_message(handle)
+    assert "melody" in (message.get("content") or "") and not PYTHON_WORDS.search(message["content"]), message.get("content")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_file_one_byte_over_the_limit_says_so(playground: Playground, music_bot: TunesmithBot) -> None:
+    limit = music_bot.settings.max_upload_midi_bytes
+    handle = await playground.run_command("bob", "restyle", {"style": "jazz"}, attachments=[("big.mid", b"MThd" + bytes(limit - 3))])
+    ack = await handle.acknowledged()
+    reply = await handle.followup()
+    assert ack["type"] == 4 and is_ephemeral(reply)  # the size alone decides: refused at once
+    assert f"{limit + 1:,} bytes" in reply["content"] and f"{limit:,} bytes" in reply["content"], reply["content"]
+
+
+async def test_restyle_of_a_one_bar_file_makes_the_shortest_track(playground: Playground, music_bot: TunesmithBot) -> None:
+    handle = await playground.run_command("bob", "restyle", {"style": "jazz"}, attachments=[("riff.mid", midi_file(8))])
+    await handle.acknowledged()
+    message = await final_message(handle)
+    assert is_track(message), message.get("content")
+    assert embed_fields(message)["Bars"] == "4" and embed_fields(message)["Style"] == "jazz"
 
 
 async def test_queue_positions_are_shown_while_waiting(playground: Playground, music_bot: TunesmithBot) -> None:

@@ -47,3 +47,44 @@ def test_bench_rejects_bad_sizes() -> None:
     result = CliRunner().invoke(_app(), ["bench", "recommend", "--tracks", "3"])
     assert result.exit_code != 0
     assert "--tracks" in result.output
+
+
+def test_bench_recommend_creates_the_reports_folder(tmp_path: Path) -> None:
+    report = tmp_path / "not" / "yet" / "recommend.md"
+    result = CliRunner().invoke(
+        _app(), ["bench", "recommend", "--servers", "1", "--users", "8", "--tracks", "60", "--newcomers", "4", "--markdown", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "| ours |" in report.read_text()
+
+
+def _stop_at_the_first_benchmark(monkeypatch, seen: list[bool], folder: Path) -> None:
+    """Stand in for the first (minutes-long) measurement of `bench performance`: record whether the report's
+    folder already existed when the work began, then stop the run there."""
+    import bot.loadtest
+
+    async def first_measurement(**kwargs):
+        seen.append(folder.is_dir())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bot.loadtest, "bench_e2e", first_measurement)
+
+
+def test_bench_performance_makes_the_reports_folder_before_the_work(tmp_path: Path, monkeypatch) -> None:
+    seen: list[bool] = []
+    folder = tmp_path / "missing" / "dir"
+    _stop_at_the_first_benchmark(monkeypatch, seen, folder)
+    CliRunner().invoke(_app(), ["bench", "performance", "--markdown", str(folder / "x.md")])
+    assert seen == [True]
+
+
+def test_bench_performance_refuses_an_unwritable_report_before_the_work(tmp_path: Path, monkeypatch) -> None:
+    seen: list[bool] = []
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    _stop_at_the_first_benchmark(monkeypatch, seen, blocker)
+    for target in (blocker / "x.md", tmp_path):
+        result = CliRunner().invoke(_app(), ["bench", "performance", "--markdown", str(target)], env={"COLUMNS": "200"})
+        assert result.exit_code == 2 and "--markdown" in result.output, result.output
+        assert "Traceback" not in result.output
+    assert seen == [], "the benchmark started although its report could not be written"
