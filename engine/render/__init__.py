@@ -1,7 +1,7 @@
 """Rendering: MIDI file bytes, audio through FluidSynth, loudness-normalised MP3, and a piano-roll PNG.
 
     renderer = AudioRenderer()                     # once per process: loads the SoundFont
-    track = render_track(piece, "jazz", "calm", seed, renderer)
+    track = render_track(piece, plan, renderer)            # plan: engine.plan.MusicalPlan
 """
 
 from engine.render.audio import AudioRenderer

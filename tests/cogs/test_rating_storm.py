@@ -14,6 +14,7 @@ from bot.playground import Playground, PlaygroundUser
 from bot.publishing import RATING_EMOJI
 from tests.cogs.rating_support import all_handled, assert_ratings_match_reactions, post_track
 from tests.helpers.bot import StartTunesmith
+from tests.helpers.page import page_headers
 
 EMOJI = list(RATING_EMOJI)
 MEMBERS, TRACKS = 32, 4
@@ -43,10 +44,11 @@ async def act_in_python(playground: Playground, member: PlaygroundUser, ops: lis
             await asyncio.sleep(0)  # let others in now and then; otherwise back to back, faster than any client
 
 
-async def act_over_http(session: aiohttp.ClientSession, url: str, member: PlaygroundUser, ops: list[Op]) -> None:
+async def act_over_http(session: aiohttp.ClientSession, url: str, headers: dict[str, str], member: PlaygroundUser, ops: list[Op]) -> None:
+    """What the playground's page does for a member's reactions: its own Origin and token on every call."""
     for message_id, emoji, remove in ops:
         body = {"user": str(member.id), "message_id": str(message_id), "emoji": emoji, "remove": remove}
-        async with session.post(url, json=body) as response:
+        async with session.post(url, json=body, headers=headers) as response:
             assert response.status == 200, await response.text()
 
 
@@ -69,8 +71,10 @@ async def test_storm_ends_with_ratings_equal_to_the_reactions(playground: Playgr
 
     async with aiohttp.ClientSession() as session:
         url = playground.url + "/ui/react"
+        async with session.get(playground.url + "/") as page:
+            headers = page_headers(playground.url, await page.text())
         await asyncio.gather(*(
-            act_over_http(session, url, member, plan) if i % 2 else act_in_python(playground, member, plan, random.Random(i))
+            act_over_http(session, url, headers, member, plan) if i % 2 else act_in_python(playground, member, plan, random.Random(i))
             for i, (member, plan) in enumerate(zip(members, plans, strict=True))
         ))  # fmt: skip
 
