@@ -156,6 +156,23 @@ def bench_performance(stages: int = 30, e2e: int = 20, in_flight: int = 50, retr
         markdown.write_text(f"# {title}\n\n" + "\n".join(lines) + "\n")
 
 
+def bench_generate(batch_sizes: tuple[int, ...], end_to_end: int, workers: int, device: str | None, checkpoint: Path | None) -> None:
+    from engine.generate import Composer
+    from engine.generate.bench import cpu_latency_ms, end_to_end_throughput, model_throughput
+    from engine.service.bench import BenchRow, print_table
+
+    composer = Composer.load(checkpoint, device, workers=workers)
+    rows = [BenchRow(f"{t.what}, batch {t.batch}", t.seconds * 1000, value=f"{t.pieces_per_second:,.0f} pieces/s")
+            for t in model_throughput(composer, batch_sizes)]
+    e2e = end_to_end_throughput(composer, end_to_end)
+    rows.append(BenchRow(f"end to end, {e2e.batch} requests", e2e.seconds * 1000, value=f"{e2e.pieces_per_second:,.0f} pieces/s",
+                         target="runs " + ", ".join(f"{r:,.0f}" for r in e2e.runs_pieces_per_second)))
+    if composer.device.type == "cpu":
+        p50, p90 = cpu_latency_ms(composer)
+        rows.append(BenchRow("one 8-bar piece, CPU", p50, value=f"p90 {p90:.1f} ms"))
+    print_table(rows, f"Generation on {composer.device} (novelty check {'on' if composer.novelty else 'off'}, {workers} workers)")
+
+
 def bench_load(composes: int = 1000, users: int = 50, concurrency: int = 50, bars: int = 8) -> None:
     """The load test: `composes` /compose from `users` simulated users through the playground, with ratings."""
     import asyncio
@@ -218,5 +235,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The load test through the playground: every answer a track or a clear busy message, every rating stored."""
         bench_load(composes, users, concurrency, bars)
+
+    @bench_app.command("generate")
+    def generate_command(
+        batch_sizes: str = typer.Option("1024,4096", "--batch-sizes", help="Comma-separated batch sizes for the models-only rows"),
+        end_to_end: int = typer.Option(2048, "--end-to-end", min=1, help="Requests in the end-to-end run"),
+        workers: int = typer.Option(0, "--workers", min=0, help="Processes for the CPU part of large batches"),
+        device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)"),
+        checkpoint: Path | None = typer.Option(None, "--checkpoint"),
+    ) -> None:
+        """Generation throughput: models only and end to end (plans, forced chords, form, novelty), and CPU latency."""
+        bench_generate(tuple(int(x) for x in batch_sizes.split(",")), end_to_end, workers, device, checkpoint)
 
     app.add_typer(bench_app, name="bench")

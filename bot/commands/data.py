@@ -109,4 +109,17 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         console.print(f"Weights fitted on both sets: {report.fitted}")
 
+    @data_app.command("forms")
+    def forms(folder: Path | None = typer.Option(None, "--folder", help="POP909 phrase labels (default: <shared data>/pop909-structure)")) -> None:
+        """Learn pop and rock forms from POP909's human phrase labels into engine/plan/pop909_forms.json."""
+        from bot.config import get_settings
+        from engine.plan.pop_forms import FORMS_PATH, write_learned
+
+        folder = folder or get_settings().shared_data_dir / "pop909-structure"
+        if not folder.is_dir():
+            raise typer.BadParameter(f"{folder} is not a folder of POP909 phrase labels")
+        result = write_learned(folder)
+        counts = ", ".join(f"{n} bars: {len(t)} structures" for n, t in result["structures"].items())
+        typer.echo(f"{result['songs']} songs; {counts}; written to {FORMS_PATH}")
+
     app.add_typer(data_app, name="data")

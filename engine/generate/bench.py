@@ -7,6 +7,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from engine.generate.assemble import block_chords
@@ -42,7 +43,7 @@ def model_throughput(composer: Composer, batch_sizes: tuple[int, ...], repeats: 
     for n in batch_sizes:
         plans = [composer.plan(r) for r in _requests(composer, n)]
         cond, seeds = composer._conditions(plans), composer._seeds([p.seed for p in plans])
-        chords = torch.as_tensor([block_chords(p)[0] for p in plans], dtype=torch.long, device=composer.device)
+        chords = torch.as_tensor(np.stack([block_chords(p)[0] for p in plans]), dtype=torch.long, device=composer.device)
         temps = torch.ones(n, device=composer.device)
         times = []
         for rep in range(repeats + 1):

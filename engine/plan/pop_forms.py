@@ -6,14 +6,13 @@ material. For a piece of 16 or 32 bars we take a song's melodic phrases from its
 4 or 8 bars, letters renamed in order of appearance (the first is A), and cut to the length. The counts
 of each structure over both annotators' labels are the distribution pop and rock forms are drawn from.
 
-    python -m engine.plan.pop_forms ../shared/data/pop909-structure    # rewrites pop909_forms.json
+    tunesmith data forms              # rewrites pop909_forms.json from ../shared/data/pop909-structure
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from collections import Counter
 from datetime import date
 from functools import lru_cache
@@ -40,6 +39,14 @@ def melodic_structure(label: str, bars: int) -> tuple[str, ...] | None:
         if total >= bars:
             return tuple(f"{n}{s}" for n, s in out)
     return None
+
+
+def write_learned(folder: Path, path: Path = FORMS_PATH) -> dict:
+    """Learn the structures from `folder` and write them to `path` (the shipped file by default)."""
+    result = learn(folder)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    learned_structures.cache_clear()
+    return result
 
 
 def learn(folder: Path) -> dict:
@@ -70,8 +77,3 @@ def learned_structures() -> dict[int, list[tuple[tuple[str, ...], int]]]:
     return {int(n): [(tuple(s.split()), c) for s, c in table.items()] for n, table in data.items()}
 
 
-if __name__ == "__main__":
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/pop909-structure")
-    result = learn(folder)
-    FORMS_PATH.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"{result['songs']} songs; " + ", ".join(f"{n} bars: {len(t)} structures" for n, t in result["structures"].items()))
