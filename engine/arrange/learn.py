@@ -7,6 +7,8 @@ Run by hand where the data sets exist:  python -m engine.arrange.learn [--data D
 - Walking-bass phrases from the JJazzLab walking-bass database: each chord span's notes as intervals,
   with the interval to the next chord's root, so approach notes come from real bass lines.
 - Comping, bass and drum patterns from Impro-Visor style files (`.sty`), parsed from their rule text.
+- How players perform (drum timing and velocity, a lead line's loudness and articulation) into
+  `performance.json`, by `learn_performance.py`.
 
 The arranger reads only the JSON; nothing here runs on a user's machine.
 """
@@ -26,6 +28,7 @@ import pretty_midi
 from engine.music import STEPS_PER_BEAT, pitch_class
 
 PATTERNS_PATH = Path(__file__).with_name("patterns.json")
+PERFORMANCE_PATH = Path(__file__).with_name("performance.json")
 
 # Tunesmith style -> (Groove MIDI style labels, swung?). Styles absent here take drums from Impro-Visor or none.
 GROOVE_STYLES: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -53,6 +56,8 @@ IMPRO_BASS = {"latin": ("bossa",), "blues": ("shuffle",), "rock": ("rock-medium-
 GROOVE_TO_GM = {22: 42, 26: 46, 40: 38, 50: 48, 47: 45, 58: 43, 55: 49, 52: 57, 59: 51}
 CORE_KIT = {36, 37, 38, 42, 44, 46, 51, 53}  # kick, snares, hats, ride: the groove without fills and crashes
 TIMEKEEPERS = {42, 46, 51}
+CRASHES = {49, 52, 55, 57}
+GHOST_FLOOR = 12  # quieter strokes are brushes of the stick, not notes a listener hears
 CLAVES = 75
 SWING_RATIO_GUESS = 2 / 3  # where a swung off-beat eighth sits inside the beat, for quantising
 
@@ -90,7 +95,33 @@ def _groove_bars(root: Path, row: dict, swung: bool) -> list[list[tuple[int, int
     return [per_bar[b] for b in sorted(per_bar)]
 
 
-def learn_groove_drums(root: Path, max_patterns: int = 4) -> dict:
+def _as_played(hits: list[tuple[int, int, int, float]]) -> frozenset:
+    """A bar as a drummer played it, for telling variations apart: (step, drum) of every audible hit
+    (ghost notes included), crashes left out (the arranger places its own at section starts)."""
+    return frozenset((s, p) for s, p, v, _ in hits if v >= GHOST_FLOOR and p not in CRASHES)
+
+
+def _mean_hits(bars: list[list[tuple[int, int, int, float]]], keep: frozenset) -> list[list]:
+    """[[step, drum, mean velocity, mean offset in beats], ...] of the hits in `keep`, over bars that share them."""
+    acc: dict[tuple[int, int], list] = defaultdict(list)
+    for hits in bars:
+        loudest: dict[tuple[int, int], tuple[int, float]] = {}
+        for s, p, v, o in hits:
+            if (s, p) in keep and v > loudest.get((s, p), (0, 0.0))[0]:
+                loudest[(s, p)] = (v, o)  # two strokes quantised to one step: the louder is the hit
+        for sp, vo in loudest.items():
+            acc[sp].append(vo)
+    return [[s, p, round(sum(v for v, _ in vs) / len(vs)), round(sum(o for _, o in vs) / len(vs), 3)]
+            for (s, p), vs in sorted(acc.items())]
+
+
+def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 8) -> dict:
+    """Per style: the most common groove skeletons, each with the bars drummers actually played on it.
+
+    A skeleton is a groove's accented hits; its `variants` are the distinct bars (ghost notes, open hats,
+    extra kicks included) recorded over that skeleton, most common first, so a part can change from bar
+    to bar the way a drummer's does while keeping the groove.
+    """
     rows = list(csv.DictReader((root / "info.csv").open()))
     out = {}
     for style, (labels, swung) in GROOVE_STYLES.items():
@@ -112,20 +143,18 @@ def learn_groove_drums(root: Path, max_patterns: int = 4) -> dict:
                 members[key].append(hits)
         patterns = []
         for key, n in counts.most_common(max_patterns):
-            acc: dict[tuple[int, int], list] = defaultdict(list)
+            played: dict[frozenset, list] = defaultdict(list)
             for hits in members[key]:
-                for s, p, v, o in hits:
-                    if (s, p) in key:
-                        acc[(s, p)].append((v, o))
-            hits_out = [[s, p, round(sum(v for v, _ in vs) / len(vs)), round(sum(o for _, o in vs) / len(vs), 3)]
-                        for (s, p), vs in sorted(acc.items())]
-            patterns.append({"weight": n, "hits": hits_out})
+                played[_as_played(hits)].append(hits)
+            ranked = sorted(played.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0])))[:max_variants]
+            variants = [{"weight": len(group), "hits": _mean_hits(group, shape)} for shape, group in ranked]
+            patterns.append({"weight": n, "hits": _mean_hits(members[key], key), "variants": variants})
         out[style] = {"source": f"groove-midi: {', '.join(labels)} ({len(files)} beat files, {len(bars)} bars)",
                       "swing": SWING_RATIO_GUESS if swung else None, "patterns": patterns}
     return out
 
 
-def learn_groove_fills(root: Path, max_fills: int = 8) -> dict:
+def learn_groove_fills(root: Path, max_fills: int = 16) -> dict:
     """Fills per style: Groove MIDI's one-bar `fill` clips, the last two beats of each kept as played."""
     rows = list(csv.DictReader((root / "info.csv").open()))
     out = {}
@@ -367,6 +396,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
     parser.add_argument("--out", type=Path, default=PATTERNS_PATH)
+    parser.add_argument("--performance-out", type=Path, default=PERFORMANCE_PATH)
     args = parser.parse_args()
     if not (args.data / "groove-midi").is_dir():
         raise SystemExit(f"No training data at {args.data}: pass --data pointing at the shared data folder.")
@@ -380,6 +410,13 @@ def main() -> None:
         print(f"  fills  {style:8s} {len(entry['fills']):3d} fills     <- {entry['source']}")
     for feel, phrases in patterns["walking_bass"].items():
         print(f"  walking {feel}: {len(phrases)} phrases")
+    from engine.arrange.learn_performance import learn_performance  # imports this module's groove reader
+
+    performance = learn_performance(args.data)
+    args.performance_out.write_text(json.dumps(performance, indent=1))
+    print(f"wrote {args.performance_out} ({args.performance_out.stat().st_size / 1024:.0f} KiB)")
+    print(f"  lead: {performance['lead']}")
+    print(f"  melody velocity: {performance['melody_velocity']}")
 
 
 if __name__ == "__main__":

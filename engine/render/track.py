@@ -6,8 +6,9 @@ import time
 import threading
 from dataclasses import dataclass, field
 
-from engine.arrange import Arrangement, arrange
+from engine.arrange import Arrangement, arrange, suggested_tempo
 from engine.music import Piece
+from engine.plan import plan_for_piece
 from engine.render.audio import AudioRenderer
 from engine.render.midi_file import render_midi_bytes
 from engine.render.mp3 import DEFAULT_CAP_BYTES, encode_mp3
@@ -43,7 +44,7 @@ def _resolve(piece: Piece, style: str | None, mood: str | None) -> tuple[str, st
 
 
 def track_title(arrangement: Arrangement) -> str:
-    return f"{arrangement.mood.capitalize()} {arrangement.style} in {arrangement.key.name}"
+    return arrangement.title
 
 
 def render_track(piece: Piece, style: str | None, mood: str | None, seed: int, renderer: AudioRenderer,
@@ -51,7 +52,8 @@ def render_track(piece: Piece, style: str | None, mood: str | None, seed: int, r
     """Arrange the piece, render and encode its audio, and draw it. Style/mood None: the piece's own."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    arrangement = arrange(piece, *_resolve(piece, style, mood), seed=seed)
+    style, mood = _resolve(piece, style, mood)
+    arrangement = arrange(piece, plan_for_piece(piece.bars, piece.key, piece.tempo or suggested_tempo(style, mood), style, mood, seed))
     midi = render_midi_bytes(arrangement)
     t1 = time.perf_counter()
     audio = renderer.render(arrangement)
