@@ -55,15 +55,17 @@ class Arrangement:
     sections: list[tuple[float, str]] = field(default_factory=list)  # (start in seconds, name) of each section
 
 
-def _timeline(piece: Piece, key: Key, intro_bars: int, tonic: Chord) -> Timeline:
+def _timeline(piece: Piece, plan: MusicalPlan, intro_bars: int, tonic: Chord) -> Timeline:
+    """The piece's chords (else the plan's, when it is in the piece's meter; else the tonic) between the intro and the ending."""
     bar = piece.steps_per_bar
-    harmony = piece.harmony or [Chord(tonic.root, tonic.quality, b * bar, bar) for b in range(piece.bars)]
+    planned = plan.chords() if plan.meter == piece.meter else []
+    harmony = piece.harmony or planned or [Chord(tonic.root, tonic.quality, b * bar, bar) for b in range(piece.bars)]
     intro_steps = intro_bars * bar
     intro = [replace(c, duration=min(c.end, intro_steps) - c.start) for c in harmony if c.start < intro_steps]
     body = [replace(c, start=c.start + intro_steps) for c in harmony if c.start < piece.total_steps]
     body = [replace(c, duration=min(c.duration, intro_steps + piece.total_steps - c.start)) for c in body]
     ending = replace(tonic, start=intro_steps + piece.total_steps, duration=bar)
-    return Timeline(intro + body + [ending], bar, intro_steps, piece.total_steps, bar, key)
+    return Timeline(intro + body + [ending], bar, intro_steps, piece.total_steps, bar, plan.key)
 
 
 def _tonic(key: Key, jazzy: bool) -> Chord:
@@ -134,7 +136,7 @@ def arrange(piece: Piece, plan: MusicalPlan) -> Arrangement:
     rng = random.Random(plan.seed)
     tonic = _tonic(key, spec.comping in ("rootless", "shell"))
     intro_bars = 2 if piece.bars >= 8 and spec.drums else 1
-    timeline = _timeline(piece, key, intro_bars, tonic)
+    timeline = _timeline(piece, plan, intro_bars, tonic)
     swing = _swing_ratio(spec.swing, tempo)
     feel = Feel(tempo, swing, spec.timing_spread_ms * shape.timing_spread / 1000,
                 ritardando_from=timeline.play_steps - timeline.steps_per_bar, ritardando_steps=2 * timeline.steps_per_bar)

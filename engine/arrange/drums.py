@@ -17,6 +17,7 @@ CLOSED_HAT, OPEN_HAT = 42, 46
 LIGHT_FILL_FROM = 12  # a lighter fill keeps to the last beat of the bar (4/4)
 GHOST_ENERGY = 0.45  # ghost notes appear above this section energy
 OPEN_HAT_ENERGY = 0.6  # an open hat on the last off-beat above this energy
+ACCENT = 104  # velocity of a bar's accents before the mood and the section's energy
 
 
 def _groove_for(ctx: Context, patterns: list[dict], energy: float) -> dict:
@@ -33,10 +34,23 @@ def _bar_as_played(ctx: Context, groove: dict, patterns: list[dict], keep_home: 
     A style file's patterns (Impro-Visor) have no recorded variants: the file means its patterns to be
     drawn bar by bar by weight, so they are each other's variants, the groove chosen for the section first.
     """
-    variants = groove.get("variants") or [groove] + [p for p in patterns if p is not groove]
+    if "variants" in groove:  # learned from recordings; a groove whose every bar held a fill plays its skeleton
+        variants = groove["variants"] or [groove]
+    else:
+        variants = [groove] + [p for p in patterns if p is not groove]
     if keep_home:
         return variants[0]["hits"]
     return weighted_choice(ctx.rng, variants, [math.sqrt(v["weight"]) for v in variants])["hits"]
+
+
+def _at_accent_level(hits: list[list]) -> list[list]:
+    """The bar's velocities scaled so its three loudest strokes average ACCENT: grooves recorded at different
+    levels then sit at one level, which the section's energy moves; each bar's own dynamics are kept."""
+    loudest = sorted((h[2] for h in hits), reverse=True)[:3]
+    if not loudest:
+        return hits
+    scale = ACCENT / (sum(loudest) / len(loudest))
+    return [[h[0], h[1], h[2] * scale, h[3]] for h in hits]
 
 
 def _learned_spread(style: str, pitch: int, step: int) -> float | None:
@@ -97,7 +111,7 @@ def drums(ctx: Context, style: str) -> list[Hit]:
         if here.section not in grooves:
             grooves[here.section] = _groove_for(ctx, patterns, here.energy)
         groove = grooves[here.section]
-        played = _decorated(ctx, style, _bar_as_played(ctx, groove, patterns, here.phrase_start), here.energy, bar)
+        played = _decorated(ctx, style, _at_accent_level(_bar_as_played(ctx, groove, patterns, here.phrase_start)), here.energy, bar)
         fill_from, fill = bar, []
         if here.phrase_end and bar_start + bar < tl.play_steps or here.section_end:
             fill_from, fill = _fill(ctx, fills, light=not (here.section_end or here.builds), bar=bar)
