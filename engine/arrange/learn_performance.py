@@ -6,7 +6,7 @@
   the arc over a phrase (mean loudness in 8 bins of phrase position), the loudness per semitone above
   the phrase's mean pitch, the accent per metrical position, how much of the loudness those three
   explain, how the rest carries from note to note (lag-1 correlation), and the articulation (sounding duration over the time to the next note) within phrases.
-- The spread of melody velocities within a piece, from POP909's performed MELODY tracks (MIDI units).
+- The spread of melody velocities within a 16-bar window, from POP909's performed MELODY tracks (MIDI units).
 
 The arranger reads only the JSON; nothing here runs on a user's machine.
 """
@@ -123,15 +123,29 @@ def learn_lead_performance(melody_dir: Path) -> dict:
     }
 
 
-def learn_melody_velocity_spread(pop909: Path, pieces: int = 300) -> dict:
-    """Median over POP909 songs of the MELODY track's velocity standard deviation (MIDI units)."""
+def learn_melody_velocity_spread(pop909: Path, pieces: int = 300, window_bars: int = 16) -> dict:
+    """Median over POP909 songs of the MELODY track's velocity standard deviation (MIDI units) within
+    windows of `window_bars` bars (at the annotated downbeats), the length of the pieces Tunesmith writes."""
     sds = []
     for folder in sorted(p for p in pop909.iterdir() if p.is_dir())[:pieces]:
+        beats = folder / "beat_midi.txt"
+        if not beats.is_file():
+            continue
+        downbeats = [float(t) for t, _, first in (line.split() for line in beats.read_text().splitlines() if len(line.split()) == 3)
+                     if float(first) == 1.0]
         midi = pretty_midi.PrettyMIDI(str(folder / f"{folder.name}.mid"))
         melody = next((i for i in midi.instruments if i.name.strip().upper() == "MELODY"), None)
-        if melody is not None and len(melody.notes) > 20:
-            sds.append(statistics.pstdev(n.velocity for n in melody.notes))
-    return {"source": f"pop909: MELODY tracks of {len(sds)} songs", "within_piece_sd": round(statistics.median(sds), 2)}
+        if melody is None:
+            continue
+        song = []
+        for k in range(0, len(downbeats) - window_bars, window_bars):
+            inside = [n.velocity for n in melody.notes if downbeats[k] <= n.start < downbeats[k + window_bars]]
+            if len(inside) >= 20:
+                song.append(statistics.pstdev(inside))
+        if song:
+            sds.append(statistics.median(song))
+    return {"source": f"pop909: MELODY tracks of {len(sds)} songs, {window_bars}-bar windows",
+            "window_bars": window_bars, "within_piece_sd": round(statistics.median(sds), 2)}
 
 
 def learn_performance(data: Path) -> dict:
