@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 
 from engine.arrange.parts import CRASH, KICK, SNARE, Context, Hit
-from engine.arrange.patterns import drum_feel, drum_fills, drum_patterns, weighted_choice
+from engine.arrange.patterns import drum_feel, drum_fills, drum_patterns, ghost_snare_velocity, weighted_choice
 from engine.music import STEPS_PER_BEAT
 
 CLOSED_HAT, OPEN_HAT = 42, 46
+FILL_STROKES = {37, 38, 41, 43, 45, 47, 48, 50}  # snares and toms
 LIGHT_FILL_FROM = 12  # a lighter fill keeps to the last beat of the bar (4/4)
 GHOST_ENERGY = 0.45  # ghost notes appear above this section energy
 OPEN_HAT_ENERGY = 0.6  # an open hat on the last off-beat above this energy
@@ -58,10 +59,10 @@ def _learned_spread(style: str, pitch: int, step: int) -> float | None:
     return feel[1] * STEPS_PER_BEAT if feel else None
 
 
-def _ghost_velocity(style: str, step: int) -> int:
-    """A ghost stroke: the quiet end of how the style's drummers played the snare at that 16th (mean − 1.5 sd)."""
-    feel = drum_feel(style, SNARE, step % STEPS_PER_BEAT)
-    return max(12, round(feel[2] - 1.5 * feel[3])) if feel else 24
+def _ghost_velocity(style: str) -> int:
+    """How the style's drummers played their ghost strokes on the snare (learned), 24 where none were recorded."""
+    learned = ghost_snare_velocity(style)
+    return round(learned) if learned else 24
 
 
 def _decorated(ctx: Context, style: str, hits: list[list], energy: float, bar: int) -> list[list]:
@@ -74,7 +75,7 @@ def _decorated(ctx: Context, style: str, hits: list[list], energy: float, bar: i
     if energy > GHOST_ENERGY and style != "jazz":
         for step in range(1, bar, 2):
             if step not in taken and ctx.rng.random() < 0.25 * (energy - GHOST_ENERGY) / (1 - GHOST_ENERGY):
-                out.append([step, SNARE, _ghost_velocity(style, step), 0.0])
+                out.append([step, SNARE, _ghost_velocity(style), 0.0])
     last_offbeat = bar - STEPS_PER_BEAT // 2
     if energy > OPEN_HAT_ENERGY and ctx.rng.random() < energy - OPEN_HAT_ENERGY + 0.2:
         for h in out:
@@ -87,13 +88,13 @@ def _fill(ctx: Context, fills: list[list], light: bool, bar: int) -> tuple[int, 
     """Where the fill starts in the bar and its hits: a learned fill's last two beats (full), its last beat
     (light), or a snare pickup where no fill was learned."""
     if fills and bar == 16:
-        chosen = ctx.rng.choice(fills)
-        if light:
-            kept = [h for h in chosen if h[0] >= LIGHT_FILL_FROM]
-            if kept:
-                return LIGHT_FILL_FROM, kept
-        else:
-            return bar - 2 * STEPS_PER_BEAT, chosen
+        if not light:
+            return bar - 2 * STEPS_PER_BEAT, ctx.rng.choice(fills)
+        # A light fill is a learned fill's last beat, from the fills that play one there (two strokes or more).
+        tails = [t for t in ([h for h in f if h[0] >= LIGHT_FILL_FROM] for f in fills)
+                 if sum(h[1] in FILL_STROKES for h in t) >= 2]
+        if tails:
+            return LIGHT_FILL_FROM, ctx.rng.choice(tails)
     start = bar - STEPS_PER_BEAT
     every = 2 if light or ctx.shape.density < 0.6 else 1
     return start, [[step, SNARE, 70 + 8 * i, 0.0] for i, step in enumerate(range(start, bar, every))]

@@ -22,6 +22,8 @@ import numpy as np
 import pretty_midi
 
 PHRASE_BINS = 8
+SNARE = 38
+GHOST_MIN, GHOST_MAX = 12, 64  # a snare stroke on an off 16th this quiet is a ghost note (below 12: a brush of the stick)
 METRIC_POSITIONS = ("downbeat", "middle", "backbeat", "offbeat")  # beat 1, beat 3, beats 2 and 4, between beats
 
 
@@ -30,18 +32,22 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
 
 
 def learn_drum_performance(root: Path) -> dict:
-    """{style: {gm drum: {position in beat: [offset mean, offset sd (beats), velocity mean, velocity sd, hits]}}}."""
+    """{style: {gm drum: {position in beat: [offset mean, offset sd (beats), velocity mean, velocity sd, hits]},
+    "ghost_snare_velocity": median velocity of the ghost strokes on the snare's off 16ths}}."""
     from engine.arrange.learn import GROOVE_STYLES, _groove_bars  # the same clips and grid as the grooves
 
     rows = list(csv.DictReader((root / "info.csv").open()))
     out: dict[str, dict] = {}
     for style, (labels, swung) in GROOVE_STYLES.items():
         cells: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
+        ghosts: list[int] = []
         for row in rows:
             if row["style"] in labels and row["beat_type"] == "beat" and row["time_signature"] == "4-4":
                 for bar in _groove_bars(root, row, swung):
                     for step, drum, velocity, offset in bar:
                         cells[(drum, step % 4)].append((velocity, offset))
+                        if drum == SNARE and step % 2 and GHOST_MIN <= velocity < GHOST_MAX:
+                            ghosts.append(velocity)
         table: dict[str, dict[str, list]] = {}
         for (drum, position), hits in sorted(cells.items()):
             if len(hits) < 20:
@@ -50,6 +56,8 @@ def learn_drum_performance(root: Path) -> dict:
             velocity_mean, velocity_sd = _mean_sd([v for v, _ in hits])
             table.setdefault(str(drum), {})[str(position)] = [round(offset_mean, 4), round(offset_sd, 4),
                                                               round(velocity_mean, 1), round(velocity_sd, 1), len(hits)]
+        if ghosts:
+            table["ghost_snare_velocity"] = statistics.median(ghosts)
         out[style] = table
     return out
 

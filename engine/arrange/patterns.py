@@ -79,6 +79,11 @@ def drum_feel(style: str, drum: int, position_in_beat: int) -> tuple[float, floa
     return tuple(cell[:4]) if cell else None
 
 
+def ghost_snare_velocity(style: str) -> float | None:
+    """Median velocity of the style's drummers' ghost strokes on the snare (off 16ths, velocity 12-63)."""
+    return load_performance()["drums"].get(style, {}).get("ghost_snare_velocity")
+
+
 def lead_model() -> dict[str, Any]:
     """The lead line's loudness model (z-units within a solo) and articulation quartiles; see learn_performance.py."""
     return load_performance()["lead"]
