@@ -23,6 +23,7 @@ BASS_LOW, BASS_HIGH = 28, 52  # E1..E3: where a bass walks
 BASS_HOME = 38  # D2: the middle of a bass player's usual range
 QUIET_ENERGY = 0.5  # sections below this energy voice chords thinner
 FULL_ENERGY = 0.75  # sections at or above this open their voicings upward
+BUSY_COMPING = 0.8  # learned comping prefers its shortest rhythms (eighths) above this density
 CRASH, KICK, SNARE = 49, 36, 38
 
 
@@ -303,7 +304,7 @@ def _fill_bars(ctx: Context, patterns: list[dict]) -> list[tuple[int, int, int]]
     pos = 0
     while pos < tl.play_steps and usable:
         fits = [p for p in usable if pos % p["length"] == 0 or p["length"] < bar] or usable
-        prefer_short = ctx.density(pos) > 0.6
+        prefer_short = ctx.density(pos) > BUSY_COMPING
         weights = [p["weight"] * (len(p["events"]) / p["length"] * 16 if prefer_short else 1.0) for p in fits]
         pattern = weighted_choice(ctx.rng, fits, weights)
         for _, step, dur, vel, _ in pattern["events"]:
@@ -412,6 +413,8 @@ def comping(ctx: Context, style_key: str | None) -> list[Hit]:
             down = onset % STEPS_PER_BEAT == 0
             if energy < QUIET_ENERGY:  # a quiet strum brushes the upper strings
                 pitches = pitches[2:]
+            elif "Bass" in ctx.bar_form(onset).roles:  # the bass has the root: the strum leaves it the low string
+                pitches = pitches[1:]
             strings = pitches if down else list(reversed(pitches[-3:]))
             gap = ctx.steps(14 if down else 9)
             for i, p in enumerate(strings):
