@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from engine.arrange.parts import Context, Hit
 
-BUILD_LIFT = 0.15  # how much louder the end of a building bar is than its start
+BUILD_LIFT = 0.2  # how much louder the end of a building bar is than its start
 
 
 def energy_gain(energy: float, role: str) -> float:

@@ -360,6 +360,21 @@ def _make_room(ctx: Context, rhythm: list[tuple[int, int, int]], learned: bool) 
     return [(o, max(d, min(e - o, bar // 2)) if e - o > d else d, v) for (o, d, v), e in zip(kept, ends)]
 
 
+def _answers(ctx: Context, rhythm: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """The comping answers a melody rest of two beats or more that it would leave empty: a chord pushed
+    onto the off-beat eighth after the melody stops, held to the rest's end (at most two beats)."""
+    onsets = [o for o, _, _ in rhythm]
+    extra = []
+    for start, back in ctx.space.rests:
+        at = (start // STEPS_PER_BEAT) * STEPS_PER_BEAT + STEPS_PER_BEAT // 2
+        if at < start:
+            at += STEPS_PER_BEAT
+        if at >= back or at >= ctx.timeline.play_steps or any(start <= o < back for o in onsets):
+            continue
+        extra.append((at, min(back - at, 2 * STEPS_PER_BEAT), 92))
+    return sorted(rhythm + extra)
+
+
 def _chord_for(tl: Timeline, onset: int, duration: int) -> tuple[Chord | None, int]:
     """The chord a hit plays, anticipating a change an eighth away (a pushed chord), and how long it may ring."""
     chord = tl.chord_at(onset)
@@ -392,7 +407,7 @@ def comping(ctx: Context, style_key: str | None) -> list[Hit]:
         rhythm = _idiom_rhythm(ctx)
     hits: list[Hit] = []
     previous: list[int] | None = None
-    for onset, duration, vel in _make_room(ctx, rhythm, learned=bool(style_key and tl.steps_per_bar == 16)):
+    for onset, duration, vel in _answers(ctx, _make_room(ctx, rhythm, learned=bool(style_key and tl.steps_per_bar == 16))):
         chord, duration = _chord_for(tl, onset, duration)
         if chord is None:
             continue

@@ -62,6 +62,19 @@ def test_the_chorus_is_denser_and_louder_than_the_verse():
         statistics.fmean(n.velocity for b in range(16) for n in _in_bar(arrangement, melody, b))
 
 
+def test_the_bar_before_the_chorus_builds_into_it():
+    piece = ii_v_i(bars=32, tempo=110)
+    _, arrangement = _verse_chorus("pop", piece)
+    backing = _part(arrangement, "Bass").notes + _part(arrangement, "Piano").notes
+
+    def rise(bar):
+        first, second = (statistics.fmean(n.velocity for n in _in_bar(arrangement, backing, bar, first_beat=b, beats=2)) for b in (0, 2))
+        return second - first
+
+    assert rise(15) > 4, "the verse's last bar crescendoes into the chorus"
+    assert abs(statistics.fmean(rise(b) for b in range(1, 14))) < 2, "the verse's other bars stay level"
+
+
 def test_fills_end_sections_and_crashes_open_them():
     piece = ii_v_i(bars=32, tempo=110)
     plan, arrangement = _verse_chorus("rock", piece)
@@ -164,6 +177,8 @@ def test_the_band_makes_room_for_a_busy_melody_and_fills_its_rests():
     under_busy = sum(len(_in_bar(arrangement, piano, b)) for b in range(1, 4))
     under_rests = sum(len(_in_bar(arrangement, piano, b)) for b in range(4, 7))
     assert under_busy < under_rests
+    for bar in (4, 5, 6):  # the melody stops after beat 1: the comping answers within the rest
+        assert _in_bar(arrangement, piano, bar, first_beat=1, beats=3), f"the comping leaves the rest in bar {bar} empty"
     bass = _part(arrangement, "Bass").notes
     for bar in (5, 6):  # the melody comes back on the downbeat after three beats' rest: a pickup on the last eighth before
         assert _in_bar(arrangement, bass, bar - 1, first_beat=3.5, beats=0.5), f"no bass pickup into bar {bar}"
