@@ -54,11 +54,11 @@ class FormMap:
         section = plan.sections[index]
         roles = (frozenset(section.roles) & self.band) if section.roles else self.band
         phrase = _phrase_at(section.phrases, bar)
-        if phrase is None or bar >= section.end_bar:  # past the plan: phrases of PHRASE_BARS from its end
-            start = section.end_bar + (bar - section.end_bar) // PHRASE_BARS * PHRASE_BARS if bar >= section.end_bar else bar
-            phrase_start, length = start, PHRASE_BARS
-        else:
+        if phrase is not None:
             phrase_start, length = phrase.start_bar, phrase.bars
+        else:  # past the plan (or bars its phrases leave out): phrases of PHRASE_BARS from the section's end (or start)
+            origin = section.end_bar if bar >= section.end_bar else section.start_bar
+            phrase_start, length = origin + (bar - origin) // PHRASE_BARS * PHRASE_BARS, PHRASE_BARS
         last_bar = bar == self.piece_bars - 1
         phrase_end = bar == phrase_start + length - 1 or last_bar
         section_end = last_bar or (bar == section.end_bar - 1)
