@@ -449,29 +449,28 @@ def pads(ctx: Context, centre: int) -> list[Hit]:
 
 
 def _broken_chords(ctx: Context, centre: int, texture: str) -> list[Hit]:
-    """Alberti bass (low-high-middle-high) or a rising and falling arpeggio, an eighth or a sixteenth apart."""
+    """Alberti bass (low-high-middle-high, in eighths) or a rising and falling arpeggio: sixteenths in the
+    busiest bars, eighths, quarters in the quietest; on the beats only under a busy melody."""
     tl = ctx.timeline
     hits, previous = [], None
-    onset = 0
-    while onset < tl.play_steps:
-        density = ctx.density(onset)
+    step = 0
+    while step < tl.play_steps:
+        start, density = step, ctx.density(step)
         every = 1 if texture == "arpeggio" and density > 0.75 else (2 if density > 0.4 or texture == "alberti" else STEPS_PER_BEAT)
-        onset += every
-        if ctx.space.busy(int((onset - every) // tl.steps_per_bar)) and (onset - every) % STEPS_PER_BEAT:
-            continue  # under a busy melody the figure keeps to the beats
-        chord = tl.chord_at(onset - every)
+        step += every
+        if ctx.space.busy(start // tl.steps_per_bar) and start % STEPS_PER_BEAT:
+            continue
+        chord = tl.chord_at(start)
         if chord is None:
             continue
         if texture == "alberti":
             triad = voicings.close(chord, centre - 5, previous, max_notes=3)
             previous = triad
-            order = (triad[0], triad[2], triad[1], triad[2])
-            pitch = order[((onset - every) // every) % 4]
+            pitch = (triad[0], triad[2], triad[1], triad[2])[(start // every) % 4]
         else:
             tones = voicings.close(chord, centre, None, max_notes=4)
             cycle = tones + [t + 12 for t in tones] + [t + 12 for t in reversed(tones)] + list(reversed(tones))[1:-1]
-            pitch = cycle[((onset - every) // every) % len(cycle)]
-        start = onset - every
+            pitch = cycle[(start // every) % len(cycle)]
         accent = 8 if start % STEPS_PER_BEAT == 0 else 0
         hits.append(Hit(start, every * 1.6 if texture == "alberti" else every * 0.9, pitch, ctx.velocity(62 + accent)))
     return hits
