@@ -7,6 +7,8 @@ Run by hand where the data sets exist:  python -m engine.arrange.learn [--data D
 - Walking-bass phrases from the JJazzLab walking-bass database: each chord span's notes as intervals,
   with the interval to the next chord's root, so approach notes come from real bass lines.
 - Comping, bass and drum patterns from Impro-Visor style files (`.sty`), parsed from their rule text.
+- How players perform (drum timing and velocity, a lead line's loudness and articulation) into
+  `performance.json`, by `learn_performance.py`.
 
 The arranger reads only the JSON; nothing here runs on a user's machine.
 """
@@ -26,6 +28,7 @@ import pretty_midi
 from engine.music import STEPS_PER_BEAT, pitch_class
 
 PATTERNS_PATH = Path(__file__).with_name("patterns.json")
+PERFORMANCE_PATH = Path(__file__).with_name("performance.json")
 
 # Tunesmith style -> (Groove MIDI style labels, swung?). Styles absent here take drums from Impro-Visor or none.
 GROOVE_STYLES: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -41,6 +44,7 @@ GROOVE_STYLES: dict[str, tuple[tuple[str, ...], bool]] = {
 # Fills: the groove styles, and jazz (whose groove comes from Impro-Visor) from Groove MIDI's jazz fills.
 FILL_STYLES = {**GROOVE_STYLES, "jazz": (("jazz", "jazz/swing", "jazz/mediumfast"), True)}
 FILL_DRUMS = {37, 38, 41, 43, 45, 47, 48, 50}  # snares and toms: what a fill is played on
+TOMS = FILL_DRUMS - {37, 38}
 # Impro-Visor style files used, and what for.
 IMPRO_DRUMS = {"jazz": "swing"}
 IMPRO_COMPING = {"jazz": ("swing", "swing-RedGarland", "swing-BudPowell"), "blues": ("shuffle",),
@@ -53,6 +57,10 @@ IMPRO_BASS = {"latin": ("bossa",), "blues": ("shuffle",), "rock": ("rock-medium-
 GROOVE_TO_GM = {22: 42, 26: 46, 40: 38, 50: 48, 47: 45, 58: 43, 55: 49, 52: 57, 59: 51}
 CORE_KIT = {36, 37, 38, 42, 44, 46, 51, 53}  # kick, snares, hats, ride: the groove without fills and crashes
 TIMEKEEPERS = {42, 46, 51}
+BACKBONE = {36, 37, 38}  # kick, side stick, snare: what tells one groove from another
+TIMEKEEPER_FAMILY = {42: "hat", 44: "hat", 46: "hat", 51: "ride", 53: "ride"}
+CRASHES = {49, 52, 55, 57}
+GHOST_FLOOR = 12  # quieter strokes are brushes of the stick, not notes a listener hears
 CLAVES = 75
 SWING_RATIO_GUESS = 2 / 3  # where a swung off-beat eighth sits inside the beat, for quantising
 
@@ -90,7 +98,37 @@ def _groove_bars(root: Path, row: dict, swung: bool) -> list[list[tuple[int, int
     return [per_bar[b] for b in sorted(per_bar)]
 
 
-def learn_groove_drums(root: Path, max_patterns: int = 4) -> dict:
+def _as_played(hits: list[tuple[int, int, int, float]]) -> frozenset | None:
+    """A bar as a drummer played it, for telling variations apart: (step, drum) of every audible hit
+    (ghost notes included), crashes left out (the arranger places its own at section starts); None for a
+    bar with three tom strokes or more, a fill inside the clip, since the arranger's fills go where the form says."""
+    audible = [(s, p) for s, p, v, _ in hits if v >= GHOST_FLOOR and p not in CRASHES]
+    if sum(p in TOMS for _, p in audible) >= 3:
+        return None
+    return frozenset(audible)
+
+
+def _mean_hits(bars: list[list[tuple[int, int, int, float]]], keep: frozenset) -> list[list]:
+    """[[step, drum, mean velocity, mean offset in beats], ...] of the hits in `keep`, over bars that share them."""
+    acc: dict[tuple[int, int], list] = defaultdict(list)
+    for hits in bars:
+        loudest: dict[tuple[int, int], tuple[int, float]] = {}
+        for s, p, v, o in hits:
+            if (s, p) in keep and v > loudest.get((s, p), (0, 0.0))[0]:
+                loudest[(s, p)] = (v, o)  # two strokes quantised to one step: the louder is the hit
+        for sp, vo in loudest.items():
+            acc[sp].append(vo)
+    return [[s, p, round(sum(v for v, _ in vs) / len(vs)), round(sum(o for _, o in vs) / len(vs), 3)]
+            for (s, p), vs in sorted(acc.items())]
+
+
+def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 12) -> dict:
+    """Per style: the most common groove skeletons, each with the bars drummers actually played on it.
+
+    A skeleton is a groove's accented hits; its `variants` are the distinct bars (ghost notes, open hats,
+    extra kicks included) recorded over that skeleton, most common first, so a part can change from bar
+    to bar the way a drummer's does while keeping the groove.
+    """
     rows = list(csv.DictReader((root / "info.csv").open()))
     out = {}
     for style, (labels, swung) in GROOVE_STYLES.items():
@@ -100,32 +138,39 @@ def learn_groove_drums(root: Path, max_patterns: int = 4) -> dict:
             if row["style"] in labels and row["beat_type"] == "beat" and row["time_signature"] == "4-4":
                 files.append(row["midi_filename"])
                 bars.extend(_groove_bars(root, row, swung))
-        # A groove's skeleton: the accented hits. Ghost notes vary bar to bar and would split the counts.
+        # A groove is its accented kick and snare pattern and the cymbal that keeps time; the hats' and
+        # ghost notes' detail varies bar to bar, and is what the variants keep.
         counts: Counter = Counter()
-        members: dict[frozenset, list] = defaultdict(list)
+        members: dict[tuple, list] = defaultdict(list)
         for hits in bars:
-            key = frozenset((s, p) for s, p, v, _ in hits if v >= 30 and p in CORE_KIT)
+            accents = frozenset((s, p) for s, p, v, _ in hits if v >= 30 and p in BACKBONE)
+            time_hits = Counter(TIMEKEEPER_FAMILY[p] for _, p, v, _ in hits if v >= 30 and p in TIMEKEEPER_FAMILY)
             # A kick on the downbeat is how nearly every groove in these styles starts its bar; it also
             # drops bars the beat tracker placed out of phase. A groove also keeps time on a cymbal.
-            if (0, 36) in key and sum(p in TIMEKEEPERS for _, p in key) >= 4:
+            if (0, 36) in accents and time_hits and time_hits.most_common(1)[0][1] >= 4:
+                key = (accents, time_hits.most_common(1)[0][0])
                 counts[key] += 1
                 members[key].append(hits)
         patterns = []
-        for key, n in counts.most_common(max_patterns):
-            acc: dict[tuple[int, int], list] = defaultdict(list)
-            for hits in members[key]:
-                for s, p, v, o in hits:
-                    if (s, p) in key:
-                        acc[(s, p)].append((v, o))
-            hits_out = [[s, p, round(sum(v for v, _ in vs) / len(vs)), round(sum(o for _, o in vs) / len(vs), 3)]
-                        for (s, p), vs in sorted(acc.items())]
-            patterns.append({"weight": n, "hits": hits_out})
+        for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], sorted(kv[0][0]), kv[0][1]))[:max_patterns]:
+            group = members[key]
+            # The groove's own hits: the accented strokes present in at least half of its bars.
+            presence = Counter(sp for hits in group for sp in {(s, p) for s, p, v, _ in hits if v >= 30 and p in CORE_KIT})
+            skeleton = frozenset(sp for sp, c in presence.items() if c >= len(group) / 2)
+            played: dict[frozenset, list] = defaultdict(list)
+            for hits in group:
+                shape = _as_played(hits)
+                if shape:
+                    played[shape].append(hits)
+            ranked = sorted(played.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0])))[:max_variants]
+            variants = [{"weight": len(bars_), "hits": _mean_hits(bars_, shape)} for shape, bars_ in ranked]
+            patterns.append({"weight": n, "hits": _mean_hits(group, skeleton), "variants": variants})
         out[style] = {"source": f"groove-midi: {', '.join(labels)} ({len(files)} beat files, {len(bars)} bars)",
                       "swing": SWING_RATIO_GUESS if swung else None, "patterns": patterns}
     return out
 
 
-def learn_groove_fills(root: Path, max_fills: int = 8) -> dict:
+def learn_groove_fills(root: Path, max_fills: int = 16) -> dict:
     """Fills per style: Groove MIDI's one-bar `fill` clips, the last two beats of each kept as played."""
     rows = list(csv.DictReader((root / "info.csv").open()))
     out = {}
@@ -367,6 +412,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
     parser.add_argument("--out", type=Path, default=PATTERNS_PATH)
+    parser.add_argument("--performance-out", type=Path, default=PERFORMANCE_PATH)
     args = parser.parse_args()
     if not (args.data / "groove-midi").is_dir():
         raise SystemExit(f"No training data at {args.data}: pass --data pointing at the shared data folder.")
@@ -380,6 +426,13 @@ def main() -> None:
         print(f"  fills  {style:8s} {len(entry['fills']):3d} fills     <- {entry['source']}")
     for feel, phrases in patterns["walking_bass"].items():
         print(f"  walking {feel}: {len(phrases)} phrases")
+    from engine.arrange.learn_performance import learn_performance  # imports this module's groove reader
+
+    performance = learn_performance(args.data)
+    args.performance_out.write_text(json.dumps(performance, indent=1))
+    print(f"wrote {args.performance_out} ({args.performance_out.stat().st_size / 1024:.0f} KiB)")
+    print(f"  lead: {performance['lead']}")
+    print(f"  melody velocity: {performance['melody_velocity']}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ class MoodShape:
     reverb: int  # MIDI CC91 send, 0..127, before the style's own reverb_scale
     chorus: int  # MIDI CC93 send, 0..127, for chord instruments and pads (the lead gets half, bass and drums none)
     timing_spread: float  # multiplies the style's humanising spread
+    arousal: float  # -1 calm .. 1 excited: the lead's articulation (legato .. detached)
+    brightness: float  # -1 dark and low-key .. 1 bright and lively: where the lead's octave sits
 
 
 def mood_shape(mood: str) -> MoodShape:
@@ -30,6 +32,8 @@ def mood_shape(mood: str) -> MoodShape:
         reverb=round(30 + 40 * calmness),
         chorus=round(30 * calmness),
         timing_spread=1.0 + 0.5 * calmness,
+        arousal=m.arousal,
+        brightness=(m.valence + m.arousal) / 2,
     )
 
 

@@ -12,13 +12,18 @@ from dataclasses import dataclass, field
 
 from engine.arrange import voicings
 from engine.arrange.mood import MoodShape
-from engine.arrange.patterns import bass_patterns, comp_patterns, drum_fills, drum_patterns, walking_phrases, weighted_choice
+from engine.arrange.patterns import bass_patterns, comp_patterns, walking_phrases, weighted_choice
+from engine.arrange.sections import BarForm, FormMap
+from engine.arrange.space import MelodySpace
 from engine.arrange.styles import StyleSpec
 from engine.music import MAJOR_SCALE, MINOR_SCALE, STEPS_PER_BEAT, Chord, Key, Note
 from engine.tokens import fold_into
 
 BASS_LOW, BASS_HIGH = 28, 52  # E1..E3: where a bass walks
 BASS_HOME = 38  # D2: the middle of a bass player's usual range
+QUIET_ENERGY = 0.5  # sections below this energy voice chords thinner
+FULL_ENERGY = 0.75  # sections at or above this open their voicings upward
+BUSY_COMPING = 0.8  # learned comping prefers its shortest rhythms (eighths) above this density
 CRASH, KICK, SNARE = 49, 36, 38
 
 
@@ -31,6 +36,7 @@ class Hit:
     pitch: int
     velocity: int
     offset: float = 0.0
+    spread: float | None = None  # the player's timing spread (sd) in steps, where it was learned; None: the style's
 
 
 @dataclass
@@ -80,9 +86,18 @@ class Context:
     shape: MoodShape
     rng: random.Random
     tempo: float
+    form: FormMap
+    space: MelodySpace
 
     def steps(self, milliseconds: float) -> float:
         return milliseconds / 1000 / (60.0 / self.tempo / STEPS_PER_BEAT)
+
+    def bar_form(self, step: float) -> BarForm:
+        return self.form.at_bar(int(step // self.timeline.steps_per_bar))
+
+    def density(self, step: float) -> float:
+        """How busy the band plays at `step`, 0..1: the section's energy, moved by the mood's density."""
+        return max(0.0, min(1.0, 0.6 * self.bar_form(step).energy + 0.4 * self.shape.density))
 
     def velocity(self, base: float) -> int:
         return max(1, min(127, round(base * self.shape.velocity_scale)))
@@ -220,26 +235,46 @@ def pattern_bass(ctx: Context, style: str) -> list[Hit]:
 
 
 def root_fifth_bass(ctx: Context) -> list[Hit]:
-    """Root on the downbeat, fifth on the middle beat (half notes, or quarters when busy); driving
-    eighth-note roots when the style drives and the mood is busy."""
+    """Root on the downbeat, fifth on the middle beat: half notes in quiet bars, quarters in busier ones,
+    driving eighth-note roots where the style drives and the bar is busiest."""
     tl, hits = ctx.timeline, []
-    half = tl.steps_per_bar // 2 if tl.steps_per_bar % 8 == 0 else tl.steps_per_bar
-    if ctx.shape.density > 0.7:
-        step_len = 2 if ctx.spec.bass_drive else STEPS_PER_BEAT
-    else:
-        step_len = STEPS_PER_BEAT if ctx.spec.bass_drive and ctx.shape.density > 0.35 else half
+    bar = tl.steps_per_bar
+    half = bar // 2 if bar % 8 == 0 else bar
     previous = 36
-    for onset in range(0, tl.play_steps, step_len):
-        chord = tl.chord_at(onset)
-        if chord is None:
-            continue
-        root = _nearest(chord.root, (previous + BASS_HOME) / 2)
-        in_bar = onset % tl.steps_per_bar
-        pitch = root + voicings.fifth(chord) if step_len >= STEPS_PER_BEAT and in_bar == half and half < tl.steps_per_bar else root
-        accent = 10 if in_bar % STEPS_PER_BEAT == 0 else 0
-        hits.append(Hit(onset, step_len * 0.9, fold_into(pitch, BASS_LOW, BASS_HIGH), ctx.velocity(80 + accent)))
-        previous = root
+    for bar_start in range(0, tl.play_steps, bar):
+        density = ctx.density(bar_start)
+        if density > 0.75:
+            step_len = 2 if ctx.spec.bass_drive else STEPS_PER_BEAT
+        else:
+            step_len = STEPS_PER_BEAT if ctx.spec.bass_drive and density > 0.5 else half
+        for onset in range(bar_start, min(bar_start + bar, tl.play_steps), step_len):
+            chord = tl.chord_at(onset)
+            if chord is None:
+                continue
+            root = _nearest(chord.root, (previous + BASS_HOME) / 2)
+            in_bar = onset % bar
+            pitch = root + voicings.fifth(chord) if step_len >= STEPS_PER_BEAT and in_bar == half and half < bar else root
+            accent = 10 if in_bar % STEPS_PER_BEAT == 0 else 0
+            hits.append(Hit(onset, step_len * 0.9, fold_into(pitch, BASS_LOW, BASS_HIGH), ctx.velocity(80 + accent)))
+            previous = root
     return hits
+
+
+def pickups(ctx: Context, hits: list[Hit]) -> list[Hit]:
+    """Where the melody rests two beats or more, the bass walks into the next chord: a scale step above
+    its root on the last eighth before the melody returns (unless the bass already plays there)."""
+    tl, out = ctx.timeline, list(hits)
+    for _, back in ctx.space.rests:
+        at = back - STEPS_PER_BEAT // 2
+        target = tl.chord_at(back)
+        if target is None or at >= tl.play_steps or any(abs(h.start - at) < 1 for h in hits):
+            continue
+        before = [h for h in hits if h.start < at]
+        previous = before[-1].pitch if before else BASS_HOME
+        root = _nearest(target.root, previous)
+        scale = MAJOR_SCALE if voicings.third(target) == 4 else MINOR_SCALE
+        out.append(Hit(at, STEPS_PER_BEAT // 2 * 0.9, fold_into(root + scale[1], BASS_LOW, BASS_HIGH), ctx.velocity(76)))
+    return sorted(out, key=lambda h: h.start)
 
 
 def pedal_bass(ctx: Context) -> list[Hit]:
@@ -259,8 +294,9 @@ def piece_bass(ctx: Context, notes: list[Note]) -> list[Hit]:
 # ---------------------------------------------------------------- chords
 
 
-def _fill_bars(ctx: Context, patterns: list[dict], prefer_short: bool) -> list[tuple[int, int, int]]:
-    """(onset, duration, velocity) chord hits: each bar (or group of bars) filled with learned rhythms."""
+def _fill_bars(ctx: Context, patterns: list[dict]) -> list[tuple[int, int, int]]:
+    """(onset, duration, velocity) chord hits: each bar (or group of bars) filled with learned rhythms,
+    the busier ones preferred where the band plays busier."""
     tl = ctx.timeline
     bar = tl.steps_per_bar
     usable = [p for p in patterns if bar % p["length"] == 0 or p["length"] % bar == 0]
@@ -268,6 +304,7 @@ def _fill_bars(ctx: Context, patterns: list[dict], prefer_short: bool) -> list[t
     pos = 0
     while pos < tl.play_steps and usable:
         fits = [p for p in usable if pos % p["length"] == 0 or p["length"] < bar] or usable
+        prefer_short = ctx.density(pos) > BUSY_COMPING
         weights = [p["weight"] * (len(p["events"]) / p["length"] * 16 if prefer_short else 1.0) for p in fits]
         pattern = weighted_choice(ctx.rng, fits, weights)
         for _, step, dur, vel, _ in pattern["events"]:
@@ -277,11 +314,65 @@ def _fill_bars(ctx: Context, patterns: list[dict], prefer_short: bool) -> list[t
     return hits
 
 
+# Steps within a 4/4 bar for the idiomatic comping rhythms, sparse to full.
+IDIOM_RHYTHMS = ((0, 8), (0, 4, 8, 12), (0, 4, 6, 8, 12, 14), (0, 2, 4, 6, 8, 10, 12, 14))
+
+
 def _idiom_rhythm(ctx: Context) -> list[tuple[int, int, int]]:
-    """Rhythms for textures without a learned pattern: eighths, quarters or halves by the mood's density."""
+    """Rhythms for textures without a learned pattern, per bar by how busy it plays: halves, quarters,
+    quarters with pushed off-beats, eighths (other meters: halves of the bar or every beat)."""
     tl = ctx.timeline
-    every = 2 if ctx.shape.density > 0.7 else (STEPS_PER_BEAT if ctx.shape.density > 0.35 else tl.steps_per_bar // 2)
-    return [(s, every, 100 if s % STEPS_PER_BEAT == 0 else 86) for s in range(0, tl.play_steps, every)]
+    bar = tl.steps_per_bar
+    out = []
+    for bar_start in range(0, tl.play_steps, bar):
+        density = ctx.density(bar_start)
+        if bar == 16:
+            steps = IDIOM_RHYTHMS[min(3, int(density * 4.4 - 1.2)) if density > 0.3 else 0]
+        else:
+            steps = tuple(range(0, bar, STEPS_PER_BEAT)) if density > 0.5 else (0,)
+        ends = steps[1:] + (bar,)
+        for s0, s1 in zip(steps, ends):
+            if bar_start + s0 < tl.play_steps:
+                out.append((bar_start + s0, s1 - s0, 100 if s0 % STEPS_PER_BEAT == 0 else 86))
+    return out
+
+
+def _make_room(ctx: Context, rhythm: list[tuple[int, int, int]], learned: bool) -> list[tuple[int, int, int]]:
+    """Comping in quiet bars keeps to the beats; under a busy melody an idiomatic rhythm keeps to the bar's
+    strong beats and a learned one plays in the melody's gaps (never with a melody onset but on the
+    downbeat), each hit then held to the next; where the melody rests, every hit stays."""
+    bar = ctx.timeline.steps_per_bar
+    kept = []
+    for onset, duration, vel in rhythm:
+        if ctx.space.resting(onset):
+            kept.append((onset, duration, vel))
+            continue
+        strong = onset % bar in (0, bar // 2) if bar % 8 == 0 else onset % bar == 0
+        if ctx.space.busy(int(onset // bar)):
+            if learned and onset % bar and onset in ctx.space.onsets:
+                continue
+            if not learned and not strong:
+                continue
+        if ctx.density(onset) < 0.45 and onset % STEPS_PER_BEAT:
+            continue
+        kept.append((onset, duration, vel))
+    ends = [o for o, _, _ in kept[1:]] + [ctx.timeline.play_steps]
+    return [(o, max(d, min(e - o, bar // 2)) if e - o > d else d, v) for (o, d, v), e in zip(kept, ends)]
+
+
+def _answers(ctx: Context, rhythm: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """The comping answers a melody rest of two beats or more that it would leave empty: a chord pushed
+    onto the off-beat eighth after the melody stops, held to the rest's end (at most two beats)."""
+    onsets = [o for o, _, _ in rhythm]
+    extra = []
+    for start, back in ctx.space.rests:
+        at = (start // STEPS_PER_BEAT) * STEPS_PER_BEAT + STEPS_PER_BEAT // 2
+        if at < start:
+            at += STEPS_PER_BEAT
+        if at >= back or at >= ctx.timeline.play_steps or any(start <= o < back for o in onsets):
+            continue
+        extra.append((at, min(back - at, 2 * STEPS_PER_BEAT), 92))
+    return sorted(rhythm + extra)
 
 
 def _chord_for(tl: Timeline, onset: int, duration: int) -> tuple[Chord | None, int]:
@@ -309,17 +400,18 @@ def comping(ctx: Context, style_key: str | None) -> list[Hit]:
     if texture in ("arpeggio", "alberti"):
         return _broken_chords(ctx, centre, texture)
     if style_key and tl.steps_per_bar == 16:
-        rhythm = _fill_bars(ctx, comp_patterns(style_key), prefer_short=shape.density > 0.6)
+        rhythm = _fill_bars(ctx, comp_patterns(style_key))
     elif texture == "chorale":
         rhythm = [(s, tl.steps_per_bar // 2, 90) for s in range(0, tl.play_steps, tl.steps_per_bar // 2)]
     else:
         rhythm = _idiom_rhythm(ctx)
     hits: list[Hit] = []
     previous: list[int] | None = None
-    for n, (onset, duration, vel) in enumerate(rhythm):
+    for onset, duration, vel in _answers(ctx, _make_room(ctx, rhythm, learned=bool(style_key and tl.steps_per_bar == 16))):
         chord, duration = _chord_for(tl, onset, duration)
         if chord is None:
             continue
+        energy = ctx.bar_form(onset).energy
         if texture == "rootless":
             pitches = voicings.rootless(chord, centre, previous)
         elif texture == "shell":
@@ -329,16 +421,22 @@ def comping(ctx: Context, style_key: str | None) -> list[Hit]:
         elif texture == "strum":
             pitches = voicings.guitar(chord, 40)
         else:
-            pitches = voicings.close(chord, centre, previous)
+            pitches = voicings.close(chord, centre, previous, max_notes=3 if energy < QUIET_ENERGY else 4)
         previous = pitches
         base = vel * (0.62 if texture in ("rootless", "shell") else 0.72)
         if texture == "strum":
             down = onset % STEPS_PER_BEAT == 0
-            strings = pitches if down else list(reversed(pitches[2:]))
+            if energy < QUIET_ENERGY:  # a quiet strum brushes the upper strings
+                pitches = pitches[2:]
+            elif "Bass" in ctx.bar_form(onset).roles:  # the bass has the root: the strum leaves it the low string
+                pitches = pitches[1:]
+            strings = pitches if down else list(reversed(pitches[-3:]))
             gap = ctx.steps(14 if down else 9)
             for i, p in enumerate(strings):
                 hits.append(Hit(onset, duration * 0.95, p, ctx.velocity(base * (1.0 if down else 0.8)), offset=i * gap))
         else:
+            if energy >= FULL_ENERGY and texture == "block" and onset % (tl.steps_per_bar // 2) == 0:
+                pitches = pitches + [pitches[-1] + 12]  # a full section opens the voicing upward on the strong beats
             v = ctx.velocity(base + ctx.rng.randint(-6, 6))
             hits.extend(Hit(onset, duration * 0.92, p, v) for p in pitches)
     return hits
@@ -351,62 +449,30 @@ def pads(ctx: Context, centre: int) -> list[Hit]:
 
 
 def _broken_chords(ctx: Context, centre: int, texture: str) -> list[Hit]:
-    """Alberti bass (low-high-middle-high) or a rising and falling arpeggio, an eighth or a sixteenth apart."""
+    """Alberti bass (low-high-middle-high, in eighths) or a rising and falling arpeggio: sixteenths in the
+    busiest bars, eighths, quarters in the quietest; on the beats only under a busy melody."""
     tl = ctx.timeline
-    every = 1 if texture == "arpeggio" and ctx.shape.density > 0.6 else 2
     hits, previous = [], None
-    for onset in range(0, tl.play_steps, every):
-        chord = tl.chord_at(onset)
+    step = 0
+    while step < tl.play_steps:
+        start, density = step, ctx.density(step)
+        every = 1 if texture == "arpeggio" and density > 0.75 else (2 if density > 0.4 or texture == "alberti" else STEPS_PER_BEAT)
+        step += every
+        if ctx.space.busy(start // tl.steps_per_bar) and start % STEPS_PER_BEAT:
+            continue
+        chord = tl.chord_at(start)
         if chord is None:
             continue
         if texture == "alberti":
             triad = voicings.close(chord, centre - 5, previous, max_notes=3)
             previous = triad
-            order = (triad[0], triad[2], triad[1], triad[2])
-            pitch = order[(onset // every) % 4]
+            pitch = (triad[0], triad[2], triad[1], triad[2])[(start // every) % 4]
         else:
             tones = voicings.close(chord, centre, None, max_notes=4)
             cycle = tones + [t + 12 for t in tones] + [t + 12 for t in reversed(tones)] + list(reversed(tones))[1:-1]
-            pitch = cycle[(onset // every) % len(cycle)]
-        accent = 8 if onset % STEPS_PER_BEAT == 0 else 0
-        hits.append(Hit(onset, every * 1.6 if texture == "alberti" else every * 0.9, pitch, ctx.velocity(62 + accent)))
-    return hits
-
-
-# ---------------------------------------------------------------- drums
-
-
-def drums(ctx: Context, style_key: str) -> list[Hit]:
-    """The learned groove, with a variation every fourth bar and a fill into each new phrase: a drummer's
-    learned fill over the last two beats, or a snare pickup on the last beat where no fill was learned."""
-    tl, shape = ctx.timeline, ctx.shape
-    patterns = drum_patterns(style_key)
-    fills = drum_fills(style_key)
-    weights = [p["weight"] for p in patterns]
-    main = weighted_choice(ctx.rng, patterns, weights)
-    variant = weighted_choice(ctx.rng, patterns, weights)
-    bar = tl.steps_per_bar
-    fill_from = bar - (2 if fills and bar == 16 else 1) * STEPS_PER_BEAT
-    hits: list[Hit] = []
-    for bar_start in range(0, tl.play_steps, bar):
-        index = bar_start // bar
-        body_bar = (bar_start - tl.intro_steps) // bar
-        pattern = variant if index % 4 == 3 else main
-        phrase_end = bar_start + bar == tl.intro_steps or (body_bar % 8 == 7 and bar_start + bar < tl.play_steps)
-        for step, pitch, vel, offset in pattern["hits"]:
-            if step >= bar or (phrase_end and step >= fill_from):
-                continue
-            if shape.density < 0.3 and step % 2 == 1:
-                continue  # a calm groove keeps to the eighths
-            hits.append(Hit(bar_start + step, 1, pitch, ctx.velocity(vel), offset * STEPS_PER_BEAT))
-        if phrase_end and fill_from == bar - 2 * STEPS_PER_BEAT:
-            for step, pitch, vel, offset in ctx.rng.choice(fills):
-                hits.append(Hit(bar_start + step, 1, pitch, ctx.velocity(vel), offset * STEPS_PER_BEAT))
-        elif phrase_end:
-            for i, step in enumerate(range(fill_from, bar, 2 if shape.density < 0.6 else 1)):
-                hits.append(Hit(bar_start + step, 1, SNARE, ctx.velocity(70 + 8 * i)))
-        if bar_start == tl.intro_steps or (body_bar > 0 and body_bar % 8 == 0):
-            hits.append(Hit(bar_start, 4, CRASH, ctx.velocity(96)))
+            pitch = cycle[(start // every) % len(cycle)]
+        accent = 8 if start % STEPS_PER_BEAT == 0 else 0
+        hits.append(Hit(start, every * 1.6 if texture == "alberti" else every * 0.9, pitch, ctx.velocity(62 + accent)))
     return hits
 
 
@@ -414,23 +480,17 @@ def drums(ctx: Context, style_key: str) -> list[Hit]:
 
 
 def melody(ctx: Context, notes: list[Note]) -> list[Hit]:
-    """The piece's melody in the lead instrument's register, with a lift on the downbeats."""
+    """The piece's melody in the lead instrument's register, an octave placed by the mood (brighter and
+    livelier moods sit higher); velocities as written, for expression.py to shape."""
     if not notes:
         return []
     low, high = ctx.spec.melody_register
     pitches = sorted(n.pitch for n in notes)
     median = pitches[len(pitches) // 2]
-    shift = 0
-    while median + shift < low + 5:
-        shift += 12
-    while median + shift > high - 5:
-        shift -= 12
-    out = []
-    for n in notes:
-        accent = 6 if n.start % ctx.timeline.steps_per_bar == 0 else 0
-        out.append(Hit(n.start + ctx.timeline.intro_steps, n.duration * 0.95, n.pitch + shift,
-                       ctx.velocity(n.velocity * 0.95 + accent)))
-    return out
+    target = low + (high - low) * (0.5 + 0.15 * ctx.shape.brightness)
+    shifts = [12 * k for k in range(-4, 5) if low + 5 <= median + 12 * k <= high - 5] or [0]
+    shift = min(shifts, key=lambda s: abs(median + s - target))
+    return [Hit(n.start + ctx.timeline.intro_steps, n.duration, n.pitch + shift, n.velocity) for n in notes]
 
 
 def ending(ctx: Context, role: str, chord: Chord, last_melody: int | None) -> list[Hit]:

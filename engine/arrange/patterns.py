@@ -58,3 +58,37 @@ def walking_phrases(feel: str) -> tuple[dict, ...]:
 def pattern_source(kind: str, style: str) -> str | None:
     entry = load_patterns().get(kind, {}).get(style)
     return entry["source"] if entry else None
+
+
+PERFORMANCE_PATH = Path(__file__).with_name("performance.json")
+
+
+@lru_cache(maxsize=1)
+def load_performance() -> dict[str, Any]:
+    """How players perform, learned by learn_performance.py: drum timing/velocity tables, the lead's loudness model."""
+    try:
+        return json.loads(PERFORMANCE_PATH.read_text())
+    except FileNotFoundError:
+        raise RuntimeError(f"{PERFORMANCE_PATH} is missing: reinstall Tunesmith, or rebuild it with `python -m engine.arrange.learn`.") from None
+
+
+def drum_feel(style: str, drum: int, position_in_beat: int) -> tuple[float, float, float, float] | None:
+    """(offset mean, offset sd) in beats and (velocity mean, velocity sd) of a drum at a 16th of the beat (0..3);
+    None where the drummers played it too rarely to say."""
+    cell = load_performance()["drums"].get(style, {}).get(str(drum), {}).get(str(position_in_beat))
+    return tuple(cell[:4]) if cell else None
+
+
+def ghost_snare_velocity(style: str) -> float | None:
+    """Median velocity of the style's drummers' ghost strokes on the snare (off 16ths, velocity 12-63)."""
+    return load_performance()["drums"].get(style, {}).get("ghost_snare_velocity")
+
+
+def lead_model() -> dict[str, Any]:
+    """The lead line's loudness model (z-units within a solo) and articulation quartiles; see learn_performance.py."""
+    return load_performance()["lead"]
+
+
+def melody_velocity_spread() -> float:
+    """Within-piece standard deviation of performed melody velocities (MIDI units)."""
+    return float(load_performance()["melody_velocity"]["within_piece_sd"])

@@ -44,10 +44,13 @@ class Feel:
 def perform(hits: list[Hit], feel: Feel, rng: random.Random, timing_scale: float = 1.0) -> list[pretty_midi.Note]:
     """Hits to timed notes: each onset swung, nudged by its learned offset and a player's small errors."""
     notes = []
-    spread = feel.spread_seconds * timing_scale
+    style_spread = feel.spread_seconds * timing_scale
     for h in hits:
         start = feel.seconds(h.start + h.offset)
         end = feel.seconds(h.start + h.offset + h.duration)
+        # A learned spread (drums: how the drummers' timing varied for that drum at that 16th) replaces the
+        # style's; the spread is halved for the deviation from each hit's own mean, already in its offset.
+        spread = style_spread if h.spread is None or feel.spread_seconds == 0 else 0.5 * h.spread * 60.0 / feel.tempo / STEPS_PER_BEAT
         if spread > 0:
             start += max(-2 * spread, min(2 * spread, rng.gauss(0.0, spread)))
         start = max(0.0, start)

@@ -59,7 +59,7 @@ def bench_render(bars: tuple[int, ...] = (8, 16, 32), style: str = "jazz", mood:
         for seed in range(repeats):
             results: dict[str, object] = {}
             stages = {
-                "arrange": lambda: arrange(piece, style, mood, seed),
+                "arrange": lambda: arrange(piece, plan_for_piece(piece.bars, piece.key, piece.tempo, style, mood, seed)),
                 "render": lambda: renderer.render(results["arrange"]),
                 "encode": lambda: encode_mp3(results["render"], renderer.sample_rate),
                 "picture": lambda: piano_roll_png(results["arrange"], "benchmark"),

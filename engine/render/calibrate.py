@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import math
 
-from engine.arrange import arrange
+from engine.arrange import arrange, suggested_tempo
 from engine.arrange.arranger import CHORD_LEVEL, LEVELS_PATH, ROLE_LEVELS
 from engine.arrange.examples import folk_tune, ii_v_i
+from engine.plan import plan_for_piece
 from engine.render.audio import AudioRenderer
 from engine.render.loudness import loudness_lufs
 from engine.vocab import MOODS, STYLES
@@ -39,7 +40,7 @@ def calibrate(renderer: AudioRenderer) -> dict[str, dict[str, dict[str, int]]]:
             measured: dict[str, list[float]] = {}
             volumes: dict[str, int] = {}
             for piece in (ii_v_i(8, tempo=0), folk_tune(8, tempo=0)):
-                arrangement = arrange(piece, style, mood, seed=0)
+                arrangement = arrange(piece, plan_for_piece(piece.bars, piece.key, suggested_tempo(style, mood), style, mood, seed=0))
                 band = arrangement.midi.instruments
                 for inst in band:
                     arrangement.midi.instruments = [inst]

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 from engine.arrange import Arrangement, arrange
 from engine.music import Piece
+from engine.plan.plan import MusicalPlan
 from engine.render.audio import AudioRenderer
 from engine.render.midi_file import render_midi_bytes
 from engine.render.mp3 import DEFAULT_CAP_BYTES, encode_mp3
 from engine.render.pianoroll import piano_roll_png
-from engine.plan.plan import MusicalPlan
 
 
 @dataclass
@@ -32,7 +32,7 @@ def render_track(piece: Piece, plan: MusicalPlan, renderer: AudioRenderer, cap_b
     """Arrange the piece as its plan says, render and encode its audio, and draw it (titled by the plan)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    arrangement = arrange(piece, plan.style, plan.mood.name, seed=plan.seed)
+    arrangement = arrange(piece, plan)
     midi = render_midi_bytes(arrangement)
     t1 = time.perf_counter()
     audio = renderer.render(arrangement)

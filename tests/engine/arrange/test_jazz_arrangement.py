@@ -7,6 +7,7 @@ import statistics
 import pytest
 
 from engine.arrange import arrange
+from tests.engine.arrange.plans import plan_for
 from engine.arrange.examples import ii_v_i
 from engine.music import STEPS_PER_BEAT
 
@@ -17,7 +18,7 @@ BEAT = 60.0 / TEMPO
 @pytest.fixture(scope="module")
 def jazz():
     piece = ii_v_i(bars=8, tempo=TEMPO)
-    return piece, arrange(piece, "jazz", "happy", seed=7)
+    return piece, arrange(piece, plan_for(piece, "jazz", "happy", 7))
 
 
 def _part(arrangement, role):

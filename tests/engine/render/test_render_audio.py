@@ -13,10 +13,10 @@ from pydub import AudioSegment
 
 from engine.arrange import arrange
 from engine.arrange.examples import folk_tune, ii_v_i
-from engine.plan import plan_for_piece
 from engine.render import AudioRenderer, RenderDependencyError, encode_mp3, render_track
 from engine.render.loudness import CEILING_DBFS, limit, loudness_lufs, normalise, peak_dbfs, target_lufs
 from engine.render.mp3 import UploadTooLargeError
+from tests.helpers.plans import plan_of
 
 SR = 44100
 
@@ -28,7 +28,7 @@ def renderer():
 
 @pytest.fixture(scope="module")
 def jazz_track(renderer):
-    return render_track(ii_v_i(bars=8, tempo=140), _plan(ii_v_i(bars=8, tempo=140), "jazz", "happy", 1), renderer)
+    return render_track(ii_v_i(bars=8, tempo=140), plan_of(ii_v_i(bars=8, tempo=140), "jazz", "happy", 1), renderer)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +61,8 @@ def test_loudness_keeps_the_moods_apart(renderer, style):
     """The same piece arranged calm and energetic: after normalisation calm is still clearly quieter, and
     the louder energetic target still keeps its peaks under the ceiling."""
     piece = ii_v_i(bars=8, tempo=120)
-    calm = renderer.render(arrange(piece, style, "calm", seed=2))
-    energetic = renderer.render(arrange(piece, style, "energetic", seed=2))
+    calm = renderer.render(arrange(piece, plan_of(piece, style, "calm", 2)))
+    energetic = renderer.render(arrange(piece, plan_of(piece, style, "energetic", 2)))
     calm_lufs, energetic_lufs = loudness_lufs(calm, SR), loudness_lufs(energetic, SR)
     assert energetic_lufs - calm_lufs >= 3.0, f"calm {calm_lufs:.1f} LUFS, energetic {energetic_lufs:.1f} LUFS"
     assert calm_lufs == pytest.approx(target_lufs("calm"), abs=0.5)
@@ -112,8 +112,8 @@ def test_mp3_bitrate_drops_to_fit_the_cap_and_says_when_it_cannot(jazz_audio):
 def test_the_same_arrangement_gives_the_same_audio_in_any_order(renderer):
     """X, then Y, then X again in one renderer: both X renders are byte-identical, and identical to X in a
     fresh renderer (no reverb tail, chorus phase or voice state carried over from the piece before)."""
-    x = arrange(folk_tune(bars=4), "folk", "happy", seed=3)
-    y = arrange(ii_v_i(bars=4), "jazz", "energetic", seed=3)
+    x = arrange(folk_tune(bars=4), plan_of(folk_tune(bars=4), "folk", "happy", 3))
+    y = arrange(ii_v_i(bars=4), plan_of(ii_v_i(bars=4), "jazz", "energetic", 3))
     first = renderer.render(x)
     renderer.render(y)
     again = renderer.render(x)
@@ -124,7 +124,7 @@ def test_the_same_arrangement_gives_the_same_audio_in_any_order(renderer):
 
 def test_renderer_survives_pickling_for_worker_processes(renderer):
     clone = pickle.loads(pickle.dumps(renderer))
-    audio = clone.render(arrange(ii_v_i(bars=4), "latin", "calm"))
+    audio = clone.render(arrange(ii_v_i(bars=4), plan_of(ii_v_i(bars=4), "latin", "calm", 0)))
     assert audio.shape[1] == 2 and np.abs(audio).max() > 0.05
 
 
@@ -146,7 +146,7 @@ def test_missing_soundfont_is_a_clear_error(tmp_path):
 
 def test_render_track_plays_the_plans_style_and_mood_and_titles_the_picture_by_it(renderer):
     piece = folk_tune(bars=4)
-    plan = _plan(piece, "folk", "sad")
+    plan = plan_of(piece, "folk", "sad")
     track = render_track(piece, plan, renderer)
     assert (track.arrangement.style, track.arrangement.mood) == ("folk", "sad")
     assert plan.title == f"Sad folk in {piece.key.name}" and track.png
@@ -154,7 +154,7 @@ def test_render_track_plays_the_plans_style_and_mood_and_titles_the_picture_by_i
 
 def test_render_track_reports_an_mp3_that_cannot_fit(renderer):
     with pytest.raises(UploadTooLargeError, match="upload cap"):
-        render_track(ii_v_i(bars=4), _plan(ii_v_i(bars=4), "pop", "happy"), renderer, cap_bytes=5_000)
+        render_track(ii_v_i(bars=4), plan_of(ii_v_i(bars=4), "pop", "happy"), renderer, cap_bytes=5_000)
 
 
 def test_missing_fluidsynth_library_is_a_clear_error(monkeypatch):
@@ -166,7 +166,7 @@ def test_missing_fluidsynth_library_is_a_clear_error(monkeypatch):
 @pytest.mark.parametrize("style, mood", [("jazz", "calm"), ("game", "happy")])
 def test_the_melody_leads_the_mix(renderer, style, mood):
     """Calibrated track volumes: alone, each accompanying part is clearly quieter than the melody alone."""
-    arrangement = arrange(ii_v_i(bars=4), style, mood, seed=0)
+    arrangement = arrange(ii_v_i(bars=4), plan_of(ii_v_i(bars=4), style, mood, 0))
     band = arrangement.midi.instruments
     level = {}
     try:
@@ -180,5 +180,3 @@ def test_the_melody_leads_the_mix(renderer, style, mood):
             assert level["Melody"] - lufs >= 3.0, f"{role} at {lufs:.1f} LUFS against the melody's {level['Melody']:.1f}"
 
 
-def _plan(piece, style: str, mood: str, seed: int = 0):
-    return plan_for_piece(piece.bars, piece.key, piece.tempo, style, mood, seed)

@@ -16,11 +16,12 @@ from engine.arrange import arrange
 from engine.arrange.examples import folk_tune, ii_v_i
 from engine.render import check_render_dependencies, default_soundfont, piano_roll_png, render_midi_bytes
 from engine.render import dependencies
+from tests.helpers.plans import plan_of
 
 
 @pytest.fixture(scope="module")
 def jazz():
-    return arrange(ii_v_i(bars=8, tempo=140), "jazz", "happy", seed=1)
+    return arrange(ii_v_i(bars=8, tempo=140), plan_of(ii_v_i(bars=8, tempo=140), "jazz", "happy", 1))
 
 
 def test_midi_tracks_are_named_by_role_and_carry_instrument_tempo_key_meter(jazz):
@@ -59,7 +60,7 @@ def test_piano_roll_is_a_valid_png_at_embed_size(jazz):
 
 
 def test_piano_roll_of_a_drumless_style():
-    arrangement = arrange(folk_tune(bars=4), "classical", "sad")
+    arrangement = arrange(folk_tune(bars=4), plan_of(folk_tune(bars=4), "classical", "sad", 0))
     image = Image.open(io.BytesIO(piano_roll_png(arrangement, "Sad classical")))
     assert image.size == (800, 450)
 
