@@ -12,7 +12,7 @@ import numpy as np
 
 from engine.plan.plan import MusicalPlan
 from engine.postprocess import silence_orphan_holds
-from engine.tokens import STEPS_PER_BAR, Encoded
+from engine.tokens import FIRST_PITCH_TOKEN, STEPS_PER_BAR, Encoded
 
 SEGMENT_BARS = 8
 
@@ -52,13 +52,31 @@ def apply_form(tracks: Encoded, plan: MusicalPlan) -> Encoded:
             continue
         source = phrases[phrase.source]
         for i in range(min(phrase.bars, source.bars)):
-            if i in phrase.varied_bars or phrase.start_bar + i == last_bar:
+            if phrase.start_bar + i == last_bar:
                 continue
             dst = slice((phrase.start_bar + i) * STEPS_PER_BAR, (phrase.start_bar + i + 1) * STEPS_PER_BAR)
             src = slice((source.start_bar + i) * STEPS_PER_BAR, (source.start_bar + i + 1) * STEPS_PER_BAR)
-            melody[dst], bass[dst], drums[dst] = melody[src], bass[src], drums[src]
+            if i in phrase.rhythm_bars:
+                melody[dst] = rhythm_of(melody[src], melody[dst])
+            elif i not in phrase.varied_bars:
+                melody[dst], bass[dst], drums[dst] = melody[src], bass[src], drums[src]
     return Encoded(melody=silence_orphan_holds(melody), bass=silence_orphan_holds(bass), chords=tracks.chords, drums=drums, has_bass=tracks.has_bass,
                    has_drums=tracks.has_drums, mode=tracks.mode)
 
 
-__all__ = ["apply_form", "block_chords", "block_materials", "SEGMENT_BARS"]
+def rhythm_of(source: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+    """A bar with `source`'s rhythm (its onsets, holds and rests) and `pitches`' notes: each onset takes
+    the pitch sounding in `pitches` at that step (or its next note, or `source`'s own when it has none)."""
+    onsets = np.flatnonzero(pitches >= FIRST_PITCH_TOKEN)
+    out = source.copy()
+    for step in np.flatnonzero(source >= FIRST_PITCH_TOKEN):
+        before = onsets[onsets <= step]
+        after = onsets[onsets > step]
+        if len(before):
+            out[step] = pitches[before[-1]]
+        elif len(after):
+            out[step] = pitches[after[0]]
+    return out
+
+
+__all__ = ["apply_form", "rhythm_of", "block_chords", "block_materials", "SEGMENT_BARS"]

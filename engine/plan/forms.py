@@ -22,7 +22,10 @@ from engine.postprocess import STYLE_RULES
 from engine.tokens import chord_token
 
 UNIT = 4  # bars per phrase unit
-VARIED_TAIL = 2  # bars a primed return writes afresh
+# How a primed return (A') of a 4-bar phrase begins: the probability of keeping 1, 2 or 3 of A's bars note
+# for note before the varied ending, and of the first varied bar keeping A's rhythm under new pitches.
+RETURN_KEEP: dict[str, tuple[float, float, float]] = {"default": (0.45, 0.45, 0.10)}
+RHYTHM_RETURN: dict[str, float] = {"default": 0.5}
 
 SECTION_NAMES = {"A": "verse", "B": "chorus", "C": "bridge", "D": "bridge", "E": "bridge", "F": "bridge", "G": "bridge", "H": "bridge"}
 # Section energy before the mood moves it (0 hushed .. 1 full band); later repeats of a section lift a little.
@@ -192,16 +195,28 @@ class _Builder:
             src_beats = self.chords[source]
             beats = (src_beats + [src_beats[-1]] * bars * self.bpb)[: bars * self.bpb]
             varied: tuple[int, ...] = ()
+            rhythm: tuple[int, ...] = ()
             if primed or (cadence == "authentic" and self.phrases[source].cadence != "authentic"):
                 beats = self.cadence_tail(beats, cadence if cadence != "open" else "none")
-                varied = tuple(range(max(0, bars - VARIED_TAIL), bars))
+                keep = self._kept_bars(bars)
+                varied = tuple(range(keep, bars))
+                if self.rng.random() < RHYTHM_RETURN.get(self.style, RHYTHM_RETURN["default"]) and keep < bars - 1:
+                    rhythm = (keep,)  # the bar after the kept ones echoes A's rhythm; the cadence bar stays free
             if bars != self.phrases[source].bars:  # a phrase cut or stretched to fit: write the difference afresh
                 varied = tuple(sorted(set(varied) | set(range(min(bars, self.phrases[source].bars), bars))))
-            phrase = Phrase(letter, self.bar, bars, source, varied, cadence)
+            phrase = Phrase(letter, self.bar, bars, source, varied, cadence, rhythm)
         self.phrases.append(phrase)
         self.chords.append(beats)
         self.bar += bars
         return phrase
+
+
+    def _kept_bars(self, bars: int) -> int:
+        """How many of the source's bars a primed return of `bars` bars keeps note for note, drawn from the
+        style's profile (scaled to the phrase: an 8-bar phrase keeps twice as many)."""
+        weights = RETURN_KEEP.get(self.style, RETURN_KEEP["default"])
+        keep = self.rng.choices((1, 2, 3), weights=weights)[0] * max(1, bars // UNIT)
+        return max(1, min(keep, bars - 1))
 
 
 def _tonic_tokens(mode: str) -> set[int]:

@@ -24,7 +24,8 @@ class Phrase:
     `material` names the idea: phrases with the same letter are the same music. A phrase whose `source`
     is the index of an earlier phrase (in MusicalPlan.phrases) copies that phrase's notes, except the
     bars listed in `varied_bars` (relative to the phrase's first bar), which are written afresh over this
-    phrase's own chords: that is how A' and a cadence differ from A. `cadence` is what the last bar does:
+    phrase's own chords: that is how A' and a cadence differ from A; a varied bar also in `rhythm_bars`
+    keeps the source bar's rhythm with new pitches (a sequence). `cadence` is what the last bar does:
     "half" (ends on the dominant), "authentic" (dominant to tonic), "plagal", or "open" (a loop goes on).
     """
 
@@ -34,6 +35,7 @@ class Phrase:
     source: int | None = None
     varied_bars: tuple[int, ...] = ()
     cadence: str = "authentic"
+    rhythm_bars: tuple[int, ...] = ()  # varied bars that keep the source bar's rhythm under new pitches
 
     @property
     def end_bar(self) -> int:
