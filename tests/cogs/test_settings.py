@@ -97,3 +97,12 @@ def test_parse_ids_accepts_mentions_and_ids_and_explains_the_rest() -> None:
     assert parse_ids("None", ROLE, "role", empty_words=("none",)) == []
     with pytest.raises(UserFacingError, match="'@mods' is not a role"):
         parse_ids("@mods", ROLE, "role", empty_words=("none",))
+
+
+async def test_an_error_naming_many_unknown_roles_still_reaches_the_admin(tunesmith: TunesmithBot, playground: Playground) -> None:
+    """150 unknown role ids make a refusal longer than Discord's 2,000 characters: it is cut to fit, not lost."""
+    roles = " ".join(f"<@&{10**17 + i}>" for i in range(150))
+    message = await answer(playground, "alice", "settings set admin_roles", {"roles": roles})
+    assert is_ephemeral(message) and len(message["content"]) <= 2000
+    assert message["content"].startswith("This server has no role with id")
+    assert "more characters)" in message["content"]
