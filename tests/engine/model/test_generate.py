@@ -300,3 +300,11 @@ def test_the_model_is_told_a_tempo_inside_the_styles_range_and_the_piece_keeps_t
     # The notes are those of the in-range condition: the same as asking for 100 bpm, but played at 60.
     at_100 = told.generate([ComposeRequest(style="folk", mood="calm", tempo=100, seed=4)])[0]
     assert [(n.pitch, n.start, n.duration) for n in slow.piece.melody] == [(n.pitch, n.start, n.duration) for n in at_100.piece.melody]
+
+
+def test_a_continuation_stays_within_the_longest_track(composer):
+    """/continue bars:32 on a 16-bar fragment once made 48 bars, whose buttons then refused the track."""
+    [parent] = composer.generate([ComposeRequest(style="jazz", mood="happy", bars=16, seed=8)])
+    cont = composer.continue_piece(parent.piece, 32, ComposeRequest(seed=3))
+    assert cont.piece.bars == 32 and cont.plan.bars == 32
+    assert cont.piece.key == parent.piece.key
