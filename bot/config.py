@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = 60.0
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, description="On shutdown, the longest the bot waits for the engine to finish in-flight jobs; what is left is recorded as interrupted")
 
+    # Database: waiting for other programs, and online backups into <data_dir>/backups (`tunesmith db backup|restore`).
+    database_busy_timeout_seconds: float = Field(default=30.0, gt=0, description="How long a write waits for another program holding the database")
+    backup_interval_hours: float = Field(default=24.0, ge=0, description="Hours between automatic online backups while the bot runs; 0 turns them off")
+    backup_keep: int = Field(default=7, ge=1, description="How many automatic backups to keep; older ones are deleted")
+
     # Logging: "console" for people, "json" for machines.
     log_level: str = "INFO"
     log_format: str = "console"
@@ -84,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.data_dir / "tunesmith.sqlite3"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.data_dir / "backups"
 
     @property
     def media_dir(self) -> Path:
