@@ -107,7 +107,8 @@ class TunesmithBot(commands.Bot):
             log.warning("Jobs from the previous run were interrupted", extra={"count": len(self.interrupted_jobs)})
 
         if self.services.engine is None and self.settings.start_engine:
-            self.services.engine = await start_engine(self.settings, self.services.storage)
+            started = await start_engine(self.settings, self.services.storage)
+            self.services.engine, self.services.model_notice = started.service, started.notice
 
         enabled = list(dict.fromkeys([*self.settings.enabled_cogs, *self.settings.enabled_plugins]))
         self.startup_outcomes = await self.plugins.load_many(enabled)

@@ -81,7 +81,7 @@ async def run_bot(
             bot = TunesmithBot(settings)
             where = "Connected to Discord"
         register_secret(token)
-        return await _serve(bot, token, stop, lambda: announce(where))
+        return await _serve(bot, token, stop, lambda: _announce_ready(bot, where, announce))
 
 
 async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: Callable[[], None]) -> int:
@@ -102,6 +102,12 @@ async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: C
             backups.cancel()
         await bot.close()
     return _exit_code(running)
+
+
+def _announce_ready(bot: TunesmithBot, where: str, announce: Callable[[str], None]) -> None:
+    announce(where)
+    if bot.services.model_notice:  # the operator hears of a model fallback too, not only admins in /model info
+        announce(f"⚠️ {bot.services.model_notice}")
 
 
 def _start_backups(bot: TunesmithBot) -> asyncio.Task[None] | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.service import model_worker
-from engine.service.errors import EngineFailure, EngineTimeout
+from engine.service.errors import EngineFailure, EngineTimeout, ModelLoadError
 from engine.service.jobs import EngineJob
 from engine.service.model_worker import ComposerFactory
 from engine.service.processes import die_with_parent, kill, worker_context
@@ -81,9 +81,15 @@ class ModelStage:
         """Start a model process for `path` and make it the one the next batch uses; returns the version.
 
         The batch in progress finishes on the old process, so every batch runs on exactly one model.
-        Raises whatever loading raised (the current model stays active).
+        Raises ModelLoadError, with the loader's message, when the model cannot be loaded (the current model
+        stays active).
         """
-        process = await _ModelProcess.start(self._factory, path, self._context)
+        try:
+            process = await _ModelProcess.start(self._factory, path, self._context)
+        except BrokenProcessPool as exc:
+            raise ModelLoadError(f"the model process died while loading {path or 'the shipped checkpoint'}") from exc
+        except Exception as exc:
+            raise ModelLoadError(str(exc) or f"the model at {path or 'the shipped checkpoint'} could not be loaded") from exc
         if self._closed:
             process.retire()
             raise EngineFailure("The engine is shutting down.")
