@@ -54,3 +54,39 @@ async def wait_until_gone(pids: set[int], timeout: float) -> set[int]:
     while (left := {p for p in pids if is_running(p)}) and loop.time() < deadline:
         await asyncio.sleep(0.1)
     return left
+
+
+HOLD_DATABASE = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.readline()
+connection.execute("COMMIT")
+"""
+
+
+class DatabaseHolder:
+    """A second process holding an exclusive lock on a SQLite database until `release()`."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def hold(cls, database: Path, timeout: float = 60) -> "DatabaseHolder":
+        import sys
+
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", HOLD_DATABASE, str(database), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), timeout)
+        assert line.strip() == b"locked", line
+        return cls(process)
+
+    async def release(self) -> None:
+        if self.process.returncode is None:
+            assert self.process.stdin is not None
+            self.process.stdin.write(b"\n")
+            await self.process.stdin.drain()
+            await self.process.wait()
