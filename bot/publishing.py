@@ -36,7 +36,8 @@ T = TypeVar("T")
 # writes are retried until it lets go, for up to this long, and the user is told why the track is late.
 PATIENT_WRITE_LIMIT_S = 1800.0
 MAX_RETRY_DELAY_S = 15.0
-WAITING_TO_START = "⏳ The database is busy (another program is holding it); your track will start as soon as it is free."
+WAITING_TO_START = ("⏳ The database is busy (another program is holding it). Your track is being composed anyway, "
+                    "and will be saved and posted here as soon as the database is free.")
 WAITING_TO_SAVE = ("💾 Your track is finished, but the database is busy (another program is holding it). "
                    "The track is kept, and will be saved and posted here as soon as the database is free.")
 

@@ -74,6 +74,33 @@ async def test_a_track_finished_while_the_database_is_held_is_kept_then_stored_o
     assert job.track_id == track.id
 
 
+async def test_a_compose_asked_while_the_database_is_held_is_composed_and_stored_when_it_is_free(
+    playground: Playground, start_bot: StartBot, engine: Any, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", enabled_cogs=MUSIC_COGS, user_cooldown_seconds=0, database_busy_timeout_seconds=BUSY_TIMEOUT_S)
+    bot = await start_bot(TunesmithBot(settings, sync_guild_id=playground.guild_id, engine=engine, guild_ready_timeout=0.05, reidentify_delay=0))
+    storage = bot.services.storage
+    carol = playground.user("carol").id
+    completed = engine.stats()["completed"]
+    holder = await DatabaseHolder.hold(settings.database_path)
+    try:
+        handle = await playground.run_command("carol", "compose", {"style": "folk", "mood": "calm", "seed": 12})
+        await handle.acknowledged()
+        while "database is busy" not in ((told := await handle.followup(timeout=60)).get("content") or ""):
+            pass
+        assert "composed anyway" in told["content"], told
+
+        async def music_finished() -> bool:
+            return engine.stats()["completed"] > completed
+
+        await wait_until(music_finished)  # the engine finished while the database was still held
+        assert await storage.tracks.by_user(carol) == []
+    finally:
+        await holder.release()
+    assert is_track(await final_message(handle))
+    assert len(await storage.tracks.by_user(carol)) == 1
+
+
 async def test_a_settings_change_while_the_database_is_held_gets_an_answer(playground: Playground, start_tunesmith: StartTunesmith) -> None:
     bot = await start_tunesmith(enabled_cogs=CORE_COGS, database_busy_timeout_seconds=BUSY_TIMEOUT_S)
     holder = await DatabaseHolder.hold(bot.settings.database_path)
