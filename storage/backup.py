@@ -184,8 +184,8 @@ class BackupSchedule:
     async def run(self) -> None:
         """Until cancelled. A failed backup is logged and tried again later; it never stops the bot."""
         while True:
-            await asyncio.sleep(self.due_in())
             try:
+                await asyncio.sleep(self.due_in())
                 path = await asyncio.to_thread(take_backup, self.database_path, self.folder, automatic=True, keep=self.keep)
             except Exception:
                 log.exception("Online backup of the database failed", extra={"database": str(self.database_path)})

@@ -100,3 +100,19 @@ async def test_schedule_is_due_at_once_without_backups_and_after_the_interval_ot
     os.utime(fresh, (time.time() - 7200, time.time() - 7200))
     assert schedule.due_in() == 0
     assert fresh.name.startswith(AUTOMATIC_PREFIX)
+
+
+async def test_a_failing_backup_is_logged_and_the_schedule_keeps_running(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+    import logging
+
+    schedule = BackupSchedule(tmp_path / "gone.sqlite3", tmp_path / "backups", interval_s=3600, keep=3)
+    with caplog.at_level(logging.ERROR, logger="storage.backup"):
+        task = asyncio.create_task(schedule.run())
+        while not any("Online backup of the database failed" in r.getMessage() for r in caplog.records):
+            assert not task.done(), task
+            await asyncio.sleep(0.02)
+    assert not task.done()  # waiting to try again, not dead
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
