@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench",
     "train",
     "compose",
+    "db",
 )
 
 for _name in COMMAND_MODULES:

@@ -26,7 +26,7 @@ from bot.plugins import PluginManager, PluginOutcome
 from bot.services import Services
 from bot.tree import TunesmithTree
 from bot.version import BOT_VERSION
-from storage import Job, Storage
+from storage import DatabaseBusyError, DatabaseOpenError, Job, Storage
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,10 @@ class TunesmithBot(commands.Bot):
         register_secret(self.http.token)
         if not self.services.has_storage:
             try:
-                storage = await Storage.open(self.settings.database_path, self.settings.media_dir)
+                storage = await Storage.open(self.settings.database_path, self.settings.media_dir,
+                                             busy_timeout_s=self.settings.database_busy_timeout_seconds)
+            except (DatabaseOpenError, DatabaseBusyError) as exc:  # the message names the file and the fix
+                raise StartupError(str(exc)) from exc
             except (OSError, sqlite3.Error) as exc:
                 raise StartupError(f"Cannot open the data folder {self.settings.data_dir} ({exc}). Check the data_dir setting.") from exc
             self.services.attach_storage(storage)
@@ -104,7 +107,8 @@ class TunesmithBot(commands.Bot):
             log.warning("Jobs from the previous run were interrupted", extra={"count": len(self.interrupted_jobs)})
 
         if self.services.engine is None and self.settings.start_engine:
-            self.services.engine = await start_engine(self.settings, self.services.storage)
+            started = await start_engine(self.settings, self.services.storage)
+            self.services.engine, self.services.model_notice = started.service, started.notice
 
         enabled = list(dict.fromkeys([*self.settings.enabled_cogs, *self.settings.enabled_plugins]))
         self.startup_outcomes = await self.plugins.load_many(enabled)

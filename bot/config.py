@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # Retraining: no one member's taste may decide the model.
     retrain_min_raters: int = Field(default=3, ge=1, description="Different members who must have rated before /retrain starts")
     retrain_max_member_share: float = Field(default=0.2, gt=0, le=1, description="The most of the training ratings' weight one member may carry")
+    # Database: waiting for other programs, and online backups into <data_dir>/backups (`tunesmith db backup|restore`).
+    database_busy_timeout_seconds: float = Field(default=30.0, gt=0, description="How long a write waits for another program holding the database")
+    backup_interval_hours: float = Field(default=24.0, ge=0, description="Hours between automatic online backups while the bot runs; 0 turns them off")
+    backup_keep: int = Field(default=7, ge=1, description="How many automatic backups to keep; older ones are deleted")
 
     # Logging: "console" for people, "json" for machines.
     log_level: str = "INFO"
@@ -92,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.data_dir / "tunesmith.sqlite3"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.data_dir / "backups"
 
     @property
     def media_dir(self) -> Path:

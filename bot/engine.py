@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
 from bot.errors import StartupError
 from engine.render import check_render_dependencies
-from engine.service import EngineFailure, EngineService
+from engine.service import EngineFailure, EngineService, ModelLoadError
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -29,13 +30,82 @@ async def active_checkpoint(settings: Settings, storage: Storage) -> Path | None
     return settings.checkpoint
 
 
-async def start_engine(settings: Settings, storage: Storage) -> EngineService:
-    """A started EngineService, or StartupError naming what to install or change."""
+@dataclass(frozen=True)
+class ModelCandidate:
+    """A model the bot may serve: a checkpoint file (None: the shipped one) and its recorded version, if any."""
+
+    path: Path | None
+    version: str | None = None
+
+    def describe(self) -> str:
+        where = str(self.path or SHIPPED_CHECKPOINT)
+        return f"model version {self.version} ({where})" if self.version else f"the model at {where}"
+
+
+@dataclass(frozen=True)
+class StartedEngine:
+    service: EngineService
+    checkpoint: Path | None
+    notice: str | None = None  # set when the bot fell back from the model it should have served: say so to admins
+
+
+async def model_candidates(settings: Settings, storage: Storage) -> list[ModelCandidate]:
+    """What to serve, best first: the active version, the versions it replaced (newest first), the `checkpoint`
+    setting, then the shipped model. Versions whose file is gone are left out (and logged)."""
+    candidates: list[ModelCandidate] = []
+    version = await storage.models.active()
+    seen: set[str] = set()
+    while version is not None and version.version not in seen:
+        seen.add(version.version)
+        path = Path(version.path)
+        if path.is_file():
+            candidates.append(ModelCandidate(path, version.version))
+        else:
+            log.warning("Model version's file is missing; skipping it", extra={"version": version.version, "path": str(path)})
+        version = await storage.models.get(version.previous_version) if version.previous_version else None
+    candidates += [ModelCandidate(settings.checkpoint), ModelCandidate(None)]
+    unique: dict[Path | None, ModelCandidate] = {}
+    for candidate in candidates:
+        unique.setdefault(candidate.path.resolve() if candidate.path else None, candidate)
+    return list(unique.values())
+
+
+async def start_engine(settings: Settings, storage: Storage) -> StartedEngine:
+    """A started EngineService, or StartupError naming what to install or change.
+
+    A model that cannot be loaded (a damaged checkpoint) does not stop the bot: the next candidate of
+    `model_candidates` is served instead, and the notice says which file and version failed and what is served.
+    """
     problems = check_render_dependencies(settings.soundfont)
     if problems:
         raise StartupError("Tunesmith cannot render audio:\n- " + "\n- ".join(problems))
-    checkpoint = await active_checkpoint(settings, storage)
-    service = EngineService(
+    failures: list[str] = []
+    for candidate in await model_candidates(settings, storage):
+        service = _engine_service(settings, candidate.path)
+        try:
+            await service.start()
+        except EngineFailure as exc:
+            if not isinstance(exc.__cause__, ModelLoadError):
+                raise StartupError(f"{exc}.") from exc
+            log.error("Could not load %s; trying the next model", candidate.describe(), extra={"error": str(exc.__cause__)})
+            failures.append(f"{candidate.describe()} could not be loaded: {exc.__cause__}")
+            continue
+        await record_serving_version(storage, service.model_version, candidate.path)
+        notice = None
+        if failures:
+            notice = f"{'; '.join(failures)}. Serving {_served(candidate, service)} instead."
+            log.warning(notice)
+        log.info("Engine started", extra={"model": service.model_version, "workers": settings.render_workers})
+        return StartedEngine(service, candidate.path, notice)
+    raise StartupError(f"No model could be loaded: {'; '.join(failures)}. Check the `checkpoint` setting, or run `tunesmith train` to make a model.")
+
+
+def _served(candidate: ModelCandidate, service: EngineService) -> str:
+    return f"model version {service.model_version} ({candidate.path or SHIPPED_CHECKPOINT})"
+
+
+def _engine_service(settings: Settings, checkpoint: Path | None) -> EngineService:
+    return EngineService(
         checkpoint,
         settings.soundfont,
         render_workers=settings.render_workers,
@@ -46,13 +116,6 @@ async def start_engine(settings: Settings, storage: Storage) -> EngineService:
         queue_cap=settings.engine_queue_cap,
         per_user_cap=settings.per_user_queue_cap,
     )
-    try:
-        await service.start()
-    except EngineFailure as exc:
-        raise StartupError(f"{exc}. Check the `checkpoint` setting, or run `tunesmith train` to make a model.") from exc
-    await record_serving_version(storage, service.model_version, checkpoint)
-    log.info("Engine started", extra={"model": service.model_version, "workers": settings.render_workers})
-    return service
 
 
 async def record_serving_version(storage: Storage, version: str | None, checkpoint: Path | None) -> None:

@@ -12,8 +12,9 @@ import io
 import logging
 import math
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
@@ -22,12 +23,23 @@ from engine.music import Key
 from engine.request import EngineInputError
 from engine.service import EngineBusy, EngineFailure, EngineJob, JobTicket, TrackResult
 from engine.tokens import piece_to_arrays
-from storage import NewTrack, Track
+from storage import DatabaseBusyError, NewTrack, Track
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Another program holding the database (a backup, an sqlite3 shell) must not cost anyone a finished track:
+# writes are retried until it lets go, for up to this long, and the user is told why the track is late.
+PATIENT_WRITE_LIMIT_S = 1800.0
+MAX_RETRY_DELAY_S = 15.0
+WAITING_TO_START = ("⏳ The database is busy (another program is holding it). Your track is being composed anyway, "
+                    "and will be saved and posted here as soon as the database is free.")
+WAITING_TO_SAVE = ("💾 Your track is finished, but the database is busy (another program is holding it). "
+                   "The track is kept, and will be saved and posted here as soon as the database is free.")
 
 # Rating reactions, in the order the bot adds them; the value is the rating they stand for.
 RATING_EMOJI: dict[str, int] = {"1️⃣": 1, "2️⃣": 2, "3️⃣": 3, "4️⃣": 4, "5️⃣": 5}
@@ -157,7 +169,8 @@ class TrackPublisher:
         except discord.HTTPException:
             ticket.cancel()
             raise
-        record = await storage.jobs.create(
+        waiting = lambda: self._edit(interaction, content=WAITING_TO_START)  # noqa: E731
+        record = await when_free(lambda: storage.jobs.create(
             kind,
             {"request": asdict(job.request), "parent_id": origin.parent_id, "relation": origin.relation},
             user_id=origin.user_id,
@@ -165,13 +178,13 @@ class TrackPublisher:
             channel_id=origin.channel_id,
             application_id=interaction.application_id,
             interaction_token=interaction.token,
-        )
-        await storage.jobs.start(record.id)
+        ), waiting)
+        await when_free(lambda: storage.jobs.start(record.id), waiting)
         positions = asyncio.create_task(self._show_positions(interaction, ticket))
         try:
             result = await ticket.result()
         except (EngineFailure, EngineInputError) as exc:
-            await storage.jobs.fail(record.id, str(exc))
+            await when_free(lambda: storage.jobs.fail(record.id, str(exc)))
             await self._edit(interaction, content=f"❌ {exc}")
             return None
         except asyncio.CancelledError:
@@ -179,18 +192,19 @@ class TrackPublisher:
             raise
         finally:
             positions.cancel()
-        track = await self._store(result, origin, record.id)
+        saving = lambda: self._edit(interaction, content=WAITING_TO_SAVE)  # noqa: E731
+        track = await when_free(lambda: self._store(result, origin, record.id), saving)
         # Record which message will carry the track before it appears, so the first reaction already counts.
         original = await self._original(interaction)
         if original is not None:
-            await storage.tracks.set_message(track.id, original.id, original.channel.id)
+            await when_free(lambda: storage.tracks.set_message(track.id, original.id, original.channel.id))
         message = await self._post(interaction, track, result, view_factory(track.id))
         if message is None:
-            await storage.jobs.fail(record.id, "the reply could not be posted")
+            await when_free(lambda: storage.jobs.fail(record.id, "the reply could not be posted"))
             return track
         if original is None or message.id != original.id:
-            await storage.tracks.set_message(track.id, message.id, message.channel.id)
-        await storage.jobs.finish(record.id, track_id=track.id, message_id=message.id)
+            await when_free(lambda: storage.tracks.set_message(track.id, message.id, message.channel.id))
+        await when_free(lambda: storage.jobs.finish(record.id, track_id=track.id, message_id=message.id))
         self._spawn(self._add_rating_reactions(message))
         return await storage.tracks.require(track.id)
 
@@ -277,6 +291,27 @@ class TrackPublisher:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+async def when_free(write: Callable[[], Awaitable[T]], on_first_wait: Callable[[], Awaitable[None]] | None = None) -> T:
+    """Run `write`, again and again while another program holds the database (each try already waits the busy
+    timeout), for up to PATIENT_WRITE_LIMIT_S; `on_first_wait` tells the user once. Raises DatabaseBusyError after."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + PATIENT_WRITE_LIMIT_S
+    delay = 1.0
+    told = False
+    while True:
+        try:
+            return await write()
+        except DatabaseBusyError:
+            if loop.time() >= give_up_at:
+                raise
+            log.warning("The database is held by another program; retrying the write", extra={"retry_in_s": delay})
+            if not told and on_first_wait is not None:
+                told = True
+                await on_first_wait()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_DELAY_S)
 
 
 def key_of(track: Track) -> Key:

@@ -18,6 +18,7 @@ import discord
 from bot.client import StartupError, TunesmithBot
 from bot.config import Settings
 from bot.logging import register_secret
+from storage.backup import BackupSchedule
 
 log = logging.getLogger(__name__)
 
@@ -80,23 +81,43 @@ async def run_bot(
             bot = TunesmithBot(settings)
             where = "Connected to Discord"
         register_secret(token)
-        return await _serve(bot, token, stop, lambda: announce(where))
+        return await _serve(bot, token, stop, lambda: _announce_ready(bot, where, announce))
 
 
 async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: Callable[[], None]) -> int:
     running = asyncio.create_task(bot.start(token), name="tunesmith-bot")
     ready = asyncio.create_task(bot.wait_until_ready(), name="tunesmith-ready")
     stopping = asyncio.create_task(stop.wait(), name="tunesmith-stop")
+    backups: asyncio.Task[None] | None = None
     try:
         done, _ = await asyncio.wait({running, ready}, return_when=asyncio.FIRST_COMPLETED)
         if ready in done:
             on_ready()
+            backups = _start_backups(bot)
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         ready.cancel()
         stopping.cancel()
+        if backups is not None:
+            backups.cancel()
         await bot.close()
     return _exit_code(running)
+
+
+def _announce_ready(bot: TunesmithBot, where: str, announce: Callable[[str], None]) -> None:
+    announce(where)
+    if bot.services.model_notice:  # the operator hears of a model fallback too, not only admins in /model info
+        announce(f"⚠️ {bot.services.model_notice}")
+
+
+def _start_backups(bot: TunesmithBot) -> asyncio.Task[None] | None:
+    """Periodic online backups of the database while the bot runs (backup_interval_hours; 0 turns them off)."""
+    settings = bot.settings
+    if settings.backup_interval_hours <= 0 or not bot.services.has_storage:
+        return None
+    schedule = BackupSchedule(bot.services.storage.db.path, settings.backups_dir, settings.backup_interval_hours * 3600, settings.backup_keep)
+    log.info("Online backups on", extra={"folder": str(settings.backups_dir), "hours": settings.backup_interval_hours, "keep": settings.backup_keep})
+    return asyncio.create_task(schedule.run(), name="tunesmith-backups")
 
 
 def _exit_code(running: asyncio.Task[None]) -> int:

@@ -29,6 +29,8 @@ class Services:
     def __init__(self, settings: Settings, *, storage: Storage | None = None, engine: EngineService | None = None) -> None:
         self.settings = settings
         self.engine: EngineService | Any | None = engine  # filled in by whoever starts the engine service
+        # Set when the engine serves another model than it should (the active one's checkpoint is damaged).
+        self.model_notice: str | None = None
         self._storage = storage
 
     @property

@@ -10,6 +10,7 @@ from discord import app_commands
 
 from bot.errors import Refused, UserFacingError
 from bot.interactions import reply
+from storage import DatabaseBusyError
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ def user_message(error: app_commands.AppCommandError) -> str | None:
     """What to tell the user about `error`, or None for a bug they cannot do anything about."""
     if isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, UserFacingError):
         return error.original.message
+    if isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, DatabaseBusyError):
+        return str(error.original)
     if isinstance(error, (UserFacingError, Refused)):
         return error.message
     if isinstance(error, app_commands.CommandOnCooldown):

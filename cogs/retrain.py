@@ -227,6 +227,8 @@ class RetrainCog(commands.Cog, name="Retrain"):
         engine = self.bot.services.engine
         embed = discord.Embed(title="Composer model", colour=0x5865F2)
         embed.add_field(name="Serving", value=getattr(engine, "model_version", None) or "(engine not running)")
+        if self.bot.services.model_notice:
+            embed.add_field(name="⚠️ Fallback", value=self.bot.services.model_notice[:1024], inline=False)
         if active is not None:
             embed.add_field(name="Active version", value=active.version)
             embed.add_field(name="Since", value=discord.utils.format_dt(active.created_at, "R"))

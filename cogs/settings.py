@@ -10,10 +10,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
+from bot.interactions import reply
 from bot.permissions import admin_only
 from bot.plugins import PluginManifest
 from engine.vocab import MOODS, STYLES
-from storage import ServerSettings, ServerSettingsError
+from storage import DatabaseBusyError, ServerSettings, ServerSettingsError
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -27,6 +28,7 @@ MANIFEST = PluginManifest(
     bot_versions=">=0.1,<1.0",
 )
 
+NOT_SAVED = "The database is busy (another program is holding it), so nothing was changed. Please try again in a minute."
 EVERYTHING = ("all", "any", "every", "*")
 NOTHING = ("none", "-")
 _CHANNEL_MENTION = re.compile(r"^<#(\d+)>$")
@@ -93,9 +95,13 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
     @admin_only()
     async def reset(self, interaction: discord.Interaction[TunesmithBot]) -> None:
         guild_id = _guild_id(interaction)
-        await self.bot.services.storage.servers.reset(guild_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a write may wait for the database
+        try:
+            await self.bot.services.storage.servers.reset(guild_id)
+        except DatabaseBusyError:
+            raise UserFacingError(NOT_SAVED) from None
         settings = await self.bot.services.storage.servers.get(guild_id)
-        await interaction.response.send_message("Settings reset to the defaults.", embed=self._describe(settings), ephemeral=True)
+        await reply(interaction, "Settings reset to the defaults.", embed=self._describe(settings), ephemeral=True)
 
     @set_group.command(name="default_style", description="The style /compose uses when none is given")
     @app_commands.describe(style="A style; leave it out to let the bot choose")
@@ -147,11 +153,15 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
         await self._update(interaction, "Admin roles updated.", admin_role_ids=ids)
 
     async def _update(self, interaction: discord.Interaction[TunesmithBot], done: str, **changes: Any) -> None:
+        # Answer Discord first: the write may wait for another program holding the database, past the 3 s allowed.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             settings = await self.bot.services.storage.servers.update(_guild_id(interaction), **changes)
         except ServerSettingsError as exc:
             raise UserFacingError(str(exc)) from None
-        await interaction.response.send_message(done, embed=self._describe(settings), ephemeral=True)
+        except DatabaseBusyError:
+            raise UserFacingError(NOT_SAVED) from None
+        await reply(interaction, done, embed=self._describe(settings), ephemeral=True)
 
     def _describe(self, settings: ServerSettings) -> discord.Embed:
         return describe(settings, self.bot.settings.user_cooldown_seconds)

@@ -70,15 +70,30 @@ def save_checkpoint(path: str | Path, model: ComposerModel, styles: list[str], m
     return version
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used (damaged, truncated, of another format); the message names the file."""
+
+
 def load_checkpoint(path: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedCheckpoint:
+    """Load an inference checkpoint. Raises FileNotFoundError when there is none, CheckpointError when the file
+    is damaged or not a Tunesmith checkpoint (the message names the file, and its version when it can be read)."""
     path = Path(path) if path is not None else SHIPPED_CHECKPOINT
     if not path.exists():
         raise FileNotFoundError(f"No model checkpoint at {path}; train one with `tunesmith train --config base`.")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: checkpoint format {payload.get('format')} is not {CHECKPOINT_FORMAT}")
-    config = ModelConfig.from_dict(payload["config"])
-    model = ComposerModel(config, n_styles=len(payload["styles"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch reports a damaged zip, a truncated pickle and others each in its own way
+        reason = str(exc).split(". ")[0]  # torch's first sentence says what broke; the rest is advice
+        raise CheckpointError(f"The model checkpoint {path} is damaged or unreadable ({reason})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(f"{path}: checkpoint format {found} is not {CHECKPOINT_FORMAT}")
+    version = payload.get("version", "unknown")
+    try:
+        config = ModelConfig.from_dict(payload["config"])
+        model = ComposerModel(config, n_styles=len(payload["styles"]))
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"The model checkpoint {path} (version {version}) does not fit the model: {exc}") from exc
     model.to(device).eval()
-    return LoadedCheckpoint(model, config, payload["styles"], payload["version"], payload.get("metrics", {}), payload.get("stats", {}))
+    return LoadedCheckpoint(model, config, payload["styles"], version, payload.get("metrics", {}), payload.get("stats", {}))

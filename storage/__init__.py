@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
-from storage.database import Database
+from storage.database import DEFAULT_BUSY_TIMEOUT_S, Database, DatabaseBusyError, DatabaseCorruptError, DatabaseOpenError
 from storage.export import RatingExport, export_ratings
 from storage.jobs import Job, JobRepository, JobStateError
 from storage.media import MediaStore
@@ -41,11 +41,14 @@ class Storage:
         self.models = ModelVersionRepository(db)
 
     @classmethod
-    async def open(cls, database_path: Path, media_dir: Path) -> Storage:
-        """Open the database (migrating it to the current schema) and the media folder."""
+    async def open(cls, database_path: Path, media_dir: Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Storage:
+        """Open the database (migrating it to the current schema) and the media folder.
+
+        `busy_timeout_s`: how long a write waits for another program holding the database (DatabaseBusyError after).
+        """
         media_dir = Path(media_dir)
         media_dir.mkdir(parents=True, exist_ok=True)
-        return cls(await Database.open(database_path), MediaStore(media_dir))
+        return cls(await Database.open(database_path, busy_timeout_s=busy_timeout_s), MediaStore(media_dir))
 
     async def recommend(self, user_id: int, guild_id: int | None, k: int = 10) -> list[Recommendation]:
         """Up to `k` tracks of the server for the user, best first, each with a reason (see storage.recommend)."""
@@ -67,6 +70,7 @@ class Storage:
 
 __all__ = [
     "Storage", "Database", "MediaStore",
+    "DatabaseBusyError", "DatabaseCorruptError", "DatabaseOpenError",
     "NewTrack", "Track", "UnknownTrackError",
     "Rating", "InvalidRatingError", "RateableMessage",
     "User", "ForgetReport",

@@ -35,6 +35,31 @@ class MigrationError(RuntimeError):
     """The migrations folder or a migration is broken; the database was left at its previous version."""
 
 
+class DatabaseOpenError(RuntimeError):
+    """The database file cannot be opened; the message names the file and what to do."""
+
+
+class DatabaseCorruptError(DatabaseOpenError):
+    """The database file is damaged or is not a SQLite database."""
+
+
+class DatabaseBusyError(RuntimeError):
+    """Another program held the database longer than the busy timeout; nothing was written."""
+
+
+# Where a damaged database sends the operator (bot/commands/db.py).
+REPAIR_HINT = "Run `tunesmith db check` to see what is wrong, and `tunesmith db restore` to go back to the newest backup."
+
+
+def busy_message(timeout_s: float) -> str:
+    return (f"The database is busy: another program has held it for over {timeout_s:g} s. "
+            "Nothing was lost; please try again in a minute.")
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in str(error) or "busy" in str(error))
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -115,8 +140,10 @@ class Transaction:
 class Database:
     """An open Tunesmith database. Create with `await Database.open(path)`; close with `await db.close()` or `async with`."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
+                 busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.path = path
+        self.busy_timeout_s = busy_timeout_s
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
@@ -132,27 +159,41 @@ class Database:
     ) -> Database:
         """Open (creating if needed) the database at `path` and bring its schema up to date.
 
-        `target_version` stops migrating at that version; it exists for upgrade tests.
+        `target_version` stops migrating at that version; it exists for upgrade tests. Raises
+        DatabaseCorruptError for a damaged file, DatabaseBusyError when another program holds it, and
+        DatabaseOpenError for anything else SQLite refuses; each message names the file.
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path, busy_timeout_s)
         try:
-            await _enable_wal(writer)
-            await apply_migrations(writer, discover_migrations(migrations_dir), target_version)
-            reader = await _connect(path, busy_timeout_s)
-        except BaseException:
-            await writer.close()
+            writer = await _connect(path, busy_timeout_s)
+            try:
+                await _enable_wal(writer)
+                await apply_migrations(writer, discover_migrations(migrations_dir), target_version)
+                reader = await _connect(path, busy_timeout_s)
+            except BaseException:
+                await writer.close()
+                raise
+        except sqlite3.Error as exc:
+            raise _open_error(path, exc, busy_timeout_s) from exc
+        except MigrationError as exc:
+            cause = exc.__cause__  # a migration that failed because the file is damaged, not because of its SQL
+            if isinstance(cause, sqlite3.DatabaseError) and not isinstance(cause, sqlite3.OperationalError):
+                raise _open_error(path, cause, busy_timeout_s) from exc
             raise
-        return cls(path, writer, reader)
+        return cls(path, writer, reader, busy_timeout_s)
 
     async def close(self) -> None:
         """Wait for the transaction in progress, if any, then close both connections."""
         await self._reader.close()
         async with self._write_lock:
-            # Lets SQLite refresh the query planner's statistics where they are stale (cheap; SQLite's advice).
-            await self._writer.execute("PRAGMA optimize")
-            await self._writer.close()
+            try:
+                # Lets SQLite refresh the query planner's statistics where they are stale (cheap; SQLite's advice).
+                await self._writer.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                pass  # statistics only; a busy or damaged database must still close (its thread keeps the process alive)
+            finally:
+                await self._writer.close()
 
     async def __aenter__(self) -> Database:
         return self
@@ -165,17 +206,30 @@ class Database:
         """A write transaction: committed when the block ends, rolled back if it raises.
 
         Not re-entrant: inside the block, use the yielded Transaction, never the Database's own methods
-        that write.
+        that write. Raises DatabaseBusyError when another program holds the database past the busy timeout.
         """
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise DatabaseBusyError(busy_message(self.busy_timeout_s)) from exc
+                raise
             try:
                 yield Transaction(self._writer)
-            except BaseException:
+            except BaseException as exc:
                 await self._writer.rollback()
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise DatabaseBusyError(busy_message(self.busy_timeout_s)) from exc
                 raise
             else:
-                await self._writer.commit()
+                try:
+                    await self._writer.commit()
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+                    await self._writer.rollback()
+                    raise DatabaseBusyError(busy_message(self.busy_timeout_s)) from exc
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one writing statement in its own transaction; returns the number of rows it changed."""
@@ -208,12 +262,26 @@ class Database:
 async def _connect(path: Path, busy_timeout_s: float) -> aiosqlite.Connection:
     # isolation_level=None: no implicit transactions; we issue BEGIN IMMEDIATE ourselves.
     connection = await aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-    await connection.execute("PRAGMA foreign_keys = ON")
-    # FULL: each commit is fsynced, so an acknowledged write survives a power cut, not just a crash.
-    await connection.execute("PRAGMA synchronous = FULL")
+    try:
+        connection.row_factory = sqlite3.Row
+        await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        await connection.execute("PRAGMA foreign_keys = ON")
+        # FULL: each commit is fsynced, so an acknowledged write survives a power cut, not just a crash.
+        await connection.execute("PRAGMA synchronous = FULL")
+    except BaseException:
+        # aiosqlite runs each connection on its own thread: one left open keeps the process from ever exiting.
+        await connection.close()
+        raise
     return connection
+
+
+def _open_error(path: Path, error: sqlite3.Error, busy_timeout_s: float) -> Exception:
+    if _is_busy(error):
+        return DatabaseBusyError(f"The database {path} is held by another program (waited {busy_timeout_s:g} s). "
+                                 "Stop the other program, or wait for it, then start Tunesmith again.")
+    if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+        return DatabaseCorruptError(f"The database {path} is damaged ({error}). {REPAIR_HINT}")
+    return DatabaseOpenError(f"Cannot open the database {path} ({error}). Check that the file and its folder can be read and written.")
 
 
 async def _enable_wal(connection: aiosqlite.Connection) -> None:

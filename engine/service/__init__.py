@@ -11,7 +11,7 @@ renderer in render worker processes, both started by `EngineService.start()`.
     await service.stop()
 """
 
-from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout
+from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout, ModelLoadError
 from engine.service.jobs import Composition, EngineJob, JobKind, TrackResult
 from engine.service.lag import LagSummary, LoopLagMonitor
 from engine.service.service import EngineService
@@ -28,5 +28,6 @@ __all__ = [
     "JobTicket",
     "LagSummary",
     "LoopLagMonitor",
+    "ModelLoadError",
     "TrackResult",
 ]

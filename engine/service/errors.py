@@ -23,4 +23,8 @@ class EngineTimeout(EngineFailure):
     """A job did not finish within the service's time limit."""
 
 
-__all__ = ["EngineBusy", "EngineFailure", "EngineTimeout"]
+class ModelLoadError(EngineFailure):
+    """A model could not be loaded (a missing or damaged checkpoint); the message names the file."""
+
+
+__all__ = ["EngineBusy", "EngineFailure", "EngineTimeout", "ModelLoadError"]

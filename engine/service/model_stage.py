@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.service import model_worker
-from engine.service.errors import EngineFailure, EngineTimeout
+from engine.service.errors import EngineFailure, EngineTimeout, ModelLoadError
 from engine.service.jobs import EngineJob
 from engine.service.model_worker import ComposerFactory
-from engine.service.processes import default_start_method, kill
+from engine.service.processes import die_with_parent, kill, worker_context
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class _ModelProcess:
 
     @classmethod
     async def start(cls, factory: ComposerFactory, path: Path | None, context: Any) -> "_ModelProcess":
-        executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        executor = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),))
         try:
             # Loading is a task, not the pool initializer, so a bad checkpoint reports its own error.
             version, pid = await asyncio.wrap_future(executor.submit(model_worker.load, factory, path))
@@ -61,7 +61,7 @@ class ModelStage:
                  start_method: str | None = None) -> None:
         self._hang_timeout_s = hang_timeout_s
         self._factory = composer_factory or model_worker.load_composer
-        self._context = multiprocessing.get_context(start_method or default_start_method())
+        self._context = worker_context(start_method)
         self._process: _ModelProcess | None = None
         self._version: str | None = None  # kept after close(), for reports
         self._restarting: asyncio.Task[None] | None = None
@@ -81,9 +81,15 @@ class ModelStage:
         """Start a model process for `path` and make it the one the next batch uses; returns the version.
 
         The batch in progress finishes on the old process, so every batch runs on exactly one model.
-        Raises whatever loading raised (the current model stays active).
+        Raises ModelLoadError, with the loader's message, when the model cannot be loaded (the current model
+        stays active).
         """
-        process = await _ModelProcess.start(self._factory, path, self._context)
+        try:
+            process = await _ModelProcess.start(self._factory, path, self._context)
+        except BrokenProcessPool as exc:
+            raise ModelLoadError(f"the model process died while loading {path or 'the shipped checkpoint'}") from exc
+        except Exception as exc:
+            raise ModelLoadError(str(exc) or f"the model at {path or 'the shipped checkpoint'} could not be loaded") from exc
         if self._closed:
             process.retire()
             raise EngineFailure("The engine is shutting down.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
+import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine.service.errors import EngineFailure, EngineTimeout
-from engine.service.processes import default_start_method, kill
+from engine.service.processes import die_with_parent, kill, worker_context
 from engine.service import render_worker
 from engine.service.render_worker import DEFAULT_RENDER_FUNCTIONS, RenderFunctions, RenderTask
 
@@ -82,7 +82,7 @@ class RenderPool:
         self._split_picture = split_picture and self._functions.can_split
         self._waiting = 0  # tasks waiting for an idle worker
         self._hang_timeout_s = hang_timeout_s
-        self._context = multiprocessing.get_context(start_method or default_start_method())
+        self._context = worker_context(start_method)
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: dict[int, _Worker] = {}
         self._rebuilds: set[asyncio.Task[None]] = set()
@@ -224,7 +224,7 @@ class RenderPool:
             return
 
     async def _spawn(self, index: int) -> _Worker:
-        executor = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+        executor = ProcessPoolExecutor(max_workers=1, mp_context=self._context, initializer=die_with_parent, initargs=(os.getpid(),))
         try:
             started = executor.submit(render_worker.prepare, self._soundfont, self._build_renderer)
             pid = await asyncio.wait_for(asyncio.wrap_future(started), WORKER_START_TIMEOUT_S)

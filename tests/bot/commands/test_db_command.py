@@ -1,0 +1,69 @@
+"""`tunesmith db check | backup | restore`, run as the operator would, on a real database file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from storage import Storage
+from tests.storage.factories import new_track
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("TUNESMITH_DATABASE_BUSY_TIMEOUT_SECONDS", "TUNESMITH_BACKUP_INTERVAL_HOURS", "TUNESMITH_BACKUP_KEEP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TUNESMITH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    return tmp_path / "data"
+
+
+def db(*args: str):
+    return CliRunner().invoke(app, ["db", *args], terminal_width=400)
+
+
+async def test_backup_then_restore_round_trips_the_data(data_dir: Path) -> None:
+    database = data_dir / "tunesmith.sqlite3"
+    async with await Storage.open(database, data_dir / "media") as storage:
+        kept = await storage.tracks.add(new_track(prompt="kept"))
+    result = db("backup")
+    assert result.exit_code == 0, result.output
+    assert "Backed up" in result.output and str(data_dir / "backups") in result.output
+
+    async with await Storage.open(database, data_dir / "media") as storage:
+        lost = await storage.tracks.add(new_track(prompt="after the backup"))
+    database.write_bytes(b"\0" * 4096)  # the file is destroyed
+    check = db("check")
+    assert check.exit_code == 1 and str(database) in check.output and "damaged" in check.output
+    assert "tunesmith db restore" in check.output
+
+    restore = db("restore")
+    assert restore.exit_code == 0, restore.output
+    assert "Restored" in restore.output and "before-restore" in restore.output
+    assert db("check").exit_code == 0
+    async with await Storage.open(database, data_dir / "media") as storage:
+        assert (await storage.tracks.require(kept.id)).prompt == "kept"
+        assert await storage.tracks.get(lost.id) is None
+
+
+async def test_backup_to_a_named_file_and_restore_from_it(data_dir: Path, tmp_path: Path) -> None:
+    database = data_dir / "tunesmith.sqlite3"
+    async with await Storage.open(database, data_dir / "media") as storage:
+        track = await storage.tracks.add(new_track(prompt="named"))
+    target = tmp_path / "elsewhere" / "copy.sqlite3"
+    assert db("backup", "--to", str(target)).exit_code == 0
+    async with await Storage.open(database, data_dir / "media") as storage:
+        await storage.tracks.add(new_track(prompt="later"))
+    assert db("restore", str(target)).exit_code == 0
+    async with await Storage.open(database, data_dir / "media") as storage:
+        assert [t.id for t in await storage.tracks.for_guild(500)] == [track.id]
+
+
+def test_clear_messages_without_a_database_or_a_backup(data_dir: Path) -> None:
+    check = db("check")
+    assert check.exit_code == 2 and "There is no database at" in check.output and "Traceback" not in check.output
+    restore = db("restore")
+    assert restore.exit_code == 2 and "There is no backup in" in restore.output
