@@ -23,7 +23,7 @@ from engine.music import Key
 from engine.request import EngineInputError
 from engine.service import EngineBusy, EngineFailure, EngineJob, JobTicket, TrackResult
 from engine.tokens import piece_to_arrays
-from storage import DatabaseBusyError, NewTrack, Track
+from storage import DatabaseBusyError, Job, NewTrack, Track
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -36,6 +36,8 @@ T = TypeVar("T")
 # writes are retried until it lets go, for up to this long, and the user is told why the track is late.
 PATIENT_WRITE_LIMIT_S = 1800.0
 MAX_RETRY_DELAY_S = 15.0
+# How long the acknowledgement waits for the job's record to be committed (Discord allows 3 s in all).
+RECORD_BEFORE_ACK_S = 1.0
 WAITING_TO_START = ("⏳ The database is busy (another program is holding it). Your track is being composed anyway, "
                     "and will be saved and posted here as soon as the database is free.")
 WAITING_TO_SAVE = ("💾 Your track is finished, but the database is busy (another program is holding it). "
@@ -162,23 +164,35 @@ class TrackPublisher:
         """Submit, defer, show queue positions, then post the track. Returns the stored track, or None on failure."""
         storage = self.bot.services.storage
         ticket = self.submit(job)
+
+        def create() -> Awaitable[Job]:
+            return storage.jobs.create(
+                kind,
+                {"request": asdict(job.request), "parent_id": origin.parent_id, "relation": origin.relation},
+                user_id=origin.user_id,
+                guild_id=origin.guild_id,
+                channel_id=origin.channel_id,
+                application_id=interaction.application_id,
+                interaction_token=interaction.token,
+            )
+
+        # The job is committed before the user sees the acknowledgement, so a crash right after cannot lose
+        # it (jobs share group commits: milliseconds). A database held by another program must not cost the
+        # acknowledgement itself: past RECORD_BEFORE_ACK_S the bot acknowledges and goes on waiting.
+        first_try = asyncio.ensure_future(create())
         try:
-            # Acknowledge first: Discord allows 3 s, and the job's durable record (a synced write) can wait.
+            await asyncio.wait_for(asyncio.shield(first_try), RECORD_BEFORE_ACK_S)
+        except (asyncio.TimeoutError, DatabaseBusyError):
+            pass
+        try:
             if not interaction.response.is_done():  # uploads acknowledge before they read the file
                 await interaction.response.defer(thinking=True)
         except discord.HTTPException:
             ticket.cancel()
             raise
         waiting = lambda: self._edit(interaction, content=WAITING_TO_START)  # noqa: E731
-        record = await when_free(lambda: storage.jobs.create(
-            kind,
-            {"request": asdict(job.request), "parent_id": origin.parent_id, "relation": origin.relation},
-            user_id=origin.user_id,
-            guild_id=origin.guild_id,
-            channel_id=origin.channel_id,
-            application_id=interaction.application_id,
-            interaction_token=interaction.token,
-        ), waiting)
+        attempts = iter([first_try])
+        record = await when_free(lambda: next(attempts, None) or create(), waiting)
         await when_free(lambda: storage.jobs.start(record.id), waiting)
         positions = asyncio.create_task(self._show_positions(interaction, ticket))
         try:

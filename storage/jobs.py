@@ -4,6 +4,7 @@ interrupted. The interaction token and application id let the bot answer the ori
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,9 +67,20 @@ def _from_row(row: sqlite3.Row) -> Job:
     )
 
 
+@dataclass
+class _PendingJob:
+    params: tuple[Any, ...]
+    user_id: int | None
+    done: asyncio.Future[Job]
+
+
 class JobRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Group commit: jobs accepted while a commit is in progress share the next one, so 50 composes at
+        # once cost a few synced writes instead of 50, and each is durable before the bot acknowledges it.
+        self._pending: list[_PendingJob] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     async def create(
         self,
@@ -82,21 +94,45 @@ class JobRepository:
         interaction_token: str | None = None,
         message_id: int | None = None,
     ) -> Job:
-        """Persist a newly accepted request as a queued job. `request` must be JSON-serialisable."""
-        async with self._db.transaction() as tx:
-            if user_id is not None:
-                await touch_user(tx, user_id)
-            cursor = await tx.execute(
-                """
-                INSERT INTO jobs (kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id,
-                                  request, status, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
-                """,
-                (kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id, codec.dumps(dict(request)), utc_now()),
-            )
-            row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (cursor.lastrowid,))
-        assert row is not None
-        return _from_row(row)
+        """Persist a newly accepted request as a queued job; returns once it is committed (synced to disk).
+        `request` must be JSON-serialisable. Concurrent calls are committed together (group commit)."""
+        params = (kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id, codec.dumps(dict(request)), utc_now())
+        pending = _PendingJob(params, user_id, asyncio.get_running_loop().create_future())
+        self._pending.append(pending)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush(), name="tunesmith-job-commit")
+        return await asyncio.shield(pending.done)
+
+    async def _flush(self) -> None:
+        """Commit every pending job, one transaction per batch, until none is left."""
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with self._db.transaction() as tx:
+                    rows = []
+                    for job in batch:
+                        if job.user_id is not None:
+                            await touch_user(tx, job.user_id)
+                        cursor = await tx.execute(
+                            """
+                            INSERT INTO jobs (kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id,
+                                              request, status, created_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+                            """,
+                            job.params,
+                        )
+                        rows.append(await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (cursor.lastrowid,)))
+            except BaseException as exc:  # the whole batch failed: each caller gets the error (a busy database, say)
+                for job in batch:
+                    if not job.done.done():
+                        job.done.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for job, row in zip(batch, rows):
+                assert row is not None
+                if not job.done.done():
+                    job.done.set_result(_from_row(row))
 
     async def get(self, job_id: int) -> Job | None:
         row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))

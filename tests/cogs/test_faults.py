@@ -92,3 +92,29 @@ async def test_jobs_cut_short_by_a_restart_are_reported_to_their_users(playgroun
     assert f"<@{bob}>" in str(event.data) and "jazz, calm" in str(event.data)
     job = (await bot.services.storage.jobs.recent(user_id=bob, limit=1))[0]
     assert job.status == "interrupted"
+
+
+async def test_every_acknowledged_compose_is_already_recorded(playground: Playground, music_bot: TunesmithBot,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash right after the acknowledgement must not lose the job: each job is committed before the bot
+    shows "thinking" (seen from the playground at the moment the real commit returns), for ten at once."""
+    jobs = music_bot.services.storage.jobs
+    real_create = jobs.create
+    acknowledged_at_commit: dict[str, bool] = {}
+
+    async def observed_create(*args: Any, **kwargs: Any) -> Any:
+        job = await real_create(*args, **kwargs)
+        record = playground.interactions.by_token[kwargs["interaction_token"]]
+        acknowledged_at_commit[record.token] = record.callback is not None
+        return job
+
+    monkeypatch.setattr(jobs, "create", observed_create)
+    handles = await asyncio.gather(*(playground.run_command(user, "compose", {"style": "folk", "mood": "calm", "seed": 40 + i})
+                                     for i, user in enumerate(["carol", "bob"] * 5)))
+    callbacks = await asyncio.gather(*(h.acknowledged() for h in handles))
+    deferred = {h.token for h, callback in zip(handles, callbacks) if callback["type"] == 5}  # accepted and thinking
+    assert deferred and deferred <= set(acknowledged_at_commit)
+    assert not any(acknowledged_at_commit[token] for token in deferred)  # committed first, acknowledged after
+    for handle, callback in zip(handles, callbacks):
+        if callback["type"] == 5:
+            await final_message(handle)

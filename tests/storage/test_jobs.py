@@ -51,3 +51,18 @@ async def test_in_flight_jobs_are_interrupted_on_restart_and_can_resume(tmp_path
         resumed = await after.jobs.requeue(queued.id)
         assert resumed.status == "queued" and resumed.error is None
         assert [j.id for j in await after.jobs.in_flight(user_id=1)] == [queued.id]
+
+
+async def test_jobs_created_together_are_each_committed_with_their_own_row(tmp_path):
+    """Group commit: fifty creates at once share transactions, yet each returns its own committed row."""
+    import asyncio
+
+    from storage import Storage
+
+    async with await Storage.open(tmp_path / "db.sqlite", tmp_path / "media") as storage:
+        jobs = await asyncio.gather(*(storage.jobs.create("compose", {"n": i}, user_id=100 + i % 5, interaction_token=f"t{i}")
+                                      for i in range(50)))
+        assert len({job.id for job in jobs}) == 50 and [job.request["n"] for job in jobs] == list(range(50))
+        async with await Storage.open(tmp_path / "db.sqlite", tmp_path / "media") as other:
+            tokens = {row["interaction_token"] for row in await other.db.fetchall("SELECT interaction_token FROM jobs")}
+        assert tokens == {f"t{i}" for i in range(50)}
