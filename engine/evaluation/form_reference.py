@@ -12,6 +12,9 @@ Windows: a piece is cut into windows of 8, 16 or 32 bars starting at its first b
 at most MAX_WINDOWS_PER_PIECE per piece (so long pieces do not outweigh short ones); a window counts when
 its melody sounds in at least half its bars. Start and end on the tonic are measured on the whole piece.
 Some measures need what only some sources hold, and take only those (else "n/a"):
+- harmony (chord changes, section chords, tonic at start and end): sources whose chords are annotated
+  (HARMONY_SOURCES); where a reader estimates chords from the notes (music21's folk and celtic
+  collections, the Bach chorales, EMOPIA, VGMIDI) the figures would measure the estimator, not music;
 - velocities: performances with dynamics only (VELOCITY_SOURCES); scores carry one velocity;
 - bass rhythm: played bass lines only (WJD's bass is one annotated pitch per beat, not a rhythm);
 - drums: the Groove MIDI Dataset's 4/4 beats (drums only), under the style its info.csv names;
@@ -50,6 +53,8 @@ MAX_WINDOWS_PER_PIECE = 4
 MIN_WINDOWS = 10  # fewer real windows than this for a style and measure: no reference ("n/a")
 DEFAULT_ITEMS_PER_SOURCE = 400  # items (files or tunes) read per source, spread evenly over its listing
 VELOCITY_SOURCES = frozenset({"pop909", "emopia", "wjd-solos"})
+HARMONY_SOURCES = frozenset({"wjd-solos", "chord-melody", "impro-visor", "openewld", "pop909", "cocopops", "nottingham"})
+HARMONY_MEASURES = ("chord_changes_per_bar", "section_chord_match", "section_repeats")
 BASS_RHYTHM_EXCLUDED = frozenset({"wjd-solos"})
 REFERENCE_SPLIT, HELD_OUT_SPLIT = "train", "test"
 
@@ -83,6 +88,7 @@ class ItemOutcome:
     source: str
     item: str
     pieces: int = 0
+    styles: dict[str, int] = field(default_factory=dict)  # pieces per style
     windows: list[WindowValues] = field(default_factory=list)
     error: str | None = None
 
@@ -137,8 +143,11 @@ def piece_window_values(piece: Piece, style: str, split: str, windows: Iterable[
                 values.pop("bass_new_rhythm_share")
             else:
                 values["band_bass_new_rhythm_share"] = values["bass_new_rhythm_share"]
+            if piece.source not in HARMONY_SOURCES:
+                for name in HARMONY_MEASURES:
+                    values.pop(name)
             out.append(WindowValues(style, split, piece.source, size, values))
-        if piece.melody:
+        if piece.melody and piece.source in HARMONY_SOURCES:
             out.append(WindowValues(style, split, piece.source, size, {"starts_on_tonic": starts_on_tonic(piece), "ends_on_tonic": ends_on_tonic(piece)}))
     return out
 
@@ -185,6 +194,7 @@ def measure_item(task: tuple[Source, str]) -> ItemOutcome:
                 continue
             split = SPLITS[split_of(group_of(piece))]
             outcome.pieces += 1
+            outcome.styles[style] = outcome.styles.get(style, 0) + 1
             outcome.windows += piece_window_values(piece, style, split)
             if source.name == "pop909":
                 outcome.windows += pop909_band_values(Path(item), style, split)
@@ -211,11 +221,11 @@ def reference_sources(shared_dir: Path | None) -> list[Source]:
     return sources
 
 
-def _source_items(source: Source, limit: int | None) -> list[str]:
+def _source_items(source: Source) -> list[str]:
     items = source.items()
     if source.name == "groove-midi":
         items = [i for i in items if "_beat_4-4" in Path(i).name]
-    return spread_items(items, limit)
+    return items
 
 
 def summarise(values: Sequence[float]) -> dict[str, float] | None:
@@ -229,16 +239,18 @@ def summarise(values: Sequence[float]) -> dict[str, float] | None:
 
 
 def aggregate(windows: Iterable[WindowValues]) -> dict:
-    """{window bars: {style: {"reference": {measure: summary}, "held_out": {...}, "sources": {source: windows}}}}."""
+    """{window bars: {style: {"reference": {measure: summary}, "held_out": {...}, "sources": {source: windows}}}}
+    (windows counted over every split)."""
     pools: dict[tuple[int, str, str, str], list[float]] = defaultdict(list)
     sources: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for w in windows:
         for name, value in w.values.items():
             pools[(w.bars, w.style, w.split, name)].append(value)
-        sources[(w.bars, w.style)][w.source] += 1
+        if not set(w.values) <= set(TONIC_MEASURES):  # whole-piece entries are not windows
+            sources[(w.bars, w.style)][w.source] += 1
     out: dict = {}
-    for (bars, style), by_source in sorted(sources.items()):
-        entry = {"sources": dict(sorted(by_source.items())), "reference": {}, "held_out": {}}
+    for bars, style in sorted({(b, st) for b, st, _, _ in pools}):
+        entry = {"sources": dict(sorted(sources.get((bars, style), {}).items())), "reference": {}, "held_out": {}}
         for split, key in ((REFERENCE_SPLIT, "reference"), (HELD_OUT_SPLIT, "held_out")):
             for name in PIECE_MEASURES + TONIC_MEASURES + BAND_MEASURES:
                 summary = summarise(pools.get((bars, style, split, name), []))
@@ -254,7 +266,8 @@ ProgressCallback = Callable[[str, int, int], None]
 def build_reference(sources: Sequence[Source], *, items_per_source: int | None = DEFAULT_ITEMS_PER_SOURCE, workers: int = 1,
                     progress: ProgressCallback | None = None) -> dict:
     """Measure the sources' real pieces and return the reference document (see write_reference)."""
-    tasks = [(s, item) for s in sources for item in _source_items(s, items_per_source)]
+    listings = {s.name: _source_items(s) for s in sources}
+    tasks = [(s, item) for s in sources for item in spread_items(listings[s.name], items_per_source)]
     outcomes: list[ItemOutcome] = []
     if workers > 1:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -267,12 +280,15 @@ def build_reference(sources: Sequence[Source], *, items_per_source: int | None =
             outcomes.append(measure_item(task))
             if progress:
                 progress(task[0].name, i, len(tasks))
-    per_source: dict[str, dict[str, int]] = {s.name: {"items_read": 0, "pieces": 0, "errors": 0} for s in sources}
+    per_source: dict[str, dict] = {s.name: {"items_listed": len(listings[s.name]),
+                                            "items_read": 0, "pieces": 0, "errors": 0, "styles": {}} for s in sources}
     for o in outcomes:
         stats = per_source[o.source]
         stats["items_read"] += 1
         stats["pieces"] += o.pieces
         stats["errors"] += o.error is not None
+        for style, count in o.styles.items():
+            stats["styles"][style] = stats["styles"].get(style, 0) + count
     return {
         "schema": SCHEMA_VERSION,
         "built": _dt.date.today().isoformat(),
@@ -282,7 +298,8 @@ def build_reference(sources: Sequence[Source], *, items_per_source: int | None =
         "definitions": {
             "phrase_bars": PHRASE_BARS, "section_bars": SECTION_BARS, "phrase_repeat_threshold": PHRASE_REPEAT_THRESHOLD,
             "section_repeat_share": SECTION_REPEAT_SHARE, "other_lags": list(OTHER_LAGS), "max_windows_per_piece": MAX_WINDOWS_PER_PIECE,
-            "min_windows": MIN_WINDOWS, "velocity_sources": sorted(VELOCITY_SOURCES), "bass_rhythm_excluded": sorted(BASS_RHYTHM_EXCLUDED),
+            "min_windows": MIN_WINDOWS, "velocity_sources": sorted(VELOCITY_SOURCES),
+            "harmony_sources": sorted(HARMONY_SOURCES), "bass_rhythm_excluded": sorted(BASS_RHYTHM_EXCLUDED),
             "items_per_source": items_per_source,
         },
         "sources": per_source,

@@ -139,3 +139,16 @@ def test_the_shipped_reference_has_the_schema_and_its_provenance():
         assert stats["items_read"] >= stats["errors"]
     assert "half_similarity" not in doc["windows"]["8"].get("pop", {}).get("reference", {})  # needs 16 bars
     json.dumps(doc)
+
+
+def test_harmony_comes_only_from_annotated_chords():
+    estimated = piece_window_values(tune(18, source="oneills"), "celtic", "train", windows=(8,))
+    assert estimated and all(not {"chord_changes_per_bar", "starts_on_tonic"} & set(w.values) for w in estimated)
+    annotated = piece_window_values(tune(18, source="nottingham"), "folk", "train", windows=(8,))
+    assert any("chord_changes_per_bar" in w.values for w in annotated) and any("starts_on_tonic" in w.values for w in annotated)
+
+
+def test_whole_piece_entries_are_not_counted_as_windows():
+    windows = [WindowValues("folk", "train", "nottingham", 8, {"starts_on_tonic": 1.0}) for _ in range(3)]
+    windows += [WindowValues("folk", "train", "nottingham", 8, {"lag4_similarity": 0.5})]
+    assert aggregate(windows)["8"]["folk"]["sources"] == {"nottingham": 1}
