@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(900, "--seed", help="With --form: the first seed (pieces use seed, seed+1, ...)"),
         held_out: bool = typer.Option(False, "--held-out", help="With --form: judge against the held-out test split's figures"),
         no_band: bool = typer.Option(False, "--no-band", help="With --form: skip the arrangement (band measures n/a)"),
+        markdown_out: Path | None = typer.Option(None, "--markdown", help="With --form: also write the report as a Markdown table to FILE"),
         build_form_reference: bool = typer.Option(False, "--build-form-reference",
                                                   help="Measure the real data (../shared/data and music21's corpus) into the shipped form reference"),
         items_per_source: int = typer.Option(300, "--items-per-source", min=1, help="With --build-form-reference: files or tunes read per source"),
@@ -88,7 +89,7 @@ def register(app: typer.Typer) -> None:
             _build_second_judge(console, settings, cache_path)
             return
         if form:
-            _form(console, model, n, bars, style, seed, held_out, no_band, reference_path, json_out)
+            _form(console, model, n, bars, style, seed, held_out, no_band, reference_path, json_out, markdown_out)
             return
 
         from engine.evaluation.artifacts import load_or_build_artifacts, load_or_build_second_judge
@@ -137,7 +138,7 @@ def _build_second_judge(console, settings, cache_path: Path | None) -> None:
 
 
 def _form(console, model: str | None, n: int, bars: int, styles: list[str], seed: int, held_out: bool, no_band: bool,
-          reference_path: Path | None, json_out: Path | None) -> None:
+          reference_path: Path | None, json_out: Path | None, markdown_out: Path | None = None) -> None:
     from engine.evaluation.form_eval import evaluate_form
     from engine.evaluation.form_reference import REFERENCE_FILE, ReferenceError, load_reference
     from engine.evaluation.second_judge import SHIPPED_FILE, SecondJudge
@@ -173,4 +174,7 @@ def _form(console, model: str | None, n: int, bars: int, styles: list[str], seed
                                progress=lambda s: status.update(f"Generating and measuring {s}..."))
     console.print(report.to_table())
     _write_json(report.to_json(), json_out)
+    if markdown_out is not None:
+        markdown_out.parent.mkdir(parents=True, exist_ok=True)
+        markdown_out.write_text(report.to_markdown())
     sys.stdout.flush()

@@ -310,9 +310,11 @@ class BandForm:
     empty_beat_share: float = math.nan
 
     def as_dict(self) -> dict[str, float]:
-        out = {"drums_new_pattern_share": self.drums_new_pattern_share, "band_notes_per_bar": self.notes_per_bar,
+        """Flat measures, each named band_...: band_drums_new_pattern_share, band_notes_per_bar, band_melody_velocity_sd,
+        band_empty_beat_share and band_<role>_new_rhythm_share per pitched part (e.g. band_bass_new_rhythm_share)."""
+        out = {"band_drums_new_pattern_share": self.drums_new_pattern_share, "band_notes_per_bar": self.notes_per_bar,
                "band_melody_velocity_sd": self.melody_velocity_sd, "band_empty_beat_share": self.empty_beat_share}
-        out.update({f"{role.lower()}_new_rhythm_share": v for role, v in self.part_new_rhythm_share.items()})
+        out.update({f"band_{role.lower()}_new_rhythm_share": v for role, v in self.part_new_rhythm_share.items()})
         return out
 
 

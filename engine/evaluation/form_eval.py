@@ -123,6 +123,9 @@ class FormReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
 
+    def to_markdown(self) -> str:
+        return _markdown(self)
+
     def to_table(self):
         """Rich renderables: one table per style and a summary."""
         from rich.console import Group
@@ -151,6 +154,33 @@ class FormReport:
                 cells += [format_value(self.second_judge.get(sf.style, math.nan), RATE), format_value(ceiling, RATE)]
             summary.add_row(*cells)
         return Group(*parts, summary)
+
+
+def _markdown(self: FormReport) -> str:
+    """The report as Markdown tables: one row per measure, one column per style (generated, real median [IQR], inside)."""
+    lines = [f"{self.n_per_style} pieces per style, {self.bars} bars, seeds {self.seeds[0]}-{self.seeds[-1]}, moods in turn; "
+             f"real = {self.reference_part} split, {self.reference_window}-bar windows. Each cell: generated / real median [IQR], "
+             "**bold** when the generated value is outside the IQR.", ""]
+    lines.append("| measure | " + " | ".join(sf.style for sf in self.styles) + " |")
+    lines.append("|---|" + "---:|" * len(self.styles))
+    names = [r.measure for r in self.styles[0].rows] if self.styles else []
+    for name in names:
+        cells, label = [], name
+        for sf in self.styles:
+            row = next((r for r in sf.rows if r.measure == name), None)
+            if row is None:
+                cells.append("")
+                continue
+            label = row.label
+            generated = format_value(row.generated, row.kind)
+            cells.append(f"**{generated}** / {format_reference(row)}" if row.inside is False else f"{generated} / {format_reference(row)}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("| **inside / judged** | " + " | ".join(f"{sf.inside} / {sf.judged}" for sf in self.styles) + " |")
+    if self.second_judge:
+        lines.append("| second judge: read as the style (real ceiling) | " + " | ".join(
+            f"{format_value(self.second_judge.get(sf.style, math.nan), RATE)} ({format_value(self.second_judge_ceiling.get(sf.reference_style, math.nan), RATE)})"
+            for sf in self.styles) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def format_value(v: float, kind: str) -> str:

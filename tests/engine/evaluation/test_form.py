@@ -160,7 +160,9 @@ def test_band_form_measures_the_piece_s_bars_only():
     assert form.drums_new_pattern_share == pytest.approx(2 / 4)  # the bar with the tom is a second pattern
     assert form.melody_velocity_sd == pytest.approx(10.0)
     assert form.empty_beat_share == 0.0
-    assert form.as_dict()["bass_new_rhythm_share"] == pytest.approx(0.25)
+    flat = form.as_dict()
+    assert flat["band_bass_new_rhythm_share"] == pytest.approx(0.25) and flat["band_drums_new_pattern_share"] == pytest.approx(0.5)
+    assert flat["band_notes_per_bar"] == pytest.approx(6.0) and set(flat) >= {"band_melody_new_rhythm_share", "band_empty_beat_share"}
 
 
 def test_humanised_onsets_land_on_their_step():

@@ -76,13 +76,18 @@ def test_the_window_is_the_largest_that_fits_the_pieces():
 
 
 def test_the_band_is_measured_through_the_arranger():
-    reference = reference_document({"band_notes_per_bar": [float(i) for i in range(1, 12)]})
-    report = evaluate_form(generate_repeating, ["folk"], reference, n=2, bars=8, arrange=arrange)
+    reference = reference_document({"band_notes_per_bar": [float(i) for i in range(1, 12)]}, style="pop")
+    report = evaluate_form(generate_repeating, ["pop"], reference, n=2, bars=8, arrange=arrange)
     rows = {r.measure: r for r in report.styles[0].rows}
     assert rows["band_notes_per_bar"].defined == 2 and rows["band_notes_per_bar"].generated > 0
     assert rows["band_notes_per_bar"].inside is not None
-    assert report.to_dict()["styles"][0]["style"] == "folk"
+    assert rows["band_drums_new_pattern_share"].defined == 2  # the pop band has drums
+    assert rows["band_melody_new_rhythm_share"].label == "melody (band): share of bars with a new rhythm"
+    assert rows["band_melody_new_rhythm_share"].inside is None  # a part without a registered reference is shown, not judged
+    assert report.to_dict()["styles"][0]["style"] == "pop"
     assert all(m.name in rows for m in MEASURES)
+    markdown = report.to_markdown()
+    assert "| whole band: pitched notes per bar |" in markdown and "n/a" in markdown
 
 
 def test_held_out_figures_are_used_only_when_asked():
@@ -101,7 +106,7 @@ def test_the_cli_generates_with_the_shipped_model_and_writes_json(tmp_path: Path
     ref_path = write_reference(reference, tmp_path / "ref.json")
     out = tmp_path / "form.json"
     result = CliRunner().invoke(app, ["eval", "--form", "--n", "2", "--style", "folk", "--bars", "8", "--reference", str(ref_path),
-                                      "--json", str(out)])
+                                      "--json", str(out), "--markdown", str(tmp_path / "form.md")])
     assert result.exit_code == 0, result.output
     assert "first chord is the tonic" in result.output and "n/a" in result.output
     report = json.loads(out.read_text())
@@ -111,6 +116,7 @@ def test_the_cli_generates_with_the_shipped_model_and_writes_json(tmp_path: Path
     assert rows["chord_changes_per_bar"]["inside"] in (True, False)
     assert rows["band_notes_per_bar"]["defined"] == 2  # arranged
     assert rows["melody_velocity_sd"]["inside"] is None
+    assert "| chord changes per bar |" in (tmp_path / "form.md").read_text()
 
 
 def test_the_cli_refuses_a_missing_reference_and_bad_bars(tmp_path: Path):
