@@ -51,6 +51,8 @@ MEASURES: tuple[Measure, ...] = (
     Measure("band_bass_new_rhythm_share", "bass (band): share of bars with a new rhythm"),
     Measure("band_piano_new_rhythm_share", "piano (band): share of bars with a new rhythm"),
     Measure("band_drums_new_pattern_share", "drums (band): distinct bars per bar"),
+    Measure("drums_new_pattern_share", "drums (model): distinct bars per bar"),
+    Measure("band_melody_new_rhythm_share", "melody (band): share of bars with a new rhythm"),
     Measure("chord_changes_per_bar", "chord changes per bar"),
     Measure("starts_on_tonic", "first chord is the tonic", RATE),
     Measure("ends_on_tonic", "last chord is the tonic", RATE),
@@ -61,6 +63,9 @@ MEASURES: tuple[Measure, ...] = (
     Measure("band_empty_beat_share", "whole band: share of empty beats"),
 )
 MEASURE_BY_NAME = {m.name: m for m in MEASURES}
+# Measures whose real figures are stored under another name: one real material serves both the model's
+# part and the band's (Groove MIDI's drummers for drums; the real melodies for the performed melody).
+REAL_NAME = {"drums_new_pattern_share": "band_drums_new_pattern_share", "band_melody_new_rhythm_share": "melody_new_rhythm_share"}
 
 PieceGenerator = Callable[[list[ComposeRequest]], list[Piece]]
 Arranger = Callable[[Piece, str, str, int], object]  # engine.arrange.arrange's signature
@@ -165,6 +170,9 @@ def _markdown(self: FormReport) -> str:
     lines.append("|---|" + "---:|" * len(self.styles))
     names = [r.measure for r in self.styles[0].rows] if self.styles else []
     for name in names:
+        rows = [r for sf in self.styles for r in sf.rows if r.measure == name]
+        if all(r.defined == 0 and r.real_n == 0 for r in rows):
+            continue  # e.g. the 16- and 32-bar measures in an 8-bar report
         cells, label = [], name
         for sf in self.styles:
             row = next((r for r in sf.rows if r.measure == name), None)
@@ -240,7 +248,7 @@ def compare(style: str, measured: Sequence[dict[str, float]], reference: dict, w
         measure = MEASURE_BY_NAME.get(name) or Measure(name, name.removeprefix("band_").replace("_new_rhythm_share", " (band): share of bars with a new rhythm"))
         generated, defined = summarise_generated([v.get(name, math.nan) for v in measured], measure.kind)
         row = FormRow(name, measure.label, measure.kind, generated, defined)
-        real = entry.get(name)
+        real = entry.get(REAL_NAME.get(name, name))
         if real is not None:
             row.real_n = int(real["n"])
             if measure.kind == RATE:

@@ -83,11 +83,20 @@ def test_the_band_is_measured_through_the_arranger():
     assert rows["band_notes_per_bar"].inside is not None
     assert rows["band_drums_new_pattern_share"].defined == 2  # the pop band has drums
     assert rows["band_melody_new_rhythm_share"].label == "melody (band): share of bars with a new rhythm"
-    assert rows["band_melody_new_rhythm_share"].inside is None  # a part without a registered reference is shown, not judged
+    extra = [r for r in rows.values() if r.measure not in {m.name for m in MEASURES}]
+    assert all(r.inside is None and r.label.endswith("(band): share of bars with a new rhythm") for r in extra)
     assert report.to_dict()["styles"][0]["style"] == "pop"
     assert all(m.name in rows for m in MEASURES)
     markdown = report.to_markdown()
     assert "| whole band: pitched notes per bar |" in markdown and "n/a" in markdown
+    assert "A against A'" not in markdown  # needs 16 bars: neither generated nor real in an 8-bar report
+
+
+def test_the_model_s_drums_and_the_band_s_melody_share_the_real_material_of_their_counterparts():
+    reference = reference_document({"band_drums_new_pattern_share": [1.0] * 12, "melody_new_rhythm_share": [0.5] * 12})
+    rows = {r.measure: r for r in compare("folk", [{"drums_new_pattern_share": 1.0, "band_melody_new_rhythm_share": 1.0}], reference, 8).rows}
+    assert rows["drums_new_pattern_share"].inside is True
+    assert rows["band_melody_new_rhythm_share"].inside is False
 
 
 def test_held_out_figures_are_used_only_when_asked():
