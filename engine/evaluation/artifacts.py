@@ -51,3 +51,28 @@ def save_novelty_index(cache: CorpusCache, folder: Path) -> NoveltyIndex:
     novelty.save(folder / NOVELTY_FILE)
     (folder / (NOVELTY_FILE + ".fingerprint")).write_text(cache_fingerprint(cache))
     return novelty
+
+
+SECOND_JUDGE_FILE = "second_judge.npz"
+
+
+def load_or_build_second_judge(cache: CorpusCache, folder: Path, *, retrain: bool = False,
+                               log: Callable[[str], None] = lambda _msg: None):
+    """The second style judge for `cache`: the shipped one when it was trained on this cache, else one saved
+    in `folder` for it, else trained on the cache's training split and saved there."""
+    from engine.evaluation.second_judge import SHIPPED_FILE, SecondJudge, train_second_judge
+
+    fingerprint = cache_fingerprint(cache)
+    if not retrain:
+        for path in (SHIPPED_FILE, folder / SECOND_JUDGE_FILE):
+            if path.is_file():
+                try:
+                    judge = SecondJudge.load(path)
+                except ValueError:
+                    continue
+                if judge.fingerprint == fingerprint:
+                    return judge
+    log("Training the second style judge on the training split...")
+    judge = train_second_judge(cache, fingerprint=fingerprint, log=log)
+    judge.save(folder / SECOND_JUDGE_FILE)
+    return judge

@@ -47,6 +47,9 @@ class StyleRow:
     real: int = 0
     real_accuracy: float = math.nan  # classifier on held-out real segments of this style (the ceiling)
     generated_accuracy: float = math.nan  # classifier on generated pieces requested in this style
+    # The same under the second, independent judge (engine.evaluation.second_judge), when one is given.
+    second_real_accuracy: float = math.nan
+    second_generated_accuracy: float = math.nan
     valence_agreement: float = math.nan
     arousal_agreement: float = math.nan
     # The same with every piece measured at one tempo: what the notes say, without the tempo an engine picks per mood.
@@ -98,11 +101,12 @@ class EvaluationReport:
         # Columns: style accuracy on real held-out pieces (ceiling) and generated ones; share of mood pairs whose
         # measured valence / arousal move as requested (arousal also measured at one tempo: the notes alone);
         # copy rate; mean longest shared run; metric gap (in real spreads).
-        for col in ("style", "acc real", "acc gen", "valence", "arousal", "arousal (notes)", f"copies >={self.copy_threshold_bars:g}b",
+        for col in ("style", "acc real", "acc gen", "judge 2 real", "judge 2 gen", "valence", "arousal", "arousal (notes)", f"copies >={self.copy_threshold_bars:g}b",
                     "shared bars", "metric gap"):
             summary.add_column(col, justify="left" if col == "style" else "right")
         for row in self.rows + [self.overall]:
-            summary.add_row(row.style, pct(row.real_accuracy), pct(row.generated_accuracy), pct(row.valence_agreement),
+            summary.add_row(row.style, pct(row.real_accuracy), pct(row.generated_accuracy), pct(row.second_real_accuracy),
+                            pct(row.second_generated_accuracy), pct(row.valence_agreement),
                             pct(row.arousal_agreement), pct(row.arousal_agreement_notes), pct(row.copy_rate), num(row.longest_shared_bars),
                             num(row.metric_gap),
                             style="bold" if row is self.overall else None)
@@ -223,8 +227,10 @@ def evaluate(
     real_per_style: int = REAL_PER_STYLE,
     bars: int = 8,
     seed: int = 0,
+    second_judge=None,
 ) -> EvaluationReport:
-    """Evaluate `generator` (requests -> pieces) against `cache`'s real data; `n` pieces per style (rounded up to whole mood sets)."""
+    """Evaluate `generator` (requests -> pieces) against `cache`'s real data; `n` pieces per style (rounded up to whole mood sets).
+    With `second_judge` (engine.evaluation.second_judge.SecondJudge) style accuracy is also read by that independent judge."""
     rng = np.random.default_rng(seed)
     classifier = classifier or train_style_classifier(cache, seed=seed)
     novelty = novelty if novelty is not None else NoveltyIndex.from_cache(cache, "train")
@@ -234,7 +240,7 @@ def evaluate(
     groups = max(1, math.ceil(n / len(MOODS)))
     rows: list[StyleRow] = []
     all_gen_metrics, all_real_metrics = [], []
-    pooled = {"gen_hits": [], "real_hits": [], "copies": [], "shared": [], "valence": [], "arousal": [], "valence_notes": [],
+    pooled = {"gen_hits": [], "real_hits": [], "second_gen": [], "second_real": [], "copies": [], "shared": [], "valence": [], "arousal": [], "valence_notes": [],
               "arousal_notes": [], "pairs": 0}
     test = np.flatnonzero(cache.split_mask("test"))
     for style in styles:
@@ -260,6 +266,14 @@ def evaluate(
             pred = classifier.predict(np.stack([piece_features(p) for p in four_four]))
             row.generated_accuracy = float(np.mean(pred == k))
             pooled["gen_hits"].append(row.generated_accuracy)
+        if second_judge is not None:
+            if len(real_idx):
+                read = second_judge.predict_pieces([segment_piece(cache, int(i)) for i in real_idx])
+                row.second_real_accuracy = float(np.mean([r == base for r in read]))
+                pooled["second_real"].append(row.second_real_accuracy)
+            if four_four:
+                row.second_generated_accuracy = float(np.mean([r == base for r in second_judge.predict_pieces(four_four)]))
+                pooled["second_gen"].append(row.second_generated_accuracy)
         measured = [estimate_valence_arousal(p) for p in pieces]
         row.valence_agreement, row.arousal_agreement, row.mood_pairs = _mood_agreement(requests, measured)
         notes_only = [estimate_valence_arousal(replace(p, tempo=NEUTRAL_TEMPO)) for p in pieces]
@@ -289,6 +303,8 @@ def evaluate(
     overall.real = sum(r.real for r in rows)
     overall.real_accuracy = float(np.mean(pooled["real_hits"])) if pooled["real_hits"] else math.nan
     overall.generated_accuracy = float(np.mean(pooled["gen_hits"])) if pooled["gen_hits"] else math.nan
+    overall.second_real_accuracy = float(np.mean(pooled["second_real"])) if pooled["second_real"] else math.nan
+    overall.second_generated_accuracy = float(np.mean(pooled["second_gen"])) if pooled["second_gen"] else math.nan
     overall.valence_agreement = float(np.mean(pooled["valence"])) if pooled["valence"] else math.nan
     overall.arousal_agreement = float(np.mean(pooled["arousal"])) if pooled["arousal"] else math.nan
     overall.valence_agreement_notes = float(np.mean(pooled["valence_notes"])) if pooled["valence_notes"] else math.nan

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from rich.console import Console
@@ -79,3 +80,19 @@ def test_notes_only_mood_agreement_ignores_the_tempo_an_engine_picks(corpus, art
     report = evaluate(tempo_only, corpus, 6, classifier=clf, novelty=novelty)
     assert report.overall.arousal_agreement > 0.9
     assert report.overall.arousal_agreement_notes < 0.2  # identical notes never move
+
+
+def test_style_accuracy_is_also_read_by_the_second_judge(corpus, artefacts):
+    from engine.evaluation.second_judge import train_second_judge
+
+    clf, novelty = artefacts
+    judge = train_second_judge(corpus, per_style=40, ceiling_per_style=20)
+    real = evaluate(HeldOutGenerator(corpus), corpus, 6, classifier=clf, novelty=novelty, second_judge=judge)
+    rand = evaluate(RandomGenerator(seed=1), corpus, 6, classifier=clf, novelty=novelty, second_judge=judge)
+    assert real.overall.second_real_accuracy > 0.6 and real.overall.second_generated_accuracy > 0.6
+    assert rand.overall.second_generated_accuracy < real.overall.second_generated_accuracy
+    console = Console(record=True, width=220)
+    console.print(real.to_table())
+    assert "judge 2 real" in console.export_text()
+    without = evaluate(RandomGenerator(seed=1), corpus, 6, classifier=clf, novelty=novelty)
+    assert math.isnan(without.overall.second_generated_accuracy)
