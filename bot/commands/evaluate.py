@@ -166,7 +166,11 @@ def _form(console, model: str | None, n: int, bars: int, styles: list[str], seed
         raise typer.BadParameter(str(exc)) from None
     arrange = None
     if not no_band:
-        from engine.arrange import arrange
+        from engine.arrange import arrange as arrange_with_plan
+        from engine.plan import plan_for_piece
+
+        def arrange(piece, request):  # the plan the piece was written to (the same request makes the same plan)
+            return arrange_with_plan(piece, plan_for_piece(piece.bars, piece.key, piece.tempo, request.style, request.mood, request.seed))
     judge = SecondJudge.load(SHIPPED_FILE) if SHIPPED_FILE.is_file() else None
     with console.status("Generating and measuring...") as status:
         report = evaluate_form(generate, chosen, reference, n=n, bars=bars, seed=seed, arrange=arrange, name=name,

@@ -3,7 +3,7 @@ against the real data's per-style median and interquartile range (engine.evaluat
 
 Requests are fixed: for each style, `n` pieces with seeds seed, seed+1, ... and the moods in turn
 (happy, energetic, calm, dreamy, sad, dark, happy, ...), `bars` bars each; each piece is arranged with
-engine.arrange.arrange(piece, style, mood, seed). Per style and measure the generated value is the
+engine.arrange.arrange and its request's plan. Per style and measure the generated value is the
 median over the pieces (for yes/no measures, the share of pieces), and it is "inside" when it lies in
 the real interquartile range. For a yes/no measure the real figure is a share p, and the range is that
 of a real sample of the same size: the 25th and 75th percentiles of Binomial(n, p) / n.
@@ -68,7 +68,7 @@ MEASURE_BY_NAME = {m.name: m for m in MEASURES}
 REAL_NAME = {"drums_new_pattern_share": "band_drums_new_pattern_share", "band_melody_new_rhythm_share": "melody_new_rhythm_share"}
 
 PieceGenerator = Callable[[list[ComposeRequest]], list[Piece]]
-Arranger = Callable[[Piece, str, str, int], object]  # engine.arrange.arrange's signature
+Arranger = Callable[[Piece, ComposeRequest], object]  # arranges a piece written for a request (band measures)
 
 
 @dataclass
@@ -215,7 +215,7 @@ def measure_pieces(pieces: Sequence[Piece], requests: Sequence[ComposeRequest], 
     for piece, request in zip(pieces, requests):
         values = piece_form(piece).as_dict()
         if arrange is not None:
-            arrangement = arrange(piece, request.style, request.mood, request.seed)
+            arrangement = arrange(piece, request)
             values.update(arrangement_form(arrangement, piece.bars).as_dict())
         out.append(values)
     return out

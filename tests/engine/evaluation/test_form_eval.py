@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from engine.arrange import arrange
+from engine.arrange import arrange as arrange_with_plan
+from engine.plan import plan_for_piece
 from engine.evaluation.form_eval import MEASURES, RATE, compare, evaluate_form, form_requests, reference_window
 from engine.evaluation.form_reference import WindowValues, aggregate, write_reference
 from engine.music import Chord, Key, Note, Piece
@@ -134,3 +135,7 @@ def test_the_cli_refuses_a_missing_reference_and_bad_bars(tmp_path: Path):
     assert missing.exit_code != 0 and "--build-form-reference" in missing.output
     bad = runner.invoke(app, ["eval", "--form", "--model", "random", "--bars", "64"])
     assert bad.exit_code != 0 and "--bars" in bad.output
+
+
+def arrange(piece, request):
+    return arrange_with_plan(piece, plan_for_piece(piece.bars, piece.key, piece.tempo, request.style, request.mood, request.seed))
