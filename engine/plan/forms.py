@@ -22,10 +22,22 @@ from engine.postprocess import STYLE_RULES
 from engine.tokens import chord_token
 
 UNIT = 4  # bars per phrase unit
-# How a primed return (A') of a 4-bar phrase begins: the probability of keeping 1, 2 or 3 of A's bars note
-# for note before the varied ending, and of the first varied bar keeping A's rhythm under new pitches.
-RETURN_KEEP: dict[str, tuple[float, float, float]] = {"default": (0.45, 0.45, 0.10)}
-RHYTHM_RETURN: dict[str, float] = {"default": 0.5}
+# How a primed return (A') of a 4-bar phrase begins: the probability of keeping 0, 1, 2 or 3 of A's bars
+# note for note before its varied ending (3 of 4 reads as "the phrase repeats"), and the probability that
+# its varied bars before the cadence bar keep A's rhythm under new pitches. Set per style from the real
+# data's 8-bar windows (engine/evaluation/form_reference.json, train split): how often a later phrase
+# repeats an earlier one (the weight of 3), how alike bars four apart are (the weight of 0 against 1-2),
+# and how often a bar's rhythm is new (improvised jazz and blues lines rarely echo; reels and hornpipes do).
+RETURN_KEEP: dict[str, tuple[float, float, float, float]] = {
+    "jazz": (0.62, 0.22, 0.12, 0.04), "blues": (0.62, 0.25, 0.12, 0.01), "latin": (0.62, 0.24, 0.12, 0.02),
+    "pop": (0.55, 0.24, 0.12, 0.09), "rock": (0.55, 0.24, 0.12, 0.09), "folk": (0.45, 0.25, 0.15, 0.15),
+    "celtic": (0.20, 0.27, 0.27, 0.26), "classical": (0.55, 0.25, 0.14, 0.06), "game": (0.45, 0.25, 0.15, 0.15),
+    "lofi": (0.62, 0.22, 0.12, 0.04), "ambient": (0.55, 0.25, 0.14, 0.06),
+}
+RHYTHM_RETURN: dict[str, float] = {
+    "jazz": 0.1, "blues": 0.1, "latin": 0.2, "pop": 0.3, "rock": 0.2, "folk": 0.5, "celtic": 0.6,
+    "classical": 0.5, "game": 0.5, "lofi": 0.1, "ambient": 0.5,
+}
 
 SECTION_NAMES = {"A": "verse", "B": "chorus", "C": "bridge", "D": "bridge", "E": "bridge", "F": "bridge", "G": "bridge", "H": "bridge"}
 # Section energy before the mood moves it (0 hushed .. 1 full band); later repeats of a section lift a little.
@@ -85,6 +97,11 @@ _LAYOUTS: dict[str, dict[int, tuple[tuple[str, str], ...]]] = {
         8: (("hook: h h' | hook: h h' | B: B B' | hook: h h'", "loop"),),
     },
 }
+# How often a piece's first chord is the tonic: the share in the style's real pieces with annotated chords
+# (engine/evaluation/form_reference.json, train split: jazz and lofi tunes often open on ii or IV; 1.0 where
+# no source annotates chords).
+START_ON_TONIC: dict[str, float] = {"jazz": 0.57, "lofi": 0.57, "blues": 0.73, "latin": 0.61, "pop": 0.70, "rock": 0.78, "folk": 0.80}
+
 # The chord a half cadence stops on, where it is not the dominant seventh: triads in folk, pop and rock and
 # classical periods, the modal bVII of a minor session tune.
 HALF_CADENCE = {"celtic": {"major": "V", "minor": "bVII"}, "folk": {"major": "V", "minor": "V"}, "classical": {"major": "V", "minor": "V"},
@@ -159,8 +176,9 @@ class _Builder:
     def progression(self, role: str, bars: int) -> list[int]:
         role = "loop" if self.loop and role == "opening" else role
         options = self.bank.get(role) or self.bank["opening"]
-        if not self.phrases:  # the piece starts at home: its first phrase opens on the tonic chord
-            options = tuple(o for o in options if numeral_token(o.split()[0].split(",")[0]) in _tonic_tokens(self.mode)) or options
+        if not self.phrases:  # does the piece open at home? As often as the style's real pieces do
+            home = self.rng.random() < START_ON_TONIC.get(self.style, 1.0)
+            options = tuple(o for o in options if (numeral_token(o.split()[0].split(",")[0]) in _tonic_tokens(self.mode)) == home) or options
         beats = progression_beats(self.rng.choice(options), self.bpb)
         while len(beats) < bars * self.bpb:  # longer phrases hold the progression's last chord
             beats.append(beats[-1])
@@ -198,10 +216,7 @@ class _Builder:
             rhythm: tuple[int, ...] = ()
             if primed or (cadence == "authentic" and self.phrases[source].cadence != "authentic"):
                 beats = self.cadence_tail(beats, cadence if cadence != "open" else "none")
-                keep = self._kept_bars(bars)
-                varied = tuple(range(keep, bars))
-                if self.rng.random() < RHYTHM_RETURN.get(self.style, RHYTHM_RETURN["default"]) and keep < bars - 1:
-                    rhythm = (keep,)  # the bar after the kept ones echoes A's rhythm; the cadence bar stays free
+                varied, rhythm = varied_return(self.style, bars, self.rng)
             if bars != self.phrases[source].bars:  # a phrase cut or stretched to fit: write the difference afresh
                 varied = tuple(sorted(set(varied) | set(range(min(bars, self.phrases[source].bars), bars))))
             phrase = Phrase(letter, self.bar, bars, source, varied, cadence, rhythm)
@@ -211,12 +226,15 @@ class _Builder:
         return phrase
 
 
-    def _kept_bars(self, bars: int) -> int:
-        """How many of the source's bars a primed return of `bars` bars keeps note for note, drawn from the
-        style's profile (scaled to the phrase: an 8-bar phrase keeps twice as many)."""
-        weights = RETURN_KEEP.get(self.style, RETURN_KEEP["default"])
-        keep = self.rng.choices((1, 2, 3), weights=weights)[0] * max(1, bars // UNIT)
-        return max(1, min(keep, bars - 1))
+def varied_return(style: str, bars: int, rng: random.Random) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(varied bars, rhythm-echo bars) of a primed return of `bars` bars in `style`: it keeps its first
+    bars note for note (how many: the style's RETURN_KEEP, scaled to the phrase's length), writes the rest
+    afresh, and those before the cadence bar keep the source's rhythm with the style's RHYTHM_RETURN odds."""
+    keep = rng.choices((0, 1, 2, 3), weights=RETURN_KEEP[style])[0] * max(1, bars // UNIT)
+    keep = min(keep, bars - 1)
+    varied = tuple(range(keep, bars))
+    rhythm = tuple(b for b in varied[:-1] if rng.random() < RHYTHM_RETURN[style])
+    return varied, rhythm
 
 
 def _tonic_tokens(mode: str) -> set[int]:
@@ -269,14 +287,14 @@ def _blues(style: str, mode: str, bars: int, rng: random.Random, bpb: int) -> Fo
             if first_line is None:
                 phrase = Phrase("a", start, 4, None, (), "half")
                 first_line = len(phrases_all)
-            elif line == 1:
-                # The second line is the first sung again over IV: the same notes, its last bar free.
-                phrase = Phrase("a", start, 4, first_line, (3,), "half")
-            elif line == 0:
-                phrase = Phrase("a", start, 4, first_line, (2, 3), "half")
+            elif line in (0, 1):
+                # The second line answers the first over IV (AAB, as the blues sings); a later chorus's first line
+                # returns to it. How closely: the style's profile.
+                varied, rhythm = varied_return(style, 4, rng)
+                phrase = Phrase("a", start, 4, first_line, varied, "half", rhythm)
             else:
-                phrase = Phrase("b", start, 4, None if c == 0 else first_line + 2, () if c == 0 else (2, 3),
-                                "authentic" if last else "half")
+                varied, rhythm = varied_return(style, 4, rng) if c else ((), ())
+                phrase = Phrase("b", start, 4, None if c == 0 else first_line + 2, varied, "authentic" if last else "half", rhythm)
             phrases.append(phrase)
             phrases_all.append(phrase)
         name = "chorus 1" if c == 0 else "chorus 2"

@@ -63,13 +63,13 @@ def bars_of(progression: str) -> int:
 BANKS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     "pop": {
         "major": {
-            "opening": ("I V vi IV", "I vi IV V", "I IV vi V", "I V IV IV"),
+            "opening": ("I V vi IV", "I vi IV V", "I IV vi V", "I V IV IV", "vi IV I V", "IV I V vi", "IV V I vi"),
             "closing": ("I V vi IV,V I", "I vi IV,V I", "IV V I I", "vi IV V I"),
             "contrast": ("IV V iii vi", "IV I V vi", "vi IV I V", "IV V vi vi"),
             "pre": ("ii IV V V", "IV V IV V"),
         },
         "minor": {
-            "opening": ("i bVI bIII bVII", "i iv bVI V", "i bVII bVI bVII"),
+            "opening": ("i bVI bIII bVII", "i iv bVI V", "i bVII bVI bVII", "bVI bVII i i", "iv bVI bVII i"),
             "closing": ("i bVI bVII i", "iv bVII V i", "bVI bVII V i"),
             "contrast": ("bVI bVII i i", "bIII bVII iv V", "bVI bIII bVII bVII"),
             "pre": ("iv bVI V V", "bVI bVII V V"),
@@ -77,13 +77,13 @@ BANKS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     },
     "rock": {
         "major": {
-            "opening": ("I bVII IV I", "I IV V IV", "I V IV IV", "I bIII IV I"),
+            "opening": ("I bVII IV I", "I IV V IV", "I V IV IV", "I bIII IV I", "IV I V I", "bVII IV I I"),
             "closing": ("I bVII IV,V I", "IV V I I", "I IV V I"),
             "contrast": ("IV IV I I", "vi IV I V", "IV V vi V", "bVI bVII I I"),
             "pre": ("IV V IV V", "ii IV V V"),
         },
         "minor": {
-            "opening": ("i bVII bVI bVII", "i iv bVII i", "i bIII bVII iv"),
+            "opening": ("i bVII bVI bVII", "i iv bVII i", "i bIII bVII iv", "bVI bVII i i", "iv bVII i i"),
             "closing": ("i bVII bVI,bVII i", "iv bVII V i", "bVI bVII i i"),
             "contrast": ("bVI bVII i i", "iv iv i i", "bIII bVII bVI V"),
             "pre": ("bVI bVII V V", "iv bVI V V"),
@@ -93,13 +93,13 @@ BANKS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         "major": {
             "blues12": ("I7 I7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7", "I7 IV7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7",
                         "I7 IV7 I7 I7 IV7 IV7 I7 VI7 ii7 V7 I7,VI7 ii7,V7"),
-            "opening": ("I7 IV7 I7 V7", "I7 I7 IV7 IV7", "I7 IV7 I7 I7"),
-            "closing": ("IV7 IV7 I7 I7", "V7 IV7 I7 I7", "I7 V7 I7 I7"),
+            "opening": ("I7 IV7 I7 V7", "I7 I7 IV7 IV7", "I7 IV7 I7 I7", "IV7 IV7 I7 I7", "V7 IV7 I7 I7"),
+            "closing": ("IV7 IV7 I7 I7", "V7 IV7 I7 I7", "I7 V7 I7 I7", "IV7 #IVo7 I7,VI7 ii7,V7", "ii7,V7 IV7 I7,VI7 ii7,V7"),
             "contrast": ("IV7 IV7 I7 I7", "V7 IV7 I7 V7"),
         },
         "minor": {
             "blues12": ("i7 i7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7", "i7 iv7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 i7"),
-            "opening": ("i7 iv7 i7 i7", "i7 i7 iv7 iv7"),
+            "opening": ("i7 iv7 i7 i7", "i7 i7 iv7 iv7", "iv7 iv7 i7 i7"),
             "closing": ("bVI7 V7 i7 i7", "iv7 V7 i7 i7"),
             "contrast": ("iv7 iv7 i7 i7", "bVI7 V7 i7 V7"),
         },
@@ -107,37 +107,37 @@ BANKS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     "jazz": {
         "major": {
             "section8": ("Imaj7 vi7 ii7 V7 Imaj7 vi7 ii7 V7", "Imaj7 VI7 ii7 V7 iii7 VI7 ii7 V7", "Imaj7 Imaj7 ii7 V7 Imaj7 I7 IVmaj7 iv7"),
-            "opening": ("Imaj7 vi7 ii7 V7", "Imaj7 VI7 ii7 V7", "iii7 VI7 ii7 V7", "Imaj7 I7 IVmaj7 iv7"),
+            "opening": ("Imaj7 vi7 ii7 V7", "Imaj7 VI7 ii7 V7", "iii7 VI7 ii7 V7", "Imaj7 I7 IVmaj7 iv7", "ii7 V7 Imaj7 Imaj7", "IVmaj7 iv7 iii7 VI7"),
             "closing": ("ii7 V7 Imaj7 Imaj7", "iii7 VI7 ii7,V7 Imaj7", "ii7 V7 iii7,VI7 ii7,V7", "IVmaj7 iv7 iii7,VI7 ii7,V7"),
             "contrast": ("IVmaj7 IVmaj7 iv7 bVII7", "III7 III7 VI7 VI7", "II7 II7 ii7 V7", "v7 I7 IVmaj7 IVmaj7"),
         },
         "minor": {
             "section8": ("i7 i7 iiø7 V7 i7 i7 iiø7 V7", "i7 iv7 bVII7 bIIImaj7 bVImaj7 iiø7 V7 i7"),
-            "opening": ("i7 iv7 iiø7 V7", "i7 i7 iiø7 V7", "i7 iv7 bVII7 bIIImaj7"),
+            "opening": ("i7 iv7 iiø7 V7", "i7 i7 iiø7 V7", "i7 iv7 bVII7 bIIImaj7", "iiø7 V7 i7 i7", "iv7 bVII7 bIIImaj7 bVImaj7"),
             "closing": ("iiø7 V7 i7 i7", "bVImaj7 iiø7 V7 i7", "iv7 V7 i7 i7"),
             "contrast": ("iv7 iv7 bVII7 bIIImaj7", "bVImaj7 bVImaj7 iiø7 V7", "bIIImaj7 bVImaj7 iiø7 V7"),
         },
     },
     "latin": {
         "major": {
-            "opening": ("Imaj7 Imaj7 II7 II7", "Imaj7 vi7 ii7 V7", "I6 I6 ii7 V7"),
+            "opening": ("Imaj7 Imaj7 II7 II7", "Imaj7 vi7 ii7 V7", "I6 I6 ii7 V7", "ii7 V7 Imaj7 Imaj7", "IVmaj7 iv7 iii7 VI7"),
             "closing": ("ii7 V7 Imaj7 Imaj7", "ii7 bII7 Imaj7 Imaj7", "IVmaj7 iv7 iii7,VI7 ii7,V7"),
             "contrast": ("ii7 ii7 V7 V7", "IVmaj7 IVmaj7 iv7 iv7", "iii7 VI7 ii7 V7"),
         },
         "minor": {
-            "opening": ("i7 i7 iv7 iv7", "i7 iv7 V7 i7", "i6 i6 iv7 V7"),
+            "opening": ("i7 i7 iv7 iv7", "i7 iv7 V7 i7", "i6 i6 iv7 V7", "iv7 V7 i7 i7", "iiø7 V7 i6 i6"),
             "closing": ("iiø7 V7 i7 i7", "iv7 V7 i6 i6", "bVImaj7 V7 i7 i7"),
             "contrast": ("iv7 iv7 i7 i7", "bVII7 bVII7 bIIImaj7 bVImaj7", "iv7 bVII7 bIIImaj7 V7"),
         },
     },
     "folk": {
         "major": {
-            "opening": ("I IV I V", "I I IV V", "I V I V", "I IV V V"),
-            "closing": ("I IV V I", "IV I V I", "I V I I", "IV V I I"),
+            "opening": ("I IV I V", "I I IV V", "I V I V", "I IV V V", "I IV,I V I", "V V I I", "IV I V I"),
+            "closing": ("I IV V I", "IV I V I", "I V I I", "IV V I I", "I IV,I V,I I", "IV,V I,IV V I"),
             "contrast": ("IV I V I", "vi IV V V", "IV IV I V", "V V I I"),
         },
         "minor": {
-            "opening": ("i bVII i V", "i iv i V", "i bIII bVII i"),
+            "opening": ("i bVII i V", "i iv i V", "i bIII bVII i", "V V i i", "iv i V i"),
             "closing": ("i bVII V i", "iv V i i", "bVI bVII i i"),
             "contrast": ("bIII bVII i V", "iv i V i", "bVI bIII bVII V"),
         },

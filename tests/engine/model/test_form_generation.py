@@ -42,11 +42,14 @@ def test_a_32_bar_pop_piece_has_a_chorus_whose_notes_return(shipped):
         returns = [p for p in chorus if p.source is not None and c.plan.phrases[p.source].material == p.material]
         if not returns:
             continue
+        same = []
         for phrase in returns:
             source = c.plan.phrases[phrase.source]
             kept = [i for i in range(min(phrase.bars, source.bars)) if i not in phrase.varied_bars and phrase.start_bar + i < c.plan.bars - 1]
-            same = [_similarity(_bar_notes(c.piece, phrase.start_bar + i), _bar_notes(c.piece, source.start_bar + i)) for i in kept]
-            assert same and np.mean(same) >= 0.9, (seed, phrase, same)
+            same += [_similarity(_bar_notes(c.piece, phrase.start_bar + i), _bar_notes(c.piece, source.start_bar + i)) for i in kept]
+        if not same:  # every return of this chorus was written afresh over its chords (the style's profile allows it)
+            continue
+        assert np.mean(same) >= 0.9, (seed, same)
         checked += 1
         if checked == 3:
             break
@@ -59,11 +62,11 @@ def _onsets(piece, bar: int) -> set[int]:
 
 def test_a_prime_keeps_the_start_of_a_and_b_contrasts(shipped):
     kept, echoed, a_to_b = [], [], []
-    for seed in range(12):
+    for seed in range(24):
         [c] = shipped.generate([ComposeRequest(style="jazz", mood="calm", bars=32, seed=seed)])
         phrases = c.plan.phrases
         a, a_prime = phrases[0], phrases[1]  # AABA: a, then a' (its ending varied)
-        assert a_prime.source == 0 and a_prime.varied_bars and 0 not in a_prime.varied_bars
+        assert a_prime.source == 0 and a_prime.bars - 1 in a_prime.varied_bars  # the cadence bar is always new
         b = next(p for p in phrases if p.material != a.material)
         for i in range(a.bars):
             same = _similarity(_bar_notes(c.piece, a.start_bar + i), _bar_notes(c.piece, a_prime.start_bar + i))
@@ -72,7 +75,7 @@ def test_a_prime_keeps_the_start_of_a_and_b_contrasts(shipped):
             elif i in a_prime.rhythm_bars:  # the same rhythm under new pitches
                 echoed.append(_similarity(_onsets(c.piece, a.start_bar + i), _onsets(c.piece, a_prime.start_bar + i)))
         a_to_b += [_similarity(_bar_notes(c.piece, a.start_bar + i), _bar_notes(c.piece, b.start_bar + i)) for i in (0, 1)]
-    assert np.mean(kept) > 0.9 and np.mean(a_to_b) < 0.5
+    assert kept and np.mean(kept) > 0.9 and np.mean(a_to_b) < 0.5
     assert echoed and np.mean(echoed) > 0.8
 
 
