@@ -29,10 +29,10 @@ UNIT = 4  # bars per phrase unit
 # repeats an earlier one (the weight of 3), how alike bars four apart are (the weight of 0 against 1-2),
 # and how often a bar's rhythm is new (improvised jazz and blues lines rarely echo; reels and hornpipes do).
 RETURN_KEEP: dict[str, tuple[float, float, float, float]] = {
-    "jazz": (0.62, 0.22, 0.12, 0.04), "blues": (0.62, 0.25, 0.12, 0.01), "latin": (0.62, 0.24, 0.12, 0.02),
+    "jazz": (0.80, 0.12, 0.06, 0.02), "blues": (0.80, 0.14, 0.05, 0.01), "latin": (0.80, 0.13, 0.05, 0.02),
     "pop": (0.55, 0.24, 0.12, 0.09), "rock": (0.55, 0.24, 0.12, 0.09), "folk": (0.45, 0.25, 0.15, 0.15),
-    "celtic": (0.20, 0.27, 0.27, 0.26), "classical": (0.55, 0.25, 0.14, 0.06), "game": (0.45, 0.25, 0.15, 0.15),
-    "lofi": (0.62, 0.22, 0.12, 0.04), "ambient": (0.55, 0.25, 0.14, 0.06),
+    "celtic": (0.20, 0.27, 0.27, 0.26), "classical": (0.65, 0.20, 0.10, 0.05), "game": (0.45, 0.25, 0.15, 0.15),
+    "lofi": (0.80, 0.12, 0.06, 0.02), "ambient": (0.65, 0.20, 0.10, 0.05),
 }
 RHYTHM_RETURN: dict[str, float] = {
     "jazz": 0.1, "blues": 0.1, "latin": 0.2, "pop": 0.3, "rock": 0.2, "folk": 0.5, "celtic": 0.6,
@@ -97,6 +97,16 @@ _LAYOUTS: dict[str, dict[int, tuple[tuple[str, str], ...]]] = {
         8: (("hook: h h' | hook: h h' | B: B B' | hook: h h'", "loop"),),
     },
 }
+# How often a section's plain return (the second A of AABA, a repeated chorus) comes back note for note,
+# else as a varied return; and how often such a varied return also takes new chords in its varied bars.
+# From the real data's 32-bar windows (train split): how often a later phrase repeats an earlier one, and
+# how often the first section's chords come back (1 minus that); styles without such data follow the
+# nearest family (celtic as folk, lofi as jazz, classical and ambient as their tunes).
+EXACT_RETURN: dict[str, float] = {"jazz": 0.18, "blues": 0.08, "latin": 0.07, "pop": 0.73, "rock": 0.53, "folk": 0.84,
+                                  "celtic": 0.84, "classical": 0.5, "game": 0.70, "lofi": 0.18, "ambient": 0.5}
+NEW_CHORDS_ON_RETURN: dict[str, float] = {"jazz": 0.31, "blues": 0.06, "latin": 0.39, "pop": 0.61, "rock": 0.48, "folk": 0.52,
+                                          "celtic": 0.3, "classical": 0.3, "game": 0.3, "lofi": 0.31, "ambient": 0.3}
+
 # How often a piece's first chord is the tonic: the share in the style's real pieces with annotated chords
 # (engine/evaluation/form_reference.json, train split: jazz and lofi tunes often open on ii or IV; 1.0 where
 # no source annotates chords).
@@ -214,9 +224,14 @@ class _Builder:
             beats = (src_beats + [src_beats[-1]] * bars * self.bpb)[: bars * self.bpb]
             varied: tuple[int, ...] = ()
             rhythm: tuple[int, ...] = ()
-            if primed or (cadence == "authentic" and self.phrases[source].cadence != "authentic"):
-                beats = self.cadence_tail(beats, cadence if cadence != "open" else "none")
+            exact = not primed and self.rng.random() < EXACT_RETURN[self.style]
+            if not exact or (cadence == "authentic" and self.phrases[source].cadence != "authentic"):
                 varied, rhythm = varied_return(self.style, bars, self.rng)
+                if not primed and self.rng.random() < NEW_CHORDS_ON_RETURN[self.style]:
+                    # A return that re-harmonises its varied bars, as later verses and choruses of real songs do.
+                    fresh = self.progression("opening" if letter.islower() else "contrast", bars)
+                    beats = [fresh[i] if i // self.bpb in varied else b for i, b in enumerate(beats)]
+                beats = self.cadence_tail(beats, cadence if cadence != "open" else "none")
             if bars != self.phrases[source].bars:  # a phrase cut or stretched to fit: write the difference afresh
                 varied = tuple(sorted(set(varied) | set(range(min(bars, self.phrases[source].bars), bars))))
             phrase = Phrase(letter, self.bar, bars, source, varied, cadence, rhythm)
