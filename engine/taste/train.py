@@ -84,7 +84,7 @@ def rated_latents(ratings_path: Path, base_version: str, *, max_member_share: fl
     if n_raters < min_raters:
         raise TasteTrainingError(
             f"Only {n_raters} member(s) rated tracks written by the serving model ({base_version}); a server's taste needs ratings "
-            f"from at least {min_raters} different members." + (f" {dropped} rating(s) of tracks from older models do not count." if dropped else "")
+            f"from at least {min_raters} different members." + (f" {dropped} rating(s) of tracks from other model versions do not count." if dropped else "")
         )
     weights = member_weights(users, max_member_share).astype(np.float64)
     tracks, inverse = np.unique(archive["track_ids"][rows], return_inverse=True)
