@@ -127,6 +127,52 @@ ranking.
 """
 
 
+def bench_taste(members: int = 12, ratings: int = 40, heavy_ratings: int = 1000, library: int = 1100, new_tracks: int = 300, steps: int = 300,
+                seed: int = 0, markdown: Path | None = None) -> None:
+    """Simulated communities on the shipped model: server A's retrain lifts its members' mean rating of new
+    tracks, server B's tracks do not change, and one member rating 1,000 tracks cannot swing A's taste."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from engine.generate import Composer
+    from engine.taste import simulate
+
+    _ready_to_write(markdown)
+    console = Console()
+    import torch
+
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    composer = Composer.load(device="cpu")
+    report = simulate.run(composer, library_a=max(library, heavy_ratings), library_b=max(50, library // 4), members=members, ratings_per_member=ratings,
+                          troll_ratings=heavy_ratings, new_tracks=new_tracks, steps=steps, seed=seed)
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"Per-server taste on simulated communities (seed {seed}, {elapsed:.0f} s)")
+    for column in ("new tracks of", "mean rating before", "after", "difference [95% CI]", "tracks", "identical"):
+        table.add_column(column, justify="left" if column == "new tracks of" else "right")
+    rows = [(o.label, f"{o.before:.2f}", f"{o.after:.2f}", f"{o.difference:+.2f} [{o.low:+.2f}, {o.high:+.2f}]", str(o.tracks), str(o.identical)) for o in report.outcomes]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    train = Table(title="Taste training runs (CPU, 1 thread)")
+    for column in ("run", "raters", "largest share (uncapped)", "held-out corr.", "held-out MSE (of mean)", "latent move (std)", "used", "seconds"):
+        train.add_column(column, justify="left" if column == "run" else "right")
+    train_rows = [(label, str(m["raters"]), f"{m['largest_member_share']:.2f} ({m['largest_member_share_uncapped']:.2f})", f"{m['held_out_correlation']:.2f}",
+                   f"{m['held_out_mse']:.2f} ({m['held_out_mse_of_mean']:.2f})", f"{m['latent_move_rms_std']:.2f}", "yes" if m["promote"] else "no", f"{m['seconds']:.1f}")
+                  for label, m in report.training.items()]
+    for row in train_rows:
+        train.add_row(*row)
+    console.print(train)
+    if markdown is not None:
+        command = (f"tunesmith bench taste --members {members} --ratings {ratings} --heavy-ratings {heavy_ratings} --library {library} "
+                   f"--new-tracks {new_tracks} --steps {steps} --seed {seed}")
+        lines = [f"Reproduce with `{command}`; it took {elapsed:.0f} s.", "", "| new tracks of | mean rating before | after | difference [95% CI] | tracks | identical |",
+                 "|---|---:|---:|---:|---:|---:|"] + [f"| {' | '.join(r)} |" for r in rows]
+        lines += ["", "| training run | raters | largest share (uncapped) | held-out corr. | held-out MSE (of mean) | latent move (std) | used | seconds |",
+                  "|---|---:|---:|---:|---:|---:|---|---:|"] + [f"| {' | '.join(r)} |" for r in train_rows]
+        markdown.write_text("# Per-server taste: simulated communities\n\n" + "\n".join(lines) + "\n")
+
+
 def bench_performance(stages: int = 30, e2e: int = 20, in_flight: int = 50, retrain_steps: int = 100, bars: int = 8, markdown: Path | None = None) -> None:
     """One table: per-stage p50/p99, end to end through the playground against the render+encode floor of the same
     run, acknowledgements with 50 composes in flight, event-loop lag during a retrain, composes/s, memory, GPU batching."""
@@ -171,6 +217,7 @@ def bench_load(composes: int = 1000, users: int = 50, concurrency: int = 50, bar
 ALL_BENCHMARKS: dict[str, Callable[[], None]] = {
     "performance": bench_performance,
     "recommend": bench_recommend,
+    "taste": bench_taste,
 }
 
 
@@ -196,6 +243,20 @@ def register(app: typer.Typer) -> None:
         """Simulated server: users with hidden tastes rate tracks; leave-one-out HR@10 and NDCG@10 for our
         recommender, popularity and random, with 50 users x 500 tracks and a cold start (1-3 ratings)."""
         bench_recommend(servers, users, tracks, newcomers, seed, markdown)
+
+    @bench_app.command("taste")
+    def taste_command(
+        members: int = typer.Option(12, "--members", min=3, help="Members per simulated server"),
+        ratings: int = typer.Option(40, "--ratings", min=5, help="Ratings per member"),
+        heavy_ratings: int = typer.Option(1000, "--heavy-ratings", min=1, help="Ratings of the one member with the opposite taste"),
+        library: int = typer.Option(1100, "--library", min=50, help="Tracks in server A's library (at least --heavy-ratings)"),
+        new_tracks: int = typer.Option(300, "--new-tracks", min=10, help="New tracks composed per comparison"),
+        steps: int = typer.Option(300, "--steps", min=10, help="Actor training steps"),
+        seed: int = typer.Option(0, "--seed"),
+        markdown: Path | None = typer.Option(None, "--markdown", help="Also write the tables as Markdown to this file"),
+    ) -> None:
+        """Simulated communities of distinct taste: a server's retrain lifts its own ratings only, and no member can swing it."""
+        bench_taste(members, ratings, heavy_ratings, library, new_tracks, steps, seed, markdown)
 
     @bench_app.command("performance")
     def performance_command(
