@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from storage import codec
@@ -96,6 +97,15 @@ class TasteModelRepository:
             return await _require(tx, guild_id, current.previous_version)
 
 
+async def active_taste_path(db: Database, guild_id: int | None) -> str | None:
+    """The taste model file a composition in this server carries (ComposeRequest.taste), if the server has one in
+    use and its file is there; None elsewhere (DMs, no taste, a missing file: the shared model as it is)."""
+    taste = await TasteModelRepository(db).active(guild_id)
+    if taste is None or not Path(taste.path).is_file():
+        return None
+    return taste.path
+
+
 async def _require(tx: Transaction, guild_id: int, version: str) -> TasteVersion:
     row = await tx.fetchone("SELECT * FROM taste_models WHERE guild_id = ? AND version = ?", (guild_id, version))
     if row is None:
@@ -103,4 +113,4 @@ async def _require(tx: Transaction, guild_id: int, version: str) -> TasteVersion
     return _from_row(row)
 
 
-__all__ = ["TasteModelRepository", "TasteVersion", "TasteVersionError"]
+__all__ = ["active_taste_path", "TasteModelRepository", "TasteVersion", "TasteVersionError"]
