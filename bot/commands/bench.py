@@ -127,6 +127,110 @@ ranking.
 """
 
 
+async def seed_library(storage, guild_id: int, channel_id: int, n_tracks: int, n_ratings: int, n_members: int, seed: int = 0) -> list[int]:
+    """`n_tracks` tracks (with latents, features and 8 bars of tokens) and `n_ratings` ratings from `n_members`
+    members in one server; returns the members' ids. Written straight into the database, in a few transactions."""
+    import numpy as np
+
+    from engine.vocab import MOODS, STYLES
+    from storage import NewTrack
+    from storage.database import utc_now
+    from storage.tracks import _COLUMNS  # the same columns TrackRepository.add writes
+    from storage import codec
+
+    rng = np.random.default_rng(seed)
+    members = [10_000_000 + i for i in range(n_members)]
+    moods = list(MOODS)
+    now = utc_now()
+    async with storage.db.transaction() as tx:
+        for user in members:
+            await tx.execute("INSERT OR IGNORE INTO users (id, created_at, last_seen_at) VALUES (?, ?, ?)", (user, now, now))
+        first = int((await tx.fetchone("SELECT COALESCE(MAX(id), 0) AS top FROM tracks"))["top"]) + 1
+        for i in range(n_tracks):
+            new = NewTrack(guild_id=guild_id, channel_id=channel_id, user_id=members[int(rng.integers(n_members))], style=STYLES[int(rng.integers(len(STYLES)))],
+                           mood=moods[int(rng.integers(len(moods)))], key="C", tempo=float(rng.uniform(70, 160)), bars=8, seed=i, sampler="gan", model_version="bench",
+                           latent=rng.normal(size=96).astype(np.float32),
+                           features={"density": float(rng.uniform(1, 8)), "pitch_mean": float(rng.normal(68, 5)), "pitch_range": float(rng.uniform(5, 30))},
+                           tokens={"melody": rng.integers(0, 90, 128).astype(np.int16), "chords": rng.integers(0, 100, 32).astype(np.int16)})
+            values = {name: getattr(new, name) for name in _COLUMNS if name not in ("latent", "features", "tokens", "created_at")}
+            values.update(latent=codec.encode_latent(new.latent), features=codec.encode_features(new.features), tokens=codec.encode_tokens(new.tokens), created_at=now)
+            await tx.execute(f"INSERT INTO tracks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", [values[name] for name in _COLUMNS])
+        pairs: set[tuple[int, int]] = set()
+        while len(pairs) < n_ratings:
+            pairs.add((members[int(rng.integers(n_members))], first + int(rng.integers(n_tracks))))
+        for user, track in pairs:
+            await tx.execute("INSERT INTO ratings (user_id, track_id, score, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                             (user, track, int(rng.integers(1, 6)), now, now))
+    return members
+
+
+async def measure_recommend_acks(tracks: int, ratings: int, members: int, requests: int, concurrent: int, data_dir: Path | None = None) -> dict[str, list[float]]:
+    """/recommend through the playground with the real discord.py client on a seeded library: seconds from the
+    command to its acknowledgement and to its answer, one at a time and `concurrent` at once."""
+    import asyncio
+    import tempfile
+
+    from bot.loadtest import running_bot
+
+    folder = Path(data_dir or tempfile.mkdtemp(prefix="recommend-bench-"))
+    out: dict[str, list[float]] = {"ack": [], "answer": [], "ack_concurrent": [], "answer_concurrent": []}
+    async with running_bot(folder, users=0, start_engine=False) as (playground, bot):
+        channel_id = next(iter(playground.state.guild.channels))
+        started = time.perf_counter()
+        ids = await seed_library(bot.services.storage, playground.guild_id, channel_id, tracks, ratings, members)
+        out["seed_seconds"] = [time.perf_counter() - started]
+        users = []
+        for i in range(min(members, max(requests, concurrent))):
+            user = playground.add_user(f"rater{i:04d}", admin=False)
+            users.append(user)
+        # Playground members get their own ids; give each the ratings of one seeded member.
+        async with bot.services.storage.db.transaction() as tx:
+            now = "2026-12-01T00:00:00+00:00"
+            for user, seeded in zip(users, ids):
+                await tx.execute("INSERT OR IGNORE INTO users (id, created_at, last_seen_at) VALUES (?, ?, ?)", (user.id, now, now))
+                await tx.execute("UPDATE ratings SET user_id = ? WHERE user_id = ?", (user.id, seeded))
+
+        async def one(name: str) -> tuple[float, float]:
+            t0 = time.perf_counter()
+            handle = await playground.run_command(name, "recommend", {})
+            await handle.acknowledged(timeout=10)
+            ack = time.perf_counter() - t0
+            await handle.followup(timeout=120)
+            return ack, time.perf_counter() - t0
+
+        await one(users[0].name)  # warm-up: first imports and caches
+        for i in range(requests):
+            ack, answer = await one(users[i % len(users)].name)
+            out["ack"].append(ack)
+            out["answer"].append(answer)
+        results = await asyncio.gather(*(one(u.name) for u in users[:concurrent]))
+        out["ack_concurrent"] = [a for a, _ in results]
+        out["answer_concurrent"] = [b for _, b in results]
+    return out
+
+
+def bench_recommend_ack(tracks: int = 10_000, ratings: int = 50_000, members: int = 500, requests: int = 30, concurrent: int = 10) -> None:
+    """`/recommend`'s acknowledgement and answer times with a large library, through the playground."""
+    import asyncio
+
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    started = time.perf_counter()
+    timings = asyncio.run(measure_recommend_acks(tracks, ratings, members, requests, concurrent))
+    table = Table(title=f"/recommend with {tracks:,} tracks and {ratings:,} ratings from {members} members ({time.perf_counter() - started:.0f} s)")
+    for column in ("metric", "p50 ms", "p99 ms", "max ms", "n", "target"):
+        table.add_column(column, justify="left" if column in ("metric", "target") else "right")
+    labels = {"ack": ("acknowledgement, one at a time", "p99 <= 100 ms"), "answer": ("answer (ranked picks), one at a time", ""),
+              "ack_concurrent": (f"acknowledgement, {concurrent} at once", "p99 <= 100 ms"), "answer_concurrent": (f"answer, {concurrent} at once", "")}
+    for key, (label, target) in labels.items():
+        ms = np.array(timings[key]) * 1000
+        table.add_row(label, f"{np.percentile(ms, 50):.1f}", f"{np.percentile(ms, 99):.1f}", f"{ms.max():.1f}", str(len(ms)), target)
+    table.add_row("seeding the library (not a target)", "", "", f"{timings['seed_seconds'][0] * 1000:.0f}", "1", "")
+    Console().print(table)
+
+
 def bench_taste(members: int = 12, ratings: int = 40, heavy_ratings: int = 1000, library: int = 1100, new_tracks: int = 300, steps: int = 300,
                 seed: int = 0, markdown: Path | None = None) -> None:
     """Simulated communities on the shipped model: server A's retrain lifts its members' mean rating of new
@@ -243,6 +347,19 @@ def register(app: typer.Typer) -> None:
         """Simulated server: users with hidden tastes rate tracks; leave-one-out HR@10 and NDCG@10 for our
         recommender, popularity and random, with 50 users x 500 tracks and a cold start (1-3 ratings)."""
         bench_recommend(servers, users, tracks, newcomers, seed, markdown)
+
+    @bench_app.command("recommend-ack")
+    def recommend_ack_command(
+        tracks: int = typer.Option(10_000, "--tracks", min=10),
+        ratings: int = typer.Option(50_000, "--ratings", min=1),
+        members: int = typer.Option(500, "--members", min=2),
+        requests: int = typer.Option(30, "--requests", min=1, help="/recommend sent one at a time"),
+        concurrent: int = typer.Option(10, "--concurrent", min=1, help="/recommend sent at once"),
+    ) -> None:
+        """/recommend through the playground on a large seeded library: acknowledgement and answer latency."""
+        if ratings > tracks * members:
+            raise typer.BadParameter(f"{ratings} ratings do not fit {tracks} tracks x {members} members", param_hint="--ratings")
+        bench_recommend_ack(tracks, ratings, members, requests, concurrent)
 
     @bench_app.command("taste")
     def taste_command(
