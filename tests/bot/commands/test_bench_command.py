@@ -28,7 +28,7 @@ def test_bench_recommend_prints_the_table_and_writes_the_report(tmp_path: Path) 
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
-    for text in ("HR@10", "NDCG@10", "ours", "popularity", "random", "cold start"):
+    for text in ("HR@10", "NDCG@10", "ours", "item-kNN", "ALS (implicit)", "popularity", "random", "cold start", "bootstrap"):
         assert text in result.output
     written = report.read_text()
     assert "tunesmith bench recommend --servers 1 --users 8 --tracks 60 --newcomers 4 --seed 7" in written
