@@ -98,6 +98,8 @@ class RetrainCog(commands.Cog, name="Retrain"):
         # One run at a time on the whole bot: training shares the CPU with composing for every server.
         self.run: RetrainRun | None = None
         self._task: asyncio.Task[None] | None = None
+        # Held from the busy check to the run being recorded, so two starts cannot both pass the check.
+        self._starting = asyncio.Lock()
 
     @property
     def tastes(self) -> TasteModelRepository:
@@ -128,6 +130,11 @@ class RetrainCog(commands.Cog, name="Retrain"):
         self._refuse_if_busy(guild_id)
         # Exporting grows with the server's library: acknowledge first, answer in the follow-up.
         await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self._starting:
+            await self._start_taste(interaction, guild_id, steps)
+
+    async def _start_taste(self, interaction: discord.Interaction[Any], guild_id: int, steps: int) -> None:
+        self._refuse_if_busy(guild_id)  # another start may have run while this one waited
         storage, settings = self.bot.services.storage, self.bot.settings
         export = await export_ratings(storage.db, guild_id=guild_id)
         if len(export) < MIN_RATINGS:
@@ -138,9 +145,8 @@ class RetrainCog(commands.Cog, name="Retrain"):
                 f"Only {raters} member(s) of this server have rated tracks so far; learning its taste needs ratings from at least {settings.retrain_min_raters} "
                 "different members, so that one person's taste does not decide the server's. Ask others to rate with 1️⃣–5️⃣ first."
             )
-        self._refuse_if_busy(guild_id)  # another command may have started one while this one exported
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        out_dir = settings.models_dir / "taste" / str(guild_id) / stamp
+        out_dir = settings.models_dir / f"taste-{guild_id}-{stamp}"  # beside the shared model's runs: /forget-me scrubs both
         ratings_path = out_dir / "ratings.npz"
         await asyncio.to_thread(export.save, ratings_path)
         # Someone who used /forget-me after the export was read but before it was written: their scrub found no file.
@@ -170,6 +176,11 @@ class RetrainCog(commands.Cog, name="Retrain"):
     async def base(self, interaction: discord.Interaction[Any], steps: app_commands.Range[int, 10, 5000] = 150) -> None:
         self._refuse_if_busy(None)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self._starting:
+            await self._start_base(interaction, steps)
+
+    async def _start_base(self, interaction: discord.Interaction[Any], steps: int) -> None:
+        self._refuse_if_busy(None)
         storage, settings = self.bot.services.storage, self.bot.settings
         export = await export_ratings(storage.db)
         if len(export) < MIN_RATINGS:
@@ -180,7 +191,6 @@ class RetrainCog(commands.Cog, name="Retrain"):
                 f"Only {raters} member(s) have rated tracks so far; retraining needs ratings from at least {settings.retrain_min_raters} "
                 "different members, so that one person's taste does not decide the model. Ask others to rate with 1️⃣–5️⃣ first."
             )
-        self._refuse_if_busy(None)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out_dir = settings.models_dir / stamp
         ratings_path = out_dir / "ratings.npz"
