@@ -26,6 +26,7 @@ from engine.service import EngineJob
 from engine.tokens import piece_from_arrays
 from engine.vocab import MOODS, STYLES
 from storage import ServerSettings, Track
+from storage.taste import active_taste_path
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -147,7 +148,9 @@ class ComposeCog(commands.Cog, name="Compose"):
         style = style or (settings.default_style if prompt is None else None)
         mood = mood or (settings.default_mood if prompt is None else None)
         await self._admit(interaction, settings, style)
-        request = ComposeRequest(style=style, mood=mood, key=key, tempo=tempo, bars=bars, seed=seed, sampler=model, prompt=prompt)
+        # This server's own taste (cogs.retrain), if it learned one: only its compositions are steered.
+        taste = await active_taste_path(self.bot.services.storage.db, interaction.guild_id)
+        request = ComposeRequest(style=style, mood=mood, key=key, tempo=tempo, bars=bars, seed=seed, sampler=model, prompt=prompt, taste=taste)
         job = _job(lambda: EngineJob.compose(request, user_key(interaction.guild_id, interaction.user.id)))
         await self.run(interaction, job, kind="compose")
 

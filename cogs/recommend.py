@@ -41,14 +41,14 @@ class RecommendCog(commands.Cog, name="Recommend"):
     @app_commands.command(name="recommend", description="Tracks from this server you are likely to enjoy")
     @app_commands.describe(count="How many (1-10)")
     async def recommend(self, interaction: discord.Interaction[Any], count: app_commands.Range[int, 1, 10] = DEFAULT_COUNT) -> None:
+        # Ranking grows with the server's library (seconds with tens of thousands of tracks): acknowledge first,
+        # so the answer never depends on the library's size to arrive within Discord's 3 s.
+        await interaction.response.defer(thinking=True, ephemeral=True)
         storage = self.bot.services.storage
         picks = await recommend(storage.db, interaction.user.id, interaction.guild_id, k=count)
         if not picks:
-            await interaction.response.send_message(
-                "Nothing to recommend yet: every track here is yours or already rated by you. Try /compose!", ephemeral=True
-            )
+            await interaction.followup.send("Nothing to recommend yet: every track here is yours or already rated by you. Try /compose!", ephemeral=True)
             return
-        await interaction.response.defer(thinking=True, ephemeral=True)
         embed = discord.Embed(title="Recommended for you", colour=0x57F287)
         files: list[discord.File] = []
         budget = min(UPLOAD_BUDGET_BYTES, self.bot.settings.upload_cap_bytes)

@@ -27,6 +27,7 @@ class ComposeRequest:
     temperature: float = 1.0
     sampler: str = "gan"
     prompt: str | None = None
+    taste: str | None = None  # a server's taste model file (engine.taste) that steers the theme; None: the shared model as it is
 
     def validated(self) -> "ComposeRequest":
         """The request with names made canonical; raises EngineInputError naming the allowed values."""

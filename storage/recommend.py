@@ -7,9 +7,9 @@ import asyncio
 from dataclasses import dataclass
 
 from storage.database import Database
-from storage.ratings import RatingRepository
-from storage.recommender import Item, Reason, Recommender, RecommenderConfig, Scored
-from storage.tracks import Track, TrackRepository
+from storage.recommender import Item, Reason, Recommender, RecommenderConfig
+from storage.tracks import _LIGHT, Track
+from storage.tracks import _from_row as track_from_row
 
 
 @dataclass(frozen=True)
@@ -42,22 +42,29 @@ async def recommend(
 ) -> list[Recommendation]:
     """Up to `k` of the server's tracks for the user, best first, never one they rated or made.
 
-    Fitted afresh on each call from the server's tracks and ratings: cheap at Discord-server sizes
-    (thousands of tracks), and always up to date with the latest reactions.
+    Fitted afresh on each call from the server's tracks and ratings, so it is always up to date with the
+    latest reactions. The rows are read by the database's own thread and everything Python does with them
+    (decoding tracks, building the ratings, fitting, ranking) runs in a worker thread: with 10,000 tracks and
+    50,000 ratings that is seconds of work, and decoding the rows on the event loop alone held it for 0.3 s,
+    delaying every other command's acknowledgement (see BENCHMARKS.md, `tunesmith bench recommend-ack`).
     """
-    tracks = await TrackRepository(db).for_guild(guild_id)
-    if not tracks:
+    where = "guild_id IS ?" if guild_id is None else "guild_id = ?"
+    # The same selection as TrackRepository.for_guild and RatingRepository.for_guild, without building objects here.
+    track_rows = await db.fetchall(f"SELECT {_LIGHT} FROM tracks WHERE {where} ORDER BY id DESC", (guild_id,))
+    if not track_rows:
         return []
-    ratings = await RatingRepository(db).for_guild(guild_id)
+    rating_rows = await db.fetchall(
+        f"SELECT r.user_id, r.track_id, r.score FROM ratings r JOIN tracks t ON t.id = r.track_id WHERE t.{where} ORDER BY r.track_id, r.user_id",
+        (guild_id,),
+    )
 
-    def rank() -> list[Scored]:
-        model = Recommender([as_item(t) for t in tracks], [(r.user_id, r.track_id, r.score) for r in ratings], config)
-        return model.recommend(user_id, k)
+    def rank() -> list[Recommendation]:
+        tracks = [track_from_row(r, with_tokens=False) for r in track_rows]
+        model = Recommender([as_item(t) for t in tracks], [(r[0], r[1], r[2]) for r in rating_rows], config)
+        by_id = {t.id: t for t in tracks}
+        return [Recommendation.of(by_id[s.track_id], s.score, s.reason) for s in model.recommend(user_id, k)]
 
-    # Numpy work off the event loop, so the bot keeps answering while a big server is ranked.
-    scored = await asyncio.to_thread(rank)
-    by_id = {t.id: t for t in tracks}
-    return [Recommendation.of(by_id[s.track_id], s.score, s.reason) for s in scored]
+    return await asyncio.to_thread(rank)
 
 
 __all__ = ["Recommendation", "recommend", "as_item"]

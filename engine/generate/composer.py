@@ -262,16 +262,28 @@ class Composer:
         if not requests:
             return []
         plans = [self.plan(r) for r in requests]
-        themes = self.sample_latents(plans, [self._theme_seed(p) for p in plans])
+        themes = self.steer(requests, plans, self.sample_latents(plans, [self._theme_seed(p) for p in plans]))
         jobs = self.jobs_for(plans, themes)
 
         def replan(indices: list[int], attempt: int) -> list[_Job]:
             again = [plans[i] for i in indices]
-            return self.jobs_for(again, self.sample_latents(again, [self._theme_seed(p, attempt) for p in again]), attempt)
+            themes = self.steer([requests[i] for i in indices], again, self.sample_latents(again, [self._theme_seed(p, attempt) for p in again]))
+            return self.jobs_for(again, themes, attempt)
 
         pieces, jobs = self.render(jobs, replan)
         embeddings = torch.stack([j.latents[0] for j in jobs]).float().cpu().numpy()  # one copy off the device, not one per piece
         return [Composition(piece, plan, z, self.model_version) for piece, plan, z in zip(pieces, plans, embeddings)]
+
+    # --- per-server taste: the one hook engine.taste needs ------------------------------------------
+
+    def steer(self, requests: list[ComposeRequest], plans: list[MusicalPlan], themes: torch.Tensor) -> torch.Tensor:
+        """Theme latents moved by each request's server taste model (`ComposeRequest.taste`, a file written by
+        engine.taste.train); requests without one keep the shared model's latents exactly."""
+        if not any(r.taste for r in requests):
+            return themes
+        from engine.taste.model import steer_latents
+
+        return steer_latents([r.taste for r in requests], [p.style for p in plans], [p.mood.name for p in plans], themes, self.model_version)
 
     def generate_pieces(self, requests: list[ComposeRequest]) -> list[Piece]:
         """Just the pieces: the generator interface of engine.evaluation."""

@@ -45,5 +45,15 @@ def test_benchmark_is_deterministic_for_a_seed() -> None:
     second = run_benchmark(servers=1, n_users=10, n_tracks=80, n_new=5, seed=1)
     assert quality(first) == quality(second)
     assert all(s.ms_per_request > 0 for s in first)
-    assert {s.recommender for s in first} == {"ours", "popularity", "random", "hidden taste (ceiling)"}
+    assert {s.recommender for s in first} == {"ours", "item-kNN", "ALS (implicit)", "popularity", "random", "hidden taste (ceiling)"}
+    for s in first:  # each mean lies inside its bootstrap interval, which lies inside [0, 1]
+        assert 0.0 <= s.hit_rate_ci[0] <= s.hit_rate <= s.hit_rate_ci[1] <= 1.0
+        assert 0.0 <= s.ndcg_ci[0] <= s.ndcg <= s.ndcg_ci[1] <= 1.0
+    ours = {s.scenario: s for s in first if s.recommender == "ours"}
+    for s in first:  # the paired lead is ours minus the other, user by user on the same held-out tracks
+        if s.recommender == "ours":
+            assert s.gap_to_ours is None
+        else:
+            mean, low, high = s.gap_to_ours
+            assert mean == pytest.approx(ours[s.scenario].hit_rate - s.hit_rate) and low <= mean <= high
     assert len({s.scenario for s in first}) == 2

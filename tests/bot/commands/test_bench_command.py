@@ -28,7 +28,7 @@ def test_bench_recommend_prints_the_table_and_writes_the_report(tmp_path: Path) 
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
-    for text in ("HR@10", "NDCG@10", "ours", "popularity", "random", "cold start"):
+    for text in ("HR@10", "NDCG@10", "ours", "item-kNN", "ALS (implicit)", "popularity", "random", "cold start", "bootstrap"):
         assert text in result.output
     written = report.read_text()
     assert "tunesmith bench recommend --servers 1 --users 8 --tracks 60 --newcomers 4 --seed 7" in written
@@ -88,3 +88,18 @@ def test_bench_performance_refuses_an_unwritable_report_before_the_work(tmp_path
         assert result.exit_code == 2 and "--markdown" in result.output, result.output
         assert "Traceback" not in result.output
     assert seen == [], "the benchmark started although its report could not be written"
+
+
+def test_bench_recommend_ack_prints_acknowledgement_and_answer_rows() -> None:
+    result = CliRunner().invoke(
+        _app(), ["bench", "recommend-ack", "--tracks", "60", "--ratings", "200", "--members", "8", "--requests", "2", "--concurrent", "2"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    for text in ("acknowledgement, one at a time", "answer (ranked picks), one at a time", "2 overlapping", "60 tracks and 200 ratings from 8 members"):
+        assert text in result.output
+
+
+def test_bench_recommend_ack_refuses_more_ratings_than_fit() -> None:
+    result = CliRunner().invoke(_app(), ["bench", "recommend-ack", "--tracks", "10", "--members", "2", "--ratings", "21"], env={"COLUMNS": "200"})
+    assert result.exit_code != 0
+    assert "do not fit" in result.output
