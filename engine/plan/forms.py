@@ -102,7 +102,7 @@ _LAYOUTS: dict[str, dict[int, tuple[tuple[str, str], ...]]] = {
 # From the real data's 32-bar windows (train split): how often a later phrase repeats an earlier one, and
 # how often the first section's chords come back (1 minus that); styles without such data follow the
 # nearest family (celtic as folk, lofi as jazz, classical and ambient as their tunes).
-EXACT_RETURN: dict[str, float] = {"jazz": 0.18, "blues": 0.08, "latin": 0.07, "pop": 0.73, "rock": 0.53, "folk": 0.84,
+EXACT_RETURN: dict[str, float] = {"jazz": 0.18, "blues": 0.08, "latin": 0.07, "pop": 0.73, "rock": 0.53, "folk": 0.45,
                                   "celtic": 0.84, "classical": 0.5, "game": 0.70, "lofi": 0.18, "ambient": 0.5}
 NEW_CHORDS_ON_RETURN: dict[str, float] = {"jazz": 0.31, "blues": 0.06, "latin": 0.39, "pop": 0.61, "rock": 0.48, "folk": 0.52,
                                           "celtic": 0.3, "classical": 0.3, "game": 0.3, "lofi": 0.31, "ambient": 0.3}
@@ -276,50 +276,44 @@ def _build(style: str, mode: str, bars: int, layout: str, name: str, rng: random
 
 
 def _blues(style: str, mode: str, bars: int, rng: random.Random, bpb: int) -> Form:
-    """12-bar choruses in the blues' a a b shape (the second line sings the first again over IV); bars
-    that do not fill a chorus become an 8- or 4-bar blues before it."""
-    blues_bank = bank("blues", mode)
+    """12-bar choruses in the blues' a a b shape (the second line sings the first again over IV), as many
+    as the bars hold; bars past the last whole chorus play the start of one more (its first 4 or 8 bars end
+    on I7, so the piece still ends home). Under 12 bars, an 8- or 4-bar blues."""
+    if bars < 12:
+        return _build("blues", mode, bars, "chorus: a a'" if bars >= 8 else "chorus: a", "blues", rng, bpb)
+    changes = progression_beats(rng.choice(bank("blues", mode)["blues12"]), bpb)
     sections: list[Section] = []
     phrases_all: list[Phrase] = []
     beats: list[int] = []
     bar = 0
-    rest = bars % 12 if bars >= 12 else bars
-    if rest:
-        layout = "chorus: a a'" if rest >= 8 else "chorus: a"
-        short = _build("blues", mode, rest, layout, "blues", rng, bpb)
-        sections.extend(short.sections)
-        phrases_all.extend(p for s in short.sections for p in s.phrases)
-        beats.extend(short.harmony)
-        bar = rest
-    choruses = (bars - rest) // 12
-    changes = progression_beats(rng.choice(blues_bank["blues12"]), bpb) if choruses else []
-    first_line: int | None = None
-    for c in range(choruses):
+    for c in range(-(-bars // 12)):
+        chorus_bars = min(12, bars - bar)
+        lines = [4] * (chorus_bars // 4)
+        lines[-1] += chorus_bars % 4  # a 13-bar request: the last line holds one more bar
         phrases = []
-        for line in range(3):
-            start = bar + 4 * line
-            last = c == choruses - 1 and line == 2
-            if first_line is None:
-                phrase = Phrase("a", start, 4, None, (), "half")
-                first_line = len(phrases_all)
-            elif line in (0, 1):
+        for line, line_bars in enumerate(lines):
+            start, last = bar + 4 * line, bar + 4 * line + line_bars == bars
+            cadence = "authentic" if last else "half"
+            if c == 0 and line == 0:
+                phrase = Phrase("a", start, line_bars, None, (), cadence)
+            elif line < 2:
                 # The second line answers the first over IV (AAB, as the blues sings); a later chorus's first line
                 # returns to it. How closely: the style's profile.
-                varied, rhythm = varied_return(style, 4, rng)
-                phrase = Phrase("a", start, 4, first_line, varied, "half", rhythm)
+                varied, rhythm = varied_return(style, line_bars, rng)
+                phrase = Phrase("a", start, line_bars, 0, varied, cadence, rhythm)
             else:
-                varied, rhythm = varied_return(style, 4, rng) if c else ((), ())
-                phrase = Phrase("b", start, 4, None if c == 0 else first_line + 2, varied, "authentic" if last else "half", rhythm)
+                varied, rhythm = varied_return(style, line_bars, rng) if c else ((), ())
+                phrase = Phrase("b", start, line_bars, None if c == 0 else 2, varied, cadence, rhythm)
             phrases.append(phrase)
             phrases_all.append(phrase)
         name = "chorus 1" if c == 0 else "chorus 2"
-        sections.append(Section(name, bar, 12, tuple(phrases), SECTION_ENERGY[name]))
-        beats.extend(changes)
-        bar += 12
-    if choruses:
-        quality = STYLE_RULES["blues"].final_chord[mode == "minor"]
-        beats[-bpb:] = [chord_token(Chord(0, quality, 0, 4))] * bpb  # the last chorus ends home, not on the turnaround's V
-    return Form("12-bar blues" if choruses else "blues", tuple(sections), tuple(beats))
+        sections.append(Section(name, bar, chorus_bars, tuple(phrases), SECTION_ENERGY[name]))
+        chorus = changes[: chorus_bars * bpb]
+        beats.extend(chorus + [chorus[-1]] * (chorus_bars * bpb - len(chorus)))
+        bar += chorus_bars
+    quality = STYLE_RULES["blues"].final_chord[mode == "minor"]
+    beats[-bpb:] = [chord_token(Chord(0, quality, 0, 4))] * bpb  # the last chorus ends home, not on the turnaround's V
+    return Form("12-bar blues", tuple(sections), tuple(beats))
 
 
 __all__ = ["Form", "choose_form", "STYLE_FAMILY"]
