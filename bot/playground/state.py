@@ -32,6 +32,7 @@ from bot.playground.guild import (
     PUBLIC_THREAD,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
     Guild,
     PlaygroundUser,
@@ -43,7 +44,6 @@ from bot.playground.snowflakes import SnowflakeFactory
 from bot.playground.validation import validate_message
 
 DEFAULT_USERS = (("alice", True), ("bob", False), ("carol", False))
-SEND_MESSAGES_IN_THREADS = 1 << 38
 # Discord closes a session with 4011 when one shard would hold more guilds than this.
 MAX_GUILDS_PER_SHARD = 2500
 
