@@ -25,7 +25,7 @@ from engine.request import MAX_BARS, MIN_BARS, ComposeRequest
 from engine.service import EngineJob
 from engine.tokens import piece_from_arrays
 from engine.vocab import MOODS, STYLES
-from storage import ServerSettings, Track
+from storage import Scope, ServerSettings, Track
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -87,7 +87,7 @@ class ComposeCog(commands.Cog, name="Compose"):
         return await self.bot.services.storage.servers.get(interaction.guild_id) if interaction.guild_id else ServerSettings(guild_id=0)
 
     async def _admit(self, interaction: discord.Interaction[Any], settings: ServerSettings, style: str | None) -> None:
-        if settings.allowed_channel_ids and interaction.channel_id not in settings.allowed_channel_ids:
+        if settings.allowed_channel_ids and not _in_allowed_channel(interaction, settings.allowed_channel_ids):
             channels = ", ".join(f"<#{c}>" for c in settings.allowed_channel_ids)
             raise UserFacingError(f"Tunesmith composes only in {channels} on this server.")
         if style and settings.allowed_styles and style not in settings.allowed_styles:
@@ -117,6 +117,7 @@ class ComposeCog(commands.Cog, name="Compose"):
 
     # /compose ------------------------------------------------------------------------------------------
 
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)  # in DMs: private to the user
     @app_commands.command(name="compose", description="Compose a new track")
     @app_commands.describe(
         style="Musical style",
@@ -192,6 +193,7 @@ class ComposeCog(commands.Cog, name="Compose"):
             log.info("Upload refused", extra={"command": kind, "user": interaction.user.id, "reason": exc.message})
             await _withdraw(interaction, exc.message)
 
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)  # in DMs: private to the user
     @app_commands.command(name="restyle", description="Turn an uploaded MIDI file into another style")
     @app_commands.describe(file="A MIDI file (melody and chords work best)", style="The new style", mood="Mood (optional)")
     @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES)
@@ -205,6 +207,7 @@ class ComposeCog(commands.Cog, name="Compose"):
 
         await self._from_upload(interaction, await self._server_settings(interaction), file, style, make_job, "restyle")
 
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)  # in DMs: private to the user
     @app_commands.command(name="continue", description="Continue an uploaded MIDI file")
     @app_commands.describe(file="A MIDI file to continue", bars="How many bars to add (4-32)", style="Style (optional)", mood="Mood (optional)")
     @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES)
@@ -227,8 +230,9 @@ class ComposeCog(commands.Cog, name="Compose"):
 
     # Buttons ---------------------------------------------------------------------------------------------
 
-    async def _parent(self, track_id: int) -> Track:
-        track = await self.bot.services.storage.tracks.get(track_id)
+    async def _parent(self, interaction: discord.Interaction[Any], track_id: int) -> Track:
+        # Only a track of this server (or, in a DM, one of the user's own DM tracks) can be worked on here.
+        track = await self.bot.services.storage.tracks.get_in(Scope.of(interaction.guild_id, interaction.user.id), track_id)
         if track is None:
             raise UserFacingError(f"Track #{track_id} no longer exists.")
         return track
@@ -245,7 +249,7 @@ class ComposeCog(commands.Cog, name="Compose"):
 
     async def action(self, interaction: discord.Interaction[Any], track_id: int, relation: Literal["variation", "extend", "restyle", "remood", "regenerate"], value: str | None = None) -> None:
         """What every track button does: a new track linked to its parent."""
-        parent = await self._parent(track_id)
+        parent = await self._parent(interaction, track_id)
         settings = await self._server_settings(interaction)
         style = value if relation == "restyle" else parent.style
         await self._admit(interaction, settings, style)
@@ -381,6 +385,14 @@ class RemoodSelect(_TrackItem, discord.ui.DynamicItem[discord.ui.Select[Any]], t
         options = [discord.SelectOption(label=m.capitalize(), value=m) for m in MOODS]
         super().__init__(discord.ui.Select(placeholder="🌗 Re-mood…", options=options, custom_id=f"ts:remood:{track_id}"))
         self.track_id = track_id
+
+
+def _in_allowed_channel(interaction: discord.Interaction[Any], allowed: tuple[int, ...]) -> bool:
+    """An allowed channel, or a thread under one (a thread's parent is where the server allowed music)."""
+    if interaction.channel_id in allowed:
+        return True
+    parent_id = getattr(interaction.channel, "parent_id", None)
+    return parent_id is not None and parent_id in allowed
 
 
 def track_view(track_id: int) -> discord.ui.View:

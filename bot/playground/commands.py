@@ -91,6 +91,8 @@ class CommandRegistry:
         stored.setdefault("description", "")
         stored.setdefault("options", [])
         stored.setdefault("default_member_permissions", None)
+        if stored["default_member_permissions"] is not None:
+            stored["default_member_permissions"] = str(int(stored["default_member_permissions"]))  # Discord answers a string
         stored.setdefault("nsfw", False)
         stored["id"] = command_id or str(self.new_id())
         stored["application_id"] = str(self.application_id)
