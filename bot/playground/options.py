@@ -95,15 +95,14 @@ def _resolve_value(state: PlaygroundState, definition: dict[str, Any], value: An
         return str(user.id)
     if kind in (ROLE, MENTIONABLE, CHANNEL) and guild is None:
         raise PlaygroundError(f"{where}: a DM has no roles or channels to pick")
-    assert guild is not None
-    if kind in (ROLE, MENTIONABLE):
+    if kind in (ROLE, MENTIONABLE) and guild is not None:
         role = _find_role(guild, value)
         if role is None:
             names = ", ".join(r.name for r in guild.roles)
             raise PlaygroundError(f"{where}: unknown role {value!r}; roles: {names}")
         resolved.setdefault("roles", {})[str(role.id)] = role.payload()
         return str(role.id)
-    if kind == CHANNEL:
+    if kind == CHANNEL and guild is not None:
         channel = next((c for c in guild.channels.values() if str(value).lstrip("#") in (c.name, str(c.id))), None)
         if channel is None:
             raise PlaygroundError(f"{where}: unknown channel {value!r}")
