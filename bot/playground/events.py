@@ -24,6 +24,7 @@ GATEWAY_DISCONNECT = "gateway_disconnect"
 MEMBER_ADD = "member_add"
 GUILD_CREATE = "guild_create"
 THREAD_CREATE = "thread_create"
+RATE_LIMITED = "rate_limited"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from bot.playground.interactions import APPLICATION_COMMAND, AUTOCOMPLETE, MESSA
 from bot.playground.messages import StoredMessage
 from bot.playground.commands import ResolvedCommand
 from bot.playground.options import AttachmentInput, build_command_data
+from bot.playground.ratelimits import RateLimiter, RateLimits
 from bot.playground.rest import RestAPI, discord_errors
 from bot.playground.state import MAX_GUILDS_PER_SHARD, Limits, PlaygroundState
 from bot.playground.webui import WebUI
@@ -48,6 +49,7 @@ class Playground:
         bot_name: str = "Tunesmith",
         max_messages: int = 2000,
         max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
+        rate_limits: RateLimits | None = RateLimits(),
     ) -> None:
         self.host = host
         self.port = port
@@ -60,6 +62,7 @@ class Playground:
             max_guilds_per_shard=max_guilds_per_shard,
         )
         self.interactions = InteractionService(self.state)
+        self.rate_limiter = None if rate_limits is None else RateLimiter(rate_limits, self.state.events)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -67,7 +70,8 @@ class Playground:
 
     def build_app(self) -> web.Application:
         # JSON bodies are bounded here; multipart uploads are streamed and checked against upload_limit.
-        app = web.Application(middlewares=[discord_errors], client_max_size=self.state.limits.upload_limit * 11 + (1 << 20))
+        middlewares = [discord_errors] if self.rate_limiter is None else [self.rate_limiter.middleware(), discord_errors]
+        app = web.Application(middlewares=middlewares, client_max_size=self.state.limits.upload_limit * 11 + (1 << 20))
         RestAPI(self.state, self.interactions).add_routes(app)
         app.router.add_get("/gateway", self.state.gateway.handle)
         app.router.add_get("/cdn/attachments/{channel_id}/{attachment_id}/{filename}", attachment_handler(self.state.messages))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 from discord import app_commands
@@ -215,3 +216,51 @@ async def test_an_identified_shard_receives_only_its_guilds(playground_factory: 
     bot = await start_bot(ScopeBot(shard_id=shard_id, shard_count=2), pg)
     assert {g.id for g in bot.guilds} == {g.id for g in pg.guilds if (g.id >> 22) % 2 == shard_id}
     assert bot.get_guild(pg.guild_id) is not None
+
+
+async def test_rate_limits_answer_with_discords_headers_and_429s(playground_factory: PlaygroundFactory, start_bot: StartBot) -> None:
+    from bot.playground.ratelimits import RateLimits, RouteLimit
+
+    limits = RateLimits(global_per_second=1000, routes={("POST", "/channels/{channel_id}/messages"): RouteLimit(2, 0.5)})
+    pg = await playground_factory(rate_limits=limits)
+    bot = await start_bot(ScopeBot(), pg)
+    url = f"{pg.api_base}/channels/{pg.channel_id}/messages"
+    headers = {"Authorization": f"Bot {pg.bot_token}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for n in range(3):
+            async with http.post(url, json={"content": f"raw {n}"}, headers=headers) as response:
+                statuses.append(response.status)
+                if response.status == 200:
+                    assert response.headers["X-RateLimit-Limit"] == "2" and "X-RateLimit-Bucket" in response.headers
+                    assert float(response.headers["X-RateLimit-Reset-After"]) <= 0.5
+                else:
+                    body = await response.json()
+                    assert response.headers["X-RateLimit-Scope"] == "user" and response.headers["X-RateLimit-Remaining"] == "0"
+                    assert body["global"] is False and 0 < body["retry_after"] <= 0.5
+        assert statuses == [200, 200, 429]
+        # Another channel is another bucket.
+        second = pg.add_guild("Second")
+        async with http.post(f"{pg.api_base}/channels/{second.default_channel.id}/messages", json={"content": "x"}, headers=headers) as response:
+            assert response.status == 200
+
+    # discord.py itself waits out the bucket (from the headers, or the 429's retry_after) and every message arrives.
+    channel = bot.get_partial_messageable(pg.channel_id)
+    await asyncio.gather(*(channel.send(f"burst {n}") for n in range(5)))
+    assert sorted(m["content"] for m in pg.messages() if m["content"].startswith("burst")) == [f"burst {n}" for n in range(5)]
+
+
+async def test_the_global_rate_limit_is_marked_global(playground_factory: PlaygroundFactory) -> None:
+    from bot.playground.ratelimits import RateLimits
+
+    pg = await playground_factory(rate_limits=RateLimits(global_per_second=2))
+    headers = {"Authorization": f"Bot {pg.bot_token}"}
+    async with aiohttp.ClientSession() as http:
+        answers = []
+        for _ in range(3):
+            async with http.get(f"{pg.api_base}/users/@me", headers=headers) as response:
+                answers.append((response.status, response.headers.get("X-RateLimit-Global"), response.headers.get("Via")))
+                if response.status == 429:
+                    assert (await response.json())["global"] is True
+    assert answers[:2] == [(200, None, None), (200, None, None)] and answers[2] == (429, "true", "1.1 google")
+    assert any(e.kind == "rate_limited" and e.data["global_"] for e in pg.events)
