@@ -72,7 +72,7 @@ class ComposeCog(commands.Cog, name="Compose"):
         self.bot = bot
         self.publisher = TrackPublisher(bot)
         self.cooldowns = Cooldowns()
-        self._in_flight: Counter[int | None] = Counter()
+        self._in_flight: Counter[Scope] = Counter()  # per server, and per user in their DMs: no scope waits on another
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(VariationButton, ExtendButton, RestyleSelect, RemoodSelect, RegenerateButton)
@@ -93,18 +93,21 @@ class ComposeCog(commands.Cog, name="Compose"):
         if style and settings.allowed_styles and style not in settings.allowed_styles:
             raise UserFacingError(f"This server allows these styles: {', '.join(settings.allowed_styles)}.")
         cap = self.bot.settings.server_queue_cap
-        if self._in_flight[interaction.guild_id] >= cap:
-            raise UserFacingError(f"This server already has {cap} tracks on the way. Try again in a minute.")
+        scope = Scope.of(interaction.guild_id, interaction.user.id)
+        if self._in_flight[scope] >= cap:
+            where = "You already have" if scope.is_dm else "This server already has"
+            raise UserFacingError(f"{where} {cap} tracks on the way. Try again in a minute.")
         seconds = settings.cooldown_seconds if settings.cooldown_seconds is not None else self.bot.settings.user_cooldown_seconds
         self.cooldowns.check(interaction.guild_id, interaction.user.id, seconds)
 
     async def run(self, interaction: discord.Interaction[Any], job: EngineJob, *, kind: str, parent: Track | None = None, relation: str | None = None) -> Track | None:
         origin = TrackOrigin(interaction.guild_id, interaction.channel_id, interaction.user.id, parent.id if parent else None, relation)
-        self._in_flight[interaction.guild_id] += 1
+        scope = Scope.of(interaction.guild_id, interaction.user.id)
+        self._in_flight[scope] += 1
         try:
             return await self.publisher.publish(interaction, job, origin, kind=kind, view_factory=track_view)
         finally:
-            self._in_flight[interaction.guild_id] -= 1
+            self._in_flight[scope] -= 1
 
     async def _taste(self, user_id: int) -> tuple[str | None, str | None]:
         """The style and mood of the tracks this user rated best, for a /compose with neither given."""

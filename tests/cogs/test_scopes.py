@@ -170,3 +170,25 @@ async def test_an_admin_changes_only_their_own_server_and_only_owners_change_sha
     await answer(playground, "dave", "settings set default_mood", {"mood": "happy"})
     assert (await servers.get(playground.guild_id)).default_mood == "happy"
     assert (await servers.get(other_guild.id)).default_mood is None
+
+
+async def test_queue_caps_are_per_scope(playground: Playground, other_guild: Guild, public_bot: TunesmithBot) -> None:
+    bot = public_bot
+    carol_dm, bob_dm = playground.dm_channel_id("carol"), playground.dm_channel_id("bob")
+    bot.settings.server_queue_cap = 1
+    try:
+        holder = await playground.run_command("carol", "compose", {"style": "game", "mood": "happy", "bars": 16, "seed": 7}, channel_id=carol_dm)
+        await holder.acknowledged()
+        again = await playground.run_command("carol", "compose", {"style": "game", "mood": "happy", "seed": 9}, channel_id=carol_dm)
+        await again.acknowledged()
+        reply = await again.followup()
+        assert is_ephemeral(reply) and "You already have 1 tracks on the way" in reply["content"]
+        # Another user's DM and a server each have their own queue.
+        bobs = await playground.run_command("bob", "compose", {"style": "folk", "mood": "calm", "seed": 8, "bars": 4}, channel_id=bob_dm)
+        await bobs.acknowledged()
+        in_a = await playground.run_command("alice", "compose", {"style": "folk", "mood": "calm", "seed": 10, "bars": 4})
+        await in_a.acknowledged()
+        assert is_track(await final_message(bobs)) and is_track(await final_message(in_a))
+        assert is_track(await final_message(holder))
+    finally:
+        bot.settings.server_queue_cap = 20
