@@ -122,12 +122,10 @@ class LibraryCog(commands.Cog, name="Library"):
         lines = [f"**{t.label}** {t.key}, {t.tempo:.0f} bpm, {t.bars} bars · seed {t.seed}" for t in made]
         embed.add_field(name=f"Tracks you made ({len(made)})", value="\n".join(lines)[:1024] or "None yet: try /compose.", inline=False)
         rated_lines = []
-        for rating in await storage.ratings.by_user(interaction.user.id):
-            track = await storage.tracks.get_in(scope, rating.track_id)  # ratings of tracks elsewhere stay there
+        for rating in (await storage.ratings.by_user(interaction.user.id, scope))[:HISTORY_LIMIT]:  # ratings elsewhere stay there
+            track = await storage.tracks.get_in(scope, rating.track_id)
             if track is not None:
                 rated_lines.append(f"{stars(rating.score)} {track.label}")
-            if len(rated_lines) == HISTORY_LIMIT:
-                break
         embed.add_field(name=f"Your ratings ({len(rated_lines)})", value="\n".join(rated_lines)[:1024] or "None yet: react 1️⃣–5️⃣ on a track.", inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -170,7 +168,7 @@ class LibraryCog(commands.Cog, name="Library"):
         if not tracks:
             raise UserFacingError("No tracks on this server yet: try /compose first.")
         await interaction.response.defer(thinking=True)
-        ratings = await storage.ratings.for_guild(interaction.guild_id)
+        ratings = await storage.ratings.for_guild(Scope.guild(interaction.guild_id))
         versions = [(v.version, v.created_at) for v in await storage.models.history()]
         png = await asyncio.to_thread(stats_png, tracks, ratings, list(reversed(versions)))
         embed = discord.Embed(title="Tunesmith on this server", description=f"{len(tracks)} tracks · {len(ratings)} ratings", colour=0x5865F2)
