@@ -177,6 +177,10 @@ class Playground:
         """The id of `user`'s DM channel with the bot; pass it as `channel_id` to act there."""
         return self.state.dm_channel(self.state.user(user)).id
 
+    def add_channel(self, name: str, *, guild: GuildRef | None = None, topic: str | None = None) -> int:
+        """Another text channel (CHANNEL_CREATE), in the first guild by default; returns its id."""
+        return self.state.add_channel(self.guild(guild), name, topic).id
+
     def add_thread(self, channel_id: int, name: str, owner: UserRef | None = None) -> int:
         """Start a public thread under a text channel (THREAD_CREATE); returns the thread's id."""
         creator = self.state.bot_user if owner is None else self.state.user(owner)

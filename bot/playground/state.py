@@ -144,6 +144,15 @@ class PlaygroundState:
         names = ", ".join(g.name for g in self.guilds.values())
         raise PlaygroundError(f"unknown guild {ref!r}; the playground's guilds are: {names}")
 
+    def add_channel(self, guild: Guild, name: str, topic: str | None = None) -> TextChannel:
+        """Another text channel in a guild (CHANNEL_CREATE)."""
+        if any(c.name == name and not c.is_thread for c in guild.channels.values()):
+            raise PlaygroundError(f"{guild.name} already has a #{name}")
+        channel = TextChannel(self.new_id(), guild.id, name, position=len(guild.text_channels()), topic=topic)
+        guild.channels[channel.id] = channel
+        self.gateway.dispatch("CHANNEL_CREATE", channel.payload(), guild_id=guild.id)
+        return channel
+
     def add_thread(self, parent: TextChannel, name: str, owner: PlaygroundUser) -> TextChannel:
         """A public thread under a text channel (THREAD_CREATE)."""
         guild = self.guild_of(parent)

@@ -192,3 +192,16 @@ async def test_queue_caps_are_per_scope(playground: Playground, other_guild: Gui
         assert is_track(await final_message(holder))
     finally:
         bot.settings.server_queue_cap = 20
+
+
+async def test_a_thread_under_an_allowed_channel_is_allowed(playground: Playground, other_guild: Guild, public_bot: TunesmithBot) -> None:
+    music = playground.add_channel("music")
+    await answer(playground, "alice", "settings set channels", {"channels": f"<#{music}>"})
+    refused = await answer(playground, "bob", "compose", {"style": "folk", "mood": "calm", "bars": 4})
+    assert is_ephemeral(refused) and f"Tunesmith composes only in <#{music}>" in refused["content"]
+    thread = playground.add_thread(music, "jam", owner="bob")
+    _, track = await compose(playground, public_bot, "bob", channel_id=thread, style="folk", mood="calm", seed=2, bars=4)
+    assert track.channel_id == thread and track.guild_id == playground.guild_id
+    # A thread can be named itself, too.
+    named = await answer(playground, "alice", "settings set channels", {"channels": f"<#{thread}>"})
+    assert f"<#{thread}>" in embed_text(named)
