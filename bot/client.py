@@ -37,11 +37,15 @@ discord.VoiceClient.warn_dave = False
 
 
 def default_intents() -> discord.Intents:
-    # Slash commands need no message content; reactions carry ratings.
+    # Slash commands need no message content; reactions carry ratings, in servers and in DMs with the bot.
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_reactions = True
+    intents.dm_reactions = True
     return intents
+
+
+SERVER_ONLY_BY_DEFAULT = discord.app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False)
 
 
 class TunesmithBot(commands.Bot):
@@ -70,6 +74,9 @@ class TunesmithBot(commands.Bot):
             owner_ids=set(settings.owner_ids),
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
             guild_ready_timeout=guild_ready_timeout,
+            # Every command is for servers unless it declares that it also works, privately, in DMs with the bot.
+            allowed_contexts=SERVER_ONLY_BY_DEFAULT,
+            allowed_installs=discord.app_commands.AppInstallationType(guild=True, user=False),
         )
         self.version = BOT_VERSION
         self.services = Services(settings, storage=storage, engine=engine)

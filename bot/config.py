@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # Plugins: cogs in cogs/ by module name, plus third-party plugins by entry-point name.
     enabled_cogs: list[str] = Field(default_factory=lambda: list(DEFAULT_COGS))
     enabled_plugins: list[str] = Field(default_factory=list, description="Entry-point names in the tunesmith.plugins group to load at start")
-    plugins_owner_only: bool = Field(default=False, description="Only bot owners may load, unload or reload plugins (they affect every server)")
+    plugins_owner_only: bool = Field(default=True, description="Only bot owners load, unload or reload plugins (shared by every server); false is refused")
 
     # Where things live.
     data_dir: Path = Field(default=PROJECT_ROOT / "var", description="Database, rendered files and model versions")

@@ -2,7 +2,8 @@
 
 A server admin is a member with the configured permission (Manage Server by default) or Administrator, the
 server's owner, or a member with one of the admin roles the server set with `/settings set admin_roles`.
-Bot owners count as admins on every server.
+Bot owners count as admins on every server. What every server shares (plugin code, the base model) only
+the owners change: a server's admins change their own server and nothing else.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ class AccessPolicy:
     def __init__(self, settings: Settings) -> None:
         if settings.admin_permission not in discord.Permissions.VALID_FLAGS:
             raise ValueError(f"admin_permission {settings.admin_permission!r} is not a Discord permission name (e.g. 'manage_guild')")
+        if not settings.plugins_owner_only:
+            raise ValueError(
+                "plugins_owner_only = false is no longer supported: plugin code is shared by every server the bot is in, "
+                "so only owner_ids may load, unload or reload it. Remove the setting."
+            )
         self.owner_ids = frozenset(settings.owner_ids)
         self.admin_permission = settings.admin_permission
 
@@ -75,12 +81,17 @@ async def ensure_owner(interaction: discord.Interaction[Any]) -> bool:
 
 
 async def ensure_plugin_admin(interaction: discord.Interaction[Any]) -> bool:
-    """Plugin changes affect every server: owners only when the `plugins_owner_only` setting says so."""
-    if _bot(interaction).settings.plugins_owner_only:
-        if _bot(interaction).access.is_owner(interaction.user):
-            return True
-        raise NotBotOwner("Only the bot's owners can load, unload or reload plugins: the change affects every server.")
-    return await ensure_server_admin(interaction)
+    """Plugin code is shared by every server the bot is in: only its owners load, unload or reload it."""
+    if _bot(interaction).access.is_owner(interaction.user):
+        return True
+    raise NotBotOwner("Only the bot's owners can load, unload or reload plugins: plugin code is shared by every server Tunesmith is in.")
+
+
+async def ensure_global_change(interaction: discord.Interaction[Any]) -> bool:
+    """For anything every server shares (the base model, plugin code): only the bot's owners."""
+    if _bot(interaction).access.is_owner(interaction.user):
+        return True
+    raise NotBotOwner("Only the bot's owners can change this: it is shared by every server Tunesmith is in.")
 
 
 def admin_only() -> Callable[[T], T]:
@@ -94,5 +105,10 @@ def owner_only() -> Callable[[T], T]:
 
 
 def plugin_admin_only() -> Callable[[T], T]:
-    """Decorator for commands that change plugins: server admins, or only owners with `plugins_owner_only`."""
+    """Decorator for commands that change plugin code (load, unload, reload): the bot's owners only."""
     return app_commands.check(ensure_plugin_admin)
+
+
+def global_change_only() -> Callable[[T], T]:
+    """Decorator for commands that change what every server shares (e.g. rolling back the base model): owners only."""
+    return app_commands.check(ensure_global_change)

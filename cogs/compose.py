@@ -25,7 +25,7 @@ from engine.request import MAX_BARS, MIN_BARS, ComposeRequest
 from engine.service import EngineJob
 from engine.tokens import piece_from_arrays
 from engine.vocab import MOODS, STYLES
-from storage import ServerSettings, Track
+from storage import Scope, ServerSettings, Track
 from storage.taste import active_taste_path
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class ComposeCog(commands.Cog, name="Compose"):
         self.bot = bot
         self.publisher = TrackPublisher(bot)
         self.cooldowns = Cooldowns()
-        self._in_flight: Counter[int | None] = Counter()
+        self._in_flight: Counter[Scope] = Counter()  # per server, and per user in their DMs: no scope waits on another
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(VariationButton, ExtendButton, RestyleSelect, RemoodSelect, RegenerateButton)
@@ -88,24 +88,27 @@ class ComposeCog(commands.Cog, name="Compose"):
         return await self.bot.services.storage.servers.get(interaction.guild_id) if interaction.guild_id else ServerSettings(guild_id=0)
 
     async def _admit(self, interaction: discord.Interaction[Any], settings: ServerSettings, style: str | None) -> None:
-        if settings.allowed_channel_ids and interaction.channel_id not in settings.allowed_channel_ids:
+        if settings.allowed_channel_ids and not _in_allowed_channel(interaction, settings.allowed_channel_ids):
             channels = ", ".join(f"<#{c}>" for c in settings.allowed_channel_ids)
             raise UserFacingError(f"Tunesmith composes only in {channels} on this server.")
         if style and settings.allowed_styles and style not in settings.allowed_styles:
             raise UserFacingError(f"This server allows these styles: {', '.join(settings.allowed_styles)}.")
         cap = self.bot.settings.server_queue_cap
-        if self._in_flight[interaction.guild_id] >= cap:
-            raise UserFacingError(f"This server already has {cap} tracks on the way. Try again in a minute.")
+        scope = Scope.of(interaction.guild_id, interaction.user.id)
+        if self._in_flight[scope] >= cap:
+            where = "You already have" if scope.is_dm else "This server already has"
+            raise UserFacingError(f"{where} {cap} tracks on the way. Try again in a minute.")
         seconds = settings.cooldown_seconds if settings.cooldown_seconds is not None else self.bot.settings.user_cooldown_seconds
         self.cooldowns.check(interaction.guild_id, interaction.user.id, seconds)
 
     async def run(self, interaction: discord.Interaction[Any], job: EngineJob, *, kind: str, parent: Track | None = None, relation: str | None = None) -> Track | None:
         origin = TrackOrigin(interaction.guild_id, interaction.channel_id, interaction.user.id, parent.id if parent else None, relation)
-        self._in_flight[interaction.guild_id] += 1
+        scope = Scope.of(interaction.guild_id, interaction.user.id)
+        self._in_flight[scope] += 1
         try:
             return await self.publisher.publish(interaction, job, origin, kind=kind, view_factory=track_view)
         finally:
-            self._in_flight[interaction.guild_id] -= 1
+            self._in_flight[scope] -= 1
 
     async def _taste(self, user_id: int) -> tuple[str | None, str | None]:
         """The style and mood of the tracks this user rated best, for a /compose with neither given."""
@@ -118,6 +121,7 @@ class ComposeCog(commands.Cog, name="Compose"):
 
     # /compose ------------------------------------------------------------------------------------------
 
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)  # in DMs: private to the user
     @app_commands.command(name="compose", description="Compose a new track")
     @app_commands.describe(
         style="Musical style",
@@ -195,6 +199,7 @@ class ComposeCog(commands.Cog, name="Compose"):
             log.info("Upload refused", extra={"command": kind, "user": interaction.user.id, "reason": exc.message})
             await _withdraw(interaction, exc.message)
 
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)  # in DMs: private to the user
     @app_commands.command(name="restyle", description="Turn an uploaded MIDI file into another style")
     @app_commands.describe(file="A MIDI file (melody and chords work best)", style="The new style", mood="Mood (optional)")
     @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES)
@@ -208,6 +213,7 @@ class ComposeCog(commands.Cog, name="Compose"):
 
         await self._from_upload(interaction, await self._server_settings(interaction), file, style, make_job, "restyle")
 
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)  # in DMs: private to the user
     @app_commands.command(name="continue", description="Continue an uploaded MIDI file")
     @app_commands.describe(file="A MIDI file to continue", bars="How many bars to add (4-32)", style="Style (optional)", mood="Mood (optional)")
     @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES)
@@ -230,8 +236,9 @@ class ComposeCog(commands.Cog, name="Compose"):
 
     # Buttons ---------------------------------------------------------------------------------------------
 
-    async def _parent(self, track_id: int) -> Track:
-        track = await self.bot.services.storage.tracks.get(track_id)
+    async def _parent(self, interaction: discord.Interaction[Any], track_id: int) -> Track:
+        # Only a track of this server (or, in a DM, one of the user's own DM tracks) can be worked on here.
+        track = await self.bot.services.storage.tracks.get_in(Scope.of(interaction.guild_id, interaction.user.id), track_id)
         if track is None:
             raise UserFacingError(f"Track #{track_id} no longer exists.")
         return track
@@ -248,7 +255,7 @@ class ComposeCog(commands.Cog, name="Compose"):
 
     async def action(self, interaction: discord.Interaction[Any], track_id: int, relation: Literal["variation", "extend", "restyle", "remood", "regenerate"], value: str | None = None) -> None:
         """What every track button does: a new track linked to its parent."""
-        parent = await self._parent(track_id)
+        parent = await self._parent(interaction, track_id)
         settings = await self._server_settings(interaction)
         style = value if relation == "restyle" else parent.style
         await self._admit(interaction, settings, style)
@@ -384,6 +391,14 @@ class RemoodSelect(_TrackItem, discord.ui.DynamicItem[discord.ui.Select[Any]], t
         options = [discord.SelectOption(label=m.capitalize(), value=m) for m in MOODS]
         super().__init__(discord.ui.Select(placeholder="🌗 Re-mood…", options=options, custom_id=f"ts:remood:{track_id}"))
         self.track_id = track_id
+
+
+def _in_allowed_channel(interaction: discord.Interaction[Any], allowed: tuple[int, ...]) -> bool:
+    """An allowed channel, or a thread under one (a thread's parent is where the server allowed music)."""
+    if interaction.channel_id in allowed:
+        return True
+    parent_id = getattr(interaction.channel, "parent_id", None)
+    return parent_id is not None and parent_id in allowed
 
 
 def track_view(track_id: int) -> discord.ui.View:

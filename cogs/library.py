@@ -1,4 +1,7 @@
-"""The server's library: `/history`, `/track id:` (full provenance, Regenerate) and `/stats` (charts)."""
+"""The library: `/history`, `/track id:` (full provenance, Regenerate) and `/stats` (charts).
+
+Each shows one scope only: on a server, that server's tracks; in a DM with the bot, the user's own DM
+tracks. A track from elsewhere does not exist as far as the command can tell."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from discord.ext import commands
 from bot.errors import UserFacingError
 from bot.plugins import PluginManifest
 from bot.publishing import track_title
-from storage import Rating, Track
+from storage import Rating, Scope, Track, UnknownTrackError
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -41,9 +44,13 @@ def stars(score: float) -> str:
 
 
 def jump_link(track: Track) -> str:
-    if track.guild_id and track.channel_id and track.message_id:
-        return f"https://discord.com/channels/{track.guild_id}/{track.channel_id}/{track.message_id}"
+    if track.channel_id and track.message_id:
+        return f"https://discord.com/channels/{track.guild_id or '@me'}/{track.channel_id}/{track.message_id}"
     return ""
+
+
+def scope_of(interaction: discord.Interaction[Any]) -> Scope:
+    return Scope.of(interaction.guild_id, interaction.user.id)
 
 
 def stats_png(tracks: list[Track], ratings: list[Rating], versions: list[tuple[str, Any]]) -> bytes:
@@ -105,17 +112,18 @@ class LibraryCog(commands.Cog, name="Library"):
     def __init__(self, bot: TunesmithBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="history", description="Your tracks and ratings on this server")
+    @app_commands.command(name="history", description="Your tracks and ratings here (on this server, or in your DMs with the bot)")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def history(self, interaction: discord.Interaction[Any]) -> None:
         storage = self.bot.services.storage
-        made = await storage.tracks.by_user(interaction.user.id, guild_id=interaction.guild_id, limit=HISTORY_LIMIT)
-        rated = (await storage.ratings.by_user(interaction.user.id))[:HISTORY_LIMIT]
-        embed = discord.Embed(title="Your Tunesmith history", colour=0x5865F2)
+        scope = scope_of(interaction)
+        made = await storage.tracks.by_user(interaction.user.id, scope, limit=HISTORY_LIMIT)
+        embed = discord.Embed(title="Your Tunesmith history" + (" in DMs" if scope.is_dm else " on this server"), colour=0x5865F2)
         lines = [f"**{t.label}** {t.key}, {t.tempo:.0f} bpm, {t.bars} bars · seed {t.seed}" for t in made]
         embed.add_field(name=f"Tracks you made ({len(made)})", value="\n".join(lines)[:1024] or "None yet: try /compose.", inline=False)
         rated_lines = []
-        for rating in rated:
-            track = await storage.tracks.get(rating.track_id)
+        for rating in (await storage.ratings.by_user(interaction.user.id, scope))[:HISTORY_LIMIT]:  # ratings elsewhere stay there
+            track = await storage.tracks.get_in(scope, rating.track_id)
             if track is not None:
                 rated_lines.append(f"{stars(rating.score)} {track.label}")
         embed.add_field(name=f"Your ratings ({len(rated_lines)})", value="\n".join(rated_lines)[:1024] or "None yet: react 1️⃣–5️⃣ on a track.", inline=False)
@@ -123,11 +131,13 @@ class LibraryCog(commands.Cog, name="Library"):
 
     @app_commands.command(name="track", description="A track's full provenance, with a button that regenerates it")
     @app_commands.describe(id="The track number (shown under every track)")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def track(self, interaction: discord.Interaction[Any], id: app_commands.Range[int, 1]) -> None:
         storage = self.bot.services.storage
-        track = await storage.tracks.get(id)
-        if track is None or (interaction.guild_id and track.guild_id not in (None, interaction.guild_id)):
-            raise UserFacingError(f"There is no track #{id} on this server.")
+        try:
+            track = await storage.tracks.require_in(scope_of(interaction), id)
+        except UnknownTrackError as exc:
+            raise UserFacingError(str(exc)) from None
         summary = await storage.ratings.summary(track.id)
         embed = discord.Embed(title=f"Track #{track.id}: {track_title(track)}", colour=0x5865F2, url=jump_link(track) or None)
         rows = {
@@ -149,13 +159,16 @@ class LibraryCog(commands.Cog, name="Library"):
         await interaction.response.send_message(embed=embed, view=view)
 
     @app_commands.command(name="stats", description="This server's charts: ratings by style and mood, top tracks, model versions")
+    @app_commands.guild_only()
     async def stats(self, interaction: discord.Interaction[Any]) -> None:
         storage = self.bot.services.storage
-        tracks = await storage.tracks.for_guild(interaction.guild_id)
+        if interaction.guild_id is None:  # guild_only: Discord does not offer /stats in DMs
+            raise UserFacingError("/stats shows a server's charts, so it only works in a server.")
+        tracks = await storage.tracks.in_scope(Scope.guild(interaction.guild_id))
         if not tracks:
             raise UserFacingError("No tracks on this server yet: try /compose first.")
         await interaction.response.defer(thinking=True)
-        ratings = await storage.ratings.for_guild(interaction.guild_id)
+        ratings = await storage.ratings.for_guild(Scope.guild(interaction.guild_id))
         versions = [(v.version, v.created_at) for v in await storage.models.history()]
         png = await asyncio.to_thread(stats_png, tracks, ratings, list(reversed(versions)))
         embed = discord.Embed(title="Tunesmith on this server", description=f"{len(tracks)} tracks · {len(ratings)} ratings", colour=0x5865F2)

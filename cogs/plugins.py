@@ -1,4 +1,5 @@
-"""`/plugins list|load|unload|reload`: the plugin lifecycle for server admins, each outcome reported."""
+"""`/plugins list|load|unload|reload`: server admins list the plugins; the bot's owners load, unload and reload
+their code, which every server shares. Each outcome is reported."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 MANIFEST = PluginManifest(
     name="plugins",
     version="1.0.0",
-    description="Lists, loads, unloads and reloads plugins. Server admins only.",
+    description="Lists plugins (server admins); loads, unloads and reloads them (the bot's owners: every server shares plugin code).",
     permissions=[],
     user_data="None.",
     bot_versions=">=0.1,<1.0",
@@ -76,7 +77,8 @@ def render_list(infos: list[PluginInfo], granted: discord.Permissions | None, bo
 
 
 @app_commands.guild_only()
-class PluginsCog(commands.GroupCog, group_name="plugins", group_description="List, load, unload and reload plugins (server admins)"):
+@app_commands.default_permissions(manage_guild=True)
+class PluginsCog(commands.GroupCog, group_name="plugins", group_description="List plugins (server admins); load, unload, reload them (bot owners)"):
     def __init__(self, bot: TunesmithBot) -> None:
         self.bot = bot
         super().__init__()

@@ -78,6 +78,7 @@ def describe(settings: ServerSettings, bot_cooldown: float) -> discord.Embed:
 
 
 @app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)  # shown to server admins; /settings set admin_roles members get it via Integrations
 class SettingsCog(commands.GroupCog, group_name="settings", group_description="Show or change this server's Tunesmith settings (server admins)"):
     set_group = app_commands.Group(name="set", description="Change one of this server's settings")
 
@@ -125,14 +126,14 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
         await self._update(interaction, "Allowed styles updated.", allowed_styles=names)
 
     @set_group.command(name="channels", description="The channels where Tunesmith answers music commands")
-    @app_commands.describe(channels="Channels (type # to mention them) separated by spaces, or all")
+    @app_commands.describe(channels="Channels or threads (type # to mention them) separated by spaces, or all")
     @admin_only()
     async def set_channels(self, interaction: discord.Interaction[TunesmithBot], channels: str) -> None:
         ids = parse_ids(channels, _CHANNEL_MENTION, "channel", empty_words=EVERYTHING)
         guild = _guild(interaction)
-        unknown = [i for i in ids if not isinstance(guild.get_channel(i), (discord.TextChannel, discord.Thread, discord.VoiceChannel))]
+        unknown = [i for i in ids if not isinstance(guild.get_channel_or_thread(i), (discord.TextChannel, discord.Thread, discord.VoiceChannel))]
         if unknown:
-            raise UserFacingError(f"This server has no text channel with id {', '.join(map(str, unknown))}.")
+            raise UserFacingError(f"This server has no text channel or thread with id {', '.join(map(str, unknown))}.")
         await self._update(interaction, "Channels updated.", allowed_channel_ids=ids)
 
     @set_group.command(name="cooldown", description="Seconds a member waits between compositions")

@@ -20,6 +20,7 @@ from storage.export import RatingExport, export_ratings
 from storage.jobs import Job, JobRepository, JobStateError
 from storage.media import MediaStore
 from storage.models import ModelVersion, ModelVersionError, ModelVersionRepository
+from storage.scope import Scope, as_scope
 from storage.ratings import InvalidRatingError, RateableMessage, Rating, RatingRepository
 from storage.recommend import Recommendation, recommend
 from storage.servers import ServerRepository, ServerSettings, ServerSettingsError
@@ -69,7 +70,7 @@ class Storage:
 
 
 __all__ = [
-    "Storage", "Database", "MediaStore",
+    "Storage", "Database", "MediaStore", "Scope", "as_scope",
     "DatabaseBusyError", "DatabaseCorruptError", "DatabaseOpenError",
     "NewTrack", "Track", "UnknownTrackError",
     "Rating", "InvalidRatingError", "RateableMessage",

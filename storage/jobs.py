@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from storage import codec
 from storage.database import Database, parse_optional_time, parse_time, utc_now
+from storage.scope import Scope
 from storage.users import touch_user
 
 JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
@@ -164,13 +165,14 @@ class JobRepository:
         """Record the message (e.g. the deferred response) that will show the job's result."""
         await self._db.execute("UPDATE jobs SET message_id = ? WHERE id = ?", (message_id, job_id))
 
-    async def in_flight(self, *, guild_id: int | None = None, user_id: int | None = None) -> list[Job]:
-        """Queued and running jobs, oldest first, optionally of one server or user (for queue caps)."""
+    async def in_flight(self, *, scope: Scope | None = None, user_id: int | None = None) -> list[Job]:
+        """Queued and running jobs, oldest first, optionally of one scope (a server, or one user's DMs) or user."""
         sql = "SELECT * FROM jobs WHERE status IN ('queued', 'running')"
         params: list[Any] = []
-        if guild_id is not None:
-            sql += " AND guild_id = ?"
-            params.append(guild_id)
+        if scope is not None:
+            where, extra = scope.where()
+            sql += f" AND {where}"
+            params.extend(extra)
         if user_id is not None:
             sql += " AND user_id = ?"
             params.append(user_id)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from numbers import Integral
 
 from storage.database import Database, parse_time, utc_now
+from storage.scope import Scope, as_scope
 from storage.tracks import UnknownTrackError
 from storage.users import touch_user
 
@@ -120,8 +121,16 @@ class RatingRepository:
         row = await self._db.fetchone("SELECT * FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id))
         return None if row is None else _from_row(row)
 
-    async def by_user(self, user_id: int) -> list[Rating]:
-        rows = await self._db.fetchall("SELECT * FROM ratings WHERE user_id = ? ORDER BY updated_at DESC", (user_id,))
+    async def by_user(self, user_id: int, scope: Scope | None = None) -> list[Rating]:
+        """The user's ratings, latest first: of the tracks of one scope, or (for their own data) everywhere."""
+        if scope is None:
+            rows = await self._db.fetchall("SELECT * FROM ratings WHERE user_id = ? ORDER BY updated_at DESC", (user_id,))
+        else:
+            where, params = scope.where("t")
+            rows = await self._db.fetchall(
+                f"SELECT r.* FROM ratings r JOIN tracks t ON t.id = r.track_id WHERE r.user_id = ? AND {where} ORDER BY r.updated_at DESC",
+                (user_id, *params),
+            )
         return [_from_row(r) for r in rows]
 
     async def for_track(self, track_id: int) -> list[Rating]:
@@ -133,12 +142,13 @@ class RatingRepository:
         assert row is not None
         return TrackRatingSummary(track_id, int(row[0]), None if row[1] is None else float(row[1]))
 
-    async def for_guild(self, guild_id: int | None) -> list[Rating]:
-        """Every rating of the server's tracks (what the recommender learns from)."""
-        where = "t.guild_id IS ?" if guild_id is None else "t.guild_id = ?"
+    async def for_guild(self, scope: Scope | int) -> list[Rating]:
+        """Every rating of the scope's tracks (a server's, or one user's DM tracks): what the recommender learns
+        from. None is refused: it would pool every user's DM ratings."""
+        where, params = as_scope(scope).where("t")
         rows = await self._db.fetchall(
             f"SELECT r.* FROM ratings r JOIN tracks t ON t.id = r.track_id WHERE {where} ORDER BY r.track_id, r.user_id",
-            (guild_id,),
+            params,
         )
         return [_from_row(r) for r in rows]
 

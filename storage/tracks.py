@@ -13,6 +13,7 @@ import numpy as np
 
 from storage import codec
 from storage.database import Database, Transaction, parse_time, utc_now
+from storage.scope import Scope, as_scope
 from storage.users import touch_user
 
 RELATIONS: tuple[str, ...] = ("variation", "extend", "restyle", "remood", "regenerate")
@@ -21,8 +22,9 @@ RELATIONS: tuple[str, ...] = ("variation", "extend", "restyle", "remood", "regen
 class UnknownTrackError(LookupError):
     """A track id that does not exist; the message can be shown to the user."""
 
-    def __init__(self, track_id: int) -> None:
-        super().__init__(f"There is no track #{track_id}.")
+    def __init__(self, track_id: int, scope: Scope | None = None) -> None:
+        where = "" if scope is None else (" on this server" if not scope.is_dm else " in your DMs")
+        super().__init__(f"There is no track #{track_id}{where}.")
         self.track_id = track_id
 
 
@@ -58,6 +60,13 @@ class NewTrack:
 class Track(NewTrack):
     id: int
     created_at: datetime
+
+    @property
+    def scope(self) -> Scope | None:
+        """Where the track belongs: its server, or its maker's DMs (None for an anonymised DM track)."""
+        if self.guild_id is not None:
+            return Scope.guild(self.guild_id)
+        return None if self.user_id is None else Scope.dm(self.user_id)
 
     @property
     def label(self) -> str:
@@ -171,23 +180,43 @@ class TrackRepository:
         row = await self._db.fetchone(f"SELECT {_LIGHT} FROM tracks WHERE message_id = ?", (message_id,))
         return None if row is None else _from_row(row, with_tokens=False)
 
-    async def for_guild(self, guild_id: int | None, *, limit: int | None = None) -> list[Track]:
-        """The server's tracks, newest first (without token arrays)."""
-        where = "guild_id IS ?" if guild_id is None else "guild_id = ?"
+    async def get_in(self, scope: Scope, track_id: int) -> Track | None:
+        """The track if it belongs to `scope` (its server, or the user's own DMs), else None."""
+        where, params = scope.where()
+        row = await self._db.fetchone(f"SELECT * FROM tracks WHERE id = ? AND {where}", (track_id, *params))
+        return None if row is None else _from_row(row)
+
+    async def require_in(self, scope: Scope, track_id: int) -> Track:
+        """The track if it belongs to `scope`, else UnknownTrackError naming the scope (another server's or
+        another user's tracks do not exist as far as this scope can tell)."""
+        track = await self.get_in(scope, track_id)
+        if track is None:
+            raise UnknownTrackError(track_id, scope)
+        return track
+
+    async def in_scope(self, scope: Scope, *, limit: int | None = None) -> list[Track]:
+        """The scope's tracks (a server's, or one user's DM tracks), newest first (without token arrays)."""
+        where, params = scope.where()
         sql = f"SELECT {_LIGHT} FROM tracks WHERE {where} ORDER BY id DESC"
-        params: list[Any] = [guild_id]
+        values: list[Any] = list(params)
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(limit)
-        return [_from_row(r, with_tokens=False) for r in await self._db.fetchall(sql, params)]
+            values.append(limit)
+        return [_from_row(r, with_tokens=False) for r in await self._db.fetchall(sql, values)]
 
-    async def by_user(self, user_id: int, *, guild_id: int | None = None, limit: int = 25) -> list[Track]:
-        """Tracks the user made, newest first (without token arrays), optionally on one server."""
+    async def for_guild(self, scope: Scope | int, *, limit: int | None = None) -> list[Track]:
+        """`in_scope` for a Scope or a server's id. None is refused: it would pool every user's DM tracks."""
+        return await self.in_scope(as_scope(scope), limit=limit)
+
+    async def by_user(self, user_id: int, scope: Scope | None = None, *, limit: int = 25) -> list[Track]:
+        """Tracks the user made, newest first (without token arrays): in one scope, or (for their own
+        data, e.g. /forget-me) everywhere."""
         sql = f"SELECT {_LIGHT} FROM tracks WHERE user_id = ?"
         params: list[Any] = [user_id]
-        if guild_id is not None:
-            sql += " AND guild_id = ?"
-            params.append(guild_id)
+        if scope is not None:
+            where, extra = scope.where()
+            sql += f" AND {where}"
+            params.extend(extra)
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
         return [_from_row(r, with_tokens=False) for r in await self._db.fetchall(sql, params)]
@@ -231,10 +260,12 @@ class TrackRepository:
         """Delete a track and its ratings; its children keep existing without a parent."""
         await self._update(track_id, None, ())
 
-    async def count(self, guild_id: int | None = None) -> int:
-        if guild_id is None:
+    async def count(self, scope: Scope | int | None = None) -> int:
+        """Every track (for the bot's owners and benchmarks), or the tracks of one scope."""
+        if scope is None:
             return int(await self._db.fetchval("SELECT COUNT(*) FROM tracks"))
-        return int(await self._db.fetchval("SELECT COUNT(*) FROM tracks WHERE guild_id = ?", (guild_id,)))
+        where, params = as_scope(scope).where()
+        return int(await self._db.fetchval(f"SELECT COUNT(*) FROM tracks WHERE {where}", params))
 
     async def _update(self, track_id: int, assignments: str | None, params: Sequence[Any]) -> None:
         async with self._db.transaction() as tx:

@@ -15,6 +15,9 @@ from aiohttp import BodyPartReader, web
 
 from bot.playground.errors import entity_too_large, invalid_form_body, invalid_json
 
+MAX_REQUEST_BYTES = 25 * 1024 * 1024  # Discord refuses a whole request (all files together) over 25 MiB
+MAX_FILES = 10
+
 FILE_FIELD = re.compile(r"^(?:files?)(?:\[(\d+)\])?$")
 CHUNK = 64 * 1024
 
@@ -53,6 +56,7 @@ async def _read_multipart(request: web.Request, upload_limit: int) -> RequestBod
     body = RequestBody()
     reader = await request.multipart()
     implicit_index = 0
+    total = 0
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             continue
@@ -65,10 +69,13 @@ async def _read_multipart(request: web.Request, upload_limit: int) -> RequestBod
             continue  # Discord ignores unknown form fields
         index = int(match.group(1)) if match.group(1) is not None else implicit_index
         implicit_index += 1
-        data = await _read_part(part, upload_limit)
+        data = await _read_part(part, min(upload_limit, MAX_REQUEST_BYTES - total))
+        total += len(data)
         if not part.filename:
             raise invalid_form_body({name: {"_errors": [{"code": "BASE_TYPE_REQUIRED", "message": "A file name is required."}]}})
         body.files.append(UploadedFile(index=index, filename=part.filename, data=data))
+    if len(body.files) > MAX_FILES:
+        raise invalid_form_body({"files": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": f"Must be {MAX_FILES} or fewer in length."}]}})
     return body
 
 

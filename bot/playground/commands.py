@@ -12,6 +12,18 @@ from bot.playground.snowflakes import SnowflakeFactory
 # Option types (https://discord.com/developers/docs/interactions/application-commands#application-command-object-application-command-option-type).
 SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = range(1, 12)
 CHAT_INPUT = 1
+# Interaction context types: in a guild, in a DM with the bot, in another DM or group DM.
+GUILD_CONTEXT, BOT_DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT = 0, 1, 2
+
+
+def command_contexts(command: dict[str, Any]) -> set[int]:
+    """Where Discord offers a global command: its `contexts`, else `dm_permission` (false: servers only)."""
+    contexts = command.get("contexts")
+    if contexts is not None:
+        return {int(c) for c in contexts}
+    if command.get("dm_permission") is False:
+        return {GUILD_CONTEXT}
+    return {GUILD_CONTEXT, BOT_DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT}
 OPTION_TYPE_NAMES = {
     STRING: "text", INTEGER: "integer", BOOLEAN: "true/false", USER: "user", CHANNEL: "channel",
     ROLE: "role", MENTIONABLE: "user or role", NUMBER: "number", ATTACHMENT: "file",
@@ -79,6 +91,8 @@ class CommandRegistry:
         stored.setdefault("description", "")
         stored.setdefault("options", [])
         stored.setdefault("default_member_permissions", None)
+        if stored["default_member_permissions"] is not None:
+            stored["default_member_permissions"] = str(int(stored["default_member_permissions"]))  # Discord answers a string
         stored.setdefault("nsfw", False)
         stored["id"] = command_id or str(self.new_id())
         stored["application_id"] = str(self.application_id)
@@ -86,15 +100,22 @@ class CommandRegistry:
         if guild_id is not None:
             stored["guild_id"] = str(guild_id)
         else:
-            stored.setdefault("contexts", [0, 1, 2])
+            stored["contexts"] = sorted(command_contexts(stored))
             stored.setdefault("integration_types", [0])
         return stored
 
-    def chat_input_paths(self, guild_id: int) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
+    def available(self, guild_id: int | None) -> list[dict[str, Any]]:
+        """The commands Discord offers in a guild (its own, then global ones allowed in guilds), or with
+        `guild_id` None in a DM with the bot (global ones allowed there)."""
+        if guild_id is None:
+            return [c for c in self.global_commands if BOT_DM_CONTEXT in command_contexts(c)]
+        return [*self.guild_commands.get(guild_id, []), *(c for c in self.global_commands if GUILD_CONTEXT in command_contexts(c))]
+
+    def chat_input_paths(self, guild_id: int | None) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
         """Every invocable path ("compose", "plugins reload") with its leaf description and options, guild first."""
         paths: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = []
         seen: set[str] = set()
-        for command in [*self.guild_commands.get(guild_id, []), *self.global_commands]:
+        for command in self.available(guild_id):
             if command.get("type", 1) != CHAT_INPUT or command["name"] in seen:
                 continue
             seen.add(command["name"])
@@ -102,18 +123,20 @@ class CommandRegistry:
                 paths.append((" ".join(path), leaf, leaf.get("options") or []))
         return paths
 
-    def resolve(self, name: str, guild_id: int) -> ResolvedCommand:
+    def resolve(self, name: str, guild_id: int | None) -> ResolvedCommand:
+        """`name` among the commands offered in `guild_id` (None: a DM with the bot)."""
         parts = name.strip().lstrip("/").split()
         if not parts:
             raise PlaygroundError("a command name is required")
-        top = next((c for c in self.guild_commands.get(guild_id, []) if c["name"] == parts[0] and c.get("type", 1) == CHAT_INPUT), None)
-        scope: int | None = guild_id
+        top = next((c for c in self.available(guild_id) if c["name"] == parts[0] and c.get("type", 1) == CHAT_INPUT), None)
         if top is None:
-            top = next((c for c in self.global_commands if c["name"] == parts[0] and c.get("type", 1) == CHAT_INPUT), None)
-            scope = None
-        if top is None:
+            where = "in DMs" if guild_id is None else "in this guild"
+            exists = any(c["name"] == parts[0] for c in [*self.global_commands, *(c for cs in self.guild_commands.values() for c in cs)])
+            if exists:
+                raise PlaygroundError(f"/{parts[0]} is not offered {where}: Discord only shows a command where its contexts allow it")
             known = ", ".join(f"/{path}" for path, _, _ in self.chat_input_paths(guild_id)) or "none (has the bot synced its command tree?)"
-            raise PlaygroundError(f"unknown command /{parts[0]}; registered commands: {known}")
+            raise PlaygroundError(f"unknown command /{parts[0]}; registered commands: {known} ({where})")
+        scope = int(top["guild_id"]) if top.get("guild_id") is not None else None
         node: dict[str, Any] = top
         for part in parts[1:]:
             child = next((o for o in node.get("options") or [] if o["name"] == part and o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)), None)

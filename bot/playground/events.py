@@ -22,6 +22,9 @@ GATEWAY_IDENTIFY = "gateway_identify"
 GATEWAY_RESUME = "gateway_resume"
 GATEWAY_DISCONNECT = "gateway_disconnect"
 MEMBER_ADD = "member_add"
+GUILD_CREATE = "guild_create"
+THREAD_CREATE = "thread_create"
+RATE_LIMITED = "rate_limited"
 
 
 @dataclass(frozen=True)

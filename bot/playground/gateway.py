@@ -37,6 +37,8 @@ CLOSE_NOT_AUTHENTICATED = 4003
 CLOSE_AUTHENTICATION_FAILED = 4004
 CLOSE_ALREADY_AUTHENTICATED = 4005
 CLOSE_SESSION_TIMED_OUT = 4009
+CLOSE_INVALID_SHARD = 4010
+CLOSE_SHARDING_REQUIRED = 4011
 CLOSE_INVALID_API_VERSION = 4012
 
 # Which intent bit an event needs; events not listed are always sent.
@@ -44,11 +46,14 @@ INTENT_GUILDS = 1 << 0
 INTENT_GUILD_MEMBERS = 1 << 1
 INTENT_GUILD_MESSAGES = 1 << 9
 INTENT_GUILD_MESSAGE_REACTIONS = 1 << 10
+INTENT_DIRECT_MESSAGES = 1 << 12
+INTENT_DIRECT_MESSAGE_REACTIONS = 1 << 13
 INTENT_MESSAGE_CONTENT = 1 << 15
 EVENT_INTENTS = {
     "GUILD_CREATE": INTENT_GUILDS,
     "GUILD_UPDATE": INTENT_GUILDS,
     "CHANNEL_CREATE": INTENT_GUILDS,
+    "THREAD_CREATE": INTENT_GUILDS,
     "GUILD_MEMBER_ADD": INTENT_GUILD_MEMBERS,
     "GUILD_MEMBER_REMOVE": INTENT_GUILD_MEMBERS,
     "MESSAGE_CREATE": INTENT_GUILD_MESSAGES,
@@ -101,9 +106,16 @@ class GatewaySession:
     connection: Connection | None = None
     disconnected_at: float | None = None
 
-    def wants(self, event: str) -> bool:
-        needed = EVENT_INTENTS.get(event)
+    def wants(self, event: str, intent: int | None = None) -> bool:
+        needed = EVENT_INTENTS.get(event) if intent is None else intent
         return needed is None or bool(self.intents & needed)
+
+    def handles_guild(self, guild_id: int) -> bool:
+        """Whether this session's shard receives the guild's events: (guild_id >> 22) % num_shards, as on Discord."""
+        if not self.shard:
+            return True
+        shard_id, count = self.shard
+        return (guild_id >> 22) % count == shard_id
 
     def can_resume_from(self, seq: int, resume_window: float) -> bool:
         if self.disconnected_at is not None and time.monotonic() - self.disconnected_at > resume_window:
@@ -114,6 +126,8 @@ class GatewaySession:
 
 # The playground supplies these: what to send after IDENTIFY, and a member chunk for op 8.
 IdentifyPayloads = Callable[[GatewaySession], list[tuple[str, dict[str, Any]]]]
+# Why an IDENTIFY must be refused (close code and reason), or None: e.g. a shard holding too many guilds.
+IdentifyGuard = Callable[[GatewaySession], tuple[int, str] | None]
 MembersChunk = Callable[[GatewaySession, dict[str, Any]], dict[str, Any]]
 
 
@@ -127,8 +141,10 @@ class Gateway:
         members_chunk: MembersChunk,
         heartbeat_interval: float,
         resume_window: float,
+        identify_guard: IdentifyGuard | None = None,
     ) -> None:
         self._token = token
+        self._identify_guard = identify_guard
         self._log = log_
         self._identify_payloads = identify_payloads
         self._members_chunk = members_chunk
@@ -146,10 +162,20 @@ class Gateway:
     async def wait_connected(self, timeout: float) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
 
-    def dispatch(self, event: str, data: dict[str, Any], *, strip_content: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> bool:
-        """Send a DISPATCH to the bot's session (buffered while it is disconnected). False if no session."""
+    def dispatch(
+        self,
+        event: str,
+        data: dict[str, Any],
+        *,
+        strip_content: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        intent: int | None = None,
+        guild_id: int | None = None,
+    ) -> bool:
+        """Send a DISPATCH to the bot's session (buffered while it is disconnected). False if no session.
+        `intent` overrides the event's usual intent (DM events need the DIRECT_* ones); an event of
+        `guild_id` goes only to the shard that holds that guild."""
         session = self.current
-        if session is None or not session.wants(event):
+        if session is None or not session.wants(event, intent) or (guild_id is not None and not session.handles_guild(guild_id)):
             return session is not None
         if strip_content is not None and not session.intents & INTENT_MESSAGE_CONTENT:
             data = strip_content(data)
@@ -261,6 +287,10 @@ class Gateway:
             await connection.close(CLOSE_AUTHENTICATION_FAILED, "Authentication failed")
             return None
         session = GatewaySession(session_id=secrets.token_hex(16), intents=int(data.get("intents", 0)), shard=data.get("shard"))
+        refusal = self._identify_guard(session) if self._identify_guard is not None else None
+        if refusal is not None:
+            await connection.close(*refusal)
+            return None
         session.connection = connection
         if self.current is not None and self.current.connection is not None:
             # A fresh IDENTIFY from the same bot replaces its old session.

@@ -26,7 +26,8 @@ from bot.playground.errors import (
     unknown_message,
     unknown_webhook,
 )
-from bot.playground.guild import PlaygroundUser
+from bot.playground.commands import BOT_DM_CONTEXT, GUILD_CONTEXT
+from bot.playground.guild import PlaygroundUser, TextChannel
 from bot.playground.messages import CHAT_INPUT_COMMAND_MESSAGE, DEFAULT_MESSAGE, EPHEMERAL, LOADING, StoredMessage
 from bot.playground.validation import validate_message, validate_modal
 
@@ -154,12 +155,25 @@ class InteractionService:
 
     # --- creating ---------------------------------------------------------------------------
 
-    def create(self, kind: int, user: PlaygroundUser, data: dict[str, Any], label: str, *, message: StoredMessage | None = None) -> InteractionHandle:
+    def create(
+        self,
+        kind: int,
+        user: PlaygroundUser,
+        data: dict[str, Any],
+        label: str,
+        *,
+        message: StoredMessage | None = None,
+        channel: TextChannel | None = None,
+    ) -> InteractionHandle:
+        """An interaction by `user` in `channel` (a guild channel, a thread or their DM with the bot; by default
+        the message's channel, else the first guild's #general)."""
         state = self.state
         self._forget_expired()
         if state.gateway.current is None:
             raise InteractionFailed("no bot has connected to the playground gateway, so nobody would receive the interaction")
-        channel = state.guild.default_channel if message is None else state.channel(message.channel_id)
+        if channel is None:
+            channel = state.guild.default_channel if message is None else state.channel(message.channel_id)
+        guild = state.guild_of(channel)
         record = InteractionRecord(
             id=state.new_id(),
             token=f"aW50ZXJhY3Rpb24.{secrets.token_urlsafe(48)}",
@@ -175,21 +189,29 @@ class InteractionService:
             "application_id": str(state.application_id),
             "type": kind,
             "data": data,
-            "guild_id": str(state.guild.id),
-            "guild": {"id": str(state.guild.id), "locale": "en-US", "features": []},
             "channel_id": str(channel.id),
             "channel": channel.payload(),
-            "member": state.guild.member_payload(user, with_permissions=True),
             "token": record.token,
             "version": 1,
-            "app_permissions": str(state.guild.permissions_of(state.bot_user)),
+            "app_permissions": str(state.permissions_in(state.bot_user, channel)),
             "locale": "en-US",
-            "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(state.guild.id)},
-            "context": 0,
             "attachment_size_limit": state.limits.upload_limit,
         }
+        if guild is not None:
+            member = guild.member_payload(user, with_permissions=True)
+            member["permissions"] = str(guild.channel_permissions(user, channel))  # resolved in this channel, as on Discord
+            payload.update(
+                guild_id=str(guild.id),
+                guild={"id": str(guild.id), "locale": "en-US", "features": []},
+                member=member,
+                guild_locale="en-US",
+                authorizing_integration_owners={"0": str(guild.id)},
+                context=GUILD_CONTEXT,
+            )
+        else:
+            # In the bot's DM there is no guild or member, only the user; a guild install's owner there is "0".
+            payload.update(user=user.user_payload(), authorizing_integration_owners={"0": "0"}, context=BOT_DM_CONTEXT)
         if message is not None:
             payload["message"] = state.render(message, user)
         record.payload = payload
@@ -270,7 +292,7 @@ class InteractionService:
             "id": str(record.id),
             "type": record.type,
             "user": record.user.user_payload(),
-            "authorizing_integration_owners": {"0": str(state.guild.id)},
+            "authorizing_integration_owners": copy.deepcopy(record.payload["authorizing_integration_owners"]),
         }
         if is_command:
             metadata["name"] = record.label.lstrip("/")
@@ -342,13 +364,18 @@ class InteractionService:
                 visible_to=record.user if ephemeral else None,
                 application_id=state.application_id,
                 webhook_id=state.application_id,
-                message_reference={"message_id": str(record.original_message_id), "channel_id": str(record.channel_id), "guild_id": str(state.guild.id)}
-                if record.original_message_id is not None
-                else None,
+                message_reference=self._reference(record) if record.original_message_id is not None else None,
             )
             record.followup_ids.append(message.id)
         record.feed.put_nowait(state.render(message, record.user))
         return message
+
+    def _reference(self, record: InteractionRecord) -> dict[str, Any]:
+        reference = {"message_id": str(record.original_message_id), "channel_id": str(record.channel_id)}
+        guild_id = record.payload.get("guild_id")
+        if guild_id is not None:
+            reference["guild_id"] = guild_id
+        return reference
 
     def edit(self, record: InteractionRecord, ref: str, body: RequestBody) -> StoredMessage:
         message = self.message_ref(record, ref)

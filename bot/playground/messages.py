@@ -74,7 +74,7 @@ class StoredAttachment:
 class StoredMessage:
     id: int
     channel_id: int
-    guild_id: int
+    guild_id: int | None  # None in a DM
     author: PlaygroundUser
     content: str = ""
     embeds: list[dict[str, Any]] = field(default_factory=list)
@@ -121,7 +121,7 @@ class StoredMessage:
             "pinned": False,
             "flags": self.flags,
         }
-        if not self.ephemeral:
+        if not self.ephemeral and self.guild_id is not None:
             payload["guild_id"] = str(self.guild_id)
         if self.reactions:
             payload["reactions"] = [reaction_payload(key, users, viewer_id) for key, users in self.reactions.items()]

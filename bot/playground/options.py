@@ -18,7 +18,7 @@ from bot.playground.commands import (
     coerce_option,
 )
 from bot.playground.errors import PlaygroundError
-from bot.playground.guild import PlaygroundUser, Role
+from bot.playground.guild import Guild, PlaygroundUser, Role
 from bot.playground.state import PlaygroundState
 
 AttachmentInput = tuple[str, bytes]
@@ -86,27 +86,31 @@ def _resolve_value(state: PlaygroundState, definition: dict[str, Any], value: An
         attachment = state.new_attachment(channel_id, str(filename), bytes(data), None)
         resolved.setdefault("attachments", {})[str(attachment.id)] = attachment.payload(state.base_url, ephemeral=True)
         return str(attachment.id)
-    if kind in (USER, MENTIONABLE) and not (kind == MENTIONABLE and _find_role(state, value)):
+    guild = state.guild_of(state.channel(channel_id))
+    if kind in (USER, MENTIONABLE) and not (kind == MENTIONABLE and guild is not None and _find_role(guild, value)):
         user = state.user(value.id if isinstance(value, PlaygroundUser) else value)
         resolved.setdefault("users", {})[str(user.id)] = user.user_payload()
-        resolved.setdefault("members", {})[str(user.id)] = state.guild.member_payload(user, with_user=False, with_permissions=True)
+        if guild is not None and user.id in guild.members:
+            resolved.setdefault("members", {})[str(user.id)] = guild.member_payload(user, with_user=False, with_permissions=True)
         return str(user.id)
-    if kind in (ROLE, MENTIONABLE):
-        role = _find_role(state, value)
+    if kind in (ROLE, MENTIONABLE, CHANNEL) and guild is None:
+        raise PlaygroundError(f"{where}: a DM has no roles or channels to pick")
+    if kind in (ROLE, MENTIONABLE) and guild is not None:
+        role = _find_role(guild, value)
         if role is None:
-            names = ", ".join(r.name for r in state.guild.roles)
+            names = ", ".join(r.name for r in guild.roles)
             raise PlaygroundError(f"{where}: unknown role {value!r}; roles: {names}")
         resolved.setdefault("roles", {})[str(role.id)] = role.payload()
         return str(role.id)
-    if kind == CHANNEL:
-        channel = next((c for c in state.guild.channels.values() if str(value).lstrip("#") in (c.name, str(c.id))), None)
+    if kind == CHANNEL and guild is not None:
+        channel = next((c for c in guild.channels.values() if str(value).lstrip("#") in (c.name, str(c.id))), None)
         if channel is None:
             raise PlaygroundError(f"{where}: unknown channel {value!r}")
-        resolved.setdefault("channels", {})[str(channel.id)] = {**channel.payload(), "permissions": str(state.guild.permissions_of(state.bot_user))}
+        resolved.setdefault("channels", {})[str(channel.id)] = {**channel.payload(), "permissions": str(guild.channel_permissions(state.bot_user, channel))}
         return str(channel.id)
     return coerce_option(definition, value, label.lstrip("/"))
 
 
-def _find_role(state: PlaygroundState, value: Any) -> Role | None:
+def _find_role(guild: Guild, value: Any) -> Role | None:
     text = str(value).lstrip("@")
-    return next((r for r in state.guild.roles if text in (r.name, str(r.id))), None)
+    return next((r for r in guild.roles if text in (r.name, str(r.id))), None)

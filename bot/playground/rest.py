@@ -24,9 +24,10 @@ from bot.playground.errors import (
     not_found,
     unauthorized,
 )
+from bot.playground.guild import ADD_REACTIONS, ATTACH_FILES, EMBED_LINKS, MANAGE_MESSAGES, READ_MESSAGE_HISTORY, Guild, TextChannel
 from bot.playground.interactions import InteractionRecord, InteractionService
 from bot.playground.messages import StoredMessage
-from bot.playground.state import PlaygroundState
+from bot.playground.state import PlaygroundState, missing_access
 from bot.playground.validation import validate_commands
 
 API = r"/api/v{version:\d+}"
@@ -49,6 +50,7 @@ class RestAPI:
         bot = self._bot_only
         r = app.router
         r.add_get(API + "/users/@me", bot(self.get_me))
+        r.add_post(API + "/users/@me/channels", bot(self.create_dm))
         r.add_get(API + "/users/{user_id}", bot(self.get_user))
         r.add_get(API + "/oauth2/applications/@me", bot(self.get_application))
         r.add_get(API + "/applications/@me", bot(self.get_application))
@@ -124,8 +126,20 @@ class RestAPI:
             "team": None,
             "bot": state.bot_user.user_payload(),
             "interactions_endpoint_url": None,
-            "approximate_guild_count": 1,
+            "approximate_guild_count": len(state.guilds),
         })
+
+    async def create_dm(self, request: web.Request) -> web.Response:
+        """POST /users/@me/channels {"recipient_id"}: the bot's DM channel with a user (made on first use)."""
+        payload = (await self.body(request)).payload
+        recipient = payload.get("recipient_id") if isinstance(payload, dict) else None
+        try:
+            user = self.state.user(int(recipient))
+        except (PlaygroundError, TypeError, ValueError):
+            raise invalid_form_body({"recipient_id": {"_errors": [{"code": "NUMBER_TYPE_COERCE", "message": f"Value \"{recipient}\" is not snowflake."}]}}) from None
+        if user.bot:
+            raise APIError(400, 50007, "Cannot send messages to this user")
+        return json(self.state.dm_channel(user).payload())
 
     def _ws_url(self) -> str:
         return self.state.base_url.replace("http", "ws", 1) + "/gateway"
@@ -135,7 +149,9 @@ class RestAPI:
 
     async def get_gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return json({"url": self._ws_url(), "shards": 1, "session_start_limit": limit})
+        per_shard = self.state.max_guilds_per_shard
+        shards = max(1, -(-len(self.state.guilds) // per_shard))  # Discord recommends one shard per 1,000 guilds; here per the limit
+        return json({"url": self._ws_url(), "shards": shards, "session_start_limit": limit})
 
     # --- application commands -----------------------------------------------------------------
 
@@ -145,7 +161,7 @@ class RestAPI:
         guild_id = request.match_info.get("guild_id")
         if guild_id is None:
             return None
-        if guild_id != str(self.state.guild.id):
+        if not guild_id.isdigit() or int(guild_id) not in self.state.guilds:
             raise APIError(404, UNKNOWN_GUILD, "Unknown Guild")
         return int(guild_id)
 
@@ -198,48 +214,58 @@ class RestAPI:
 
     # --- guild --------------------------------------------------------------------------------
 
-    def _guild(self, request: web.Request) -> None:
-        if request.match_info["guild_id"] != str(self.state.guild.id):
+    def _guild(self, request: web.Request) -> Guild:
+        guild_id = request.match_info["guild_id"]
+        guild = self.state.guilds.get(int(guild_id)) if guild_id.isdigit() else None
+        if guild is None:
             raise APIError(404, UNKNOWN_GUILD, "Unknown Guild")
+        return guild
 
     async def get_guild(self, request: web.Request) -> web.Response:
-        self._guild(request)
-        payload = self.state.guild.payload(include_all_members=False)
+        payload = self._guild(request).payload(include_all_members=False)
         for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at", "large", "member_count"):
             payload.pop(key, None)
         return json(payload)
 
     async def get_guild_channels(self, request: web.Request) -> web.Response:
-        self._guild(request)
-        return json([c.payload() for c in self.state.guild.channels.values()])
+        return json([c.payload() for c in self._guild(request).text_channels()])
 
     async def get_roles(self, request: web.Request) -> web.Response:
-        self._guild(request)
-        return json([role.payload() for role in self.state.guild.roles])
+        return json([role.payload() for role in self._guild(request).roles])
 
     async def list_members(self, request: web.Request) -> web.Response:
-        self._guild(request)
-        return json([self.state.guild.member_payload(user) for user in self.state.guild.members.values()])
+        guild = self._guild(request)
+        return json([guild.member_payload(user) for user in guild.members.values()])
 
     async def get_member(self, request: web.Request) -> web.Response:
-        self._guild(request)
+        guild = self._guild(request)
         try:
-            user = self.state.guild.members[int(request.match_info["user_id"])]
+            user = guild.members[int(request.match_info["user_id"])]
         except (KeyError, ValueError):
             raise APIError(404, UNKNOWN_MEMBER, "Unknown Member") from None
-        return json(self.state.guild.member_payload(user))
+        return json(guild.member_payload(user))
+
+    def _visible_channel(self, request: web.Request) -> TextChannel:
+        """The channel, if the bot can see it (else 403 Missing Access, as Discord answers)."""
+        channel = self.state.channel(request.match_info["channel_id"])
+        if not self.state.can_see(self.state.bot_user, channel):
+            raise missing_access()
+        return channel
 
     async def get_channel(self, request: web.Request) -> web.Response:
-        return json(self.state.channel(request.match_info["channel_id"]).payload())
+        return json(self._visible_channel(request).payload())
 
     async def typing(self, request: web.Request) -> web.Response:
-        self.state.channel(request.match_info["channel_id"])
+        channel = self._visible_channel(request)
+        self.state.require_bot_permissions(channel, self.state.send_permission(channel))
         return no_content()
 
     # --- messages -----------------------------------------------------------------------------
 
     async def list_messages(self, request: web.Request) -> web.Response:
-        channel = self.state.channel(request.match_info["channel_id"])
+        channel = self._visible_channel(request)
+        if not self.state.permissions_in(self.state.bot_user, channel) & READ_MESSAGE_HISTORY:
+            return json([])  # Discord answers an empty history without Read Message History
         messages = self.state.messages.in_channel(channel.id, None)
         try:
             limit = max(1, min(100, int(request.query.get("limit", 50))))
@@ -254,13 +280,18 @@ class RestAPI:
         return json([self.state.render(m, self.state.bot_user) for m in newest_first])
 
     async def create_message(self, request: web.Request) -> web.Response:
-        channel = self.state.channel(request.match_info["channel_id"])
+        channel = self._visible_channel(request)
         body = await self.body(request)
-        message = self.state.create_message(channel, self.state.bot_user, body.payload, body.files)
+        needed = self.state.send_permission(channel) | (ATTACH_FILES if body.files else 0)
+        self.state.require_bot_permissions(channel, needed)
+        payload = body.payload
+        if isinstance(payload, dict) and payload.get("embeds") and not self.state.permissions_in(self.state.bot_user, channel) & EMBED_LINKS:
+            payload = {**payload, "embeds": []}  # without Embed Links Discord drops the embeds, not the message
+        message = self.state.create_message(channel, self.state.bot_user, payload, body.files)
         return json(self.state.render(message, self.state.bot_user))
 
     def _message(self, request: web.Request) -> StoredMessage:
-        channel = self.state.channel(request.match_info["channel_id"])
+        channel = self._visible_channel(request)
         return self.state.message(channel, request.match_info["message_id"])
 
     async def get_message(self, request: web.Request) -> web.Response:
@@ -276,7 +307,12 @@ class RestAPI:
         return json(self.state.render(self.state.edit_message(message, body.payload, body.files), self.state.bot_user))
 
     async def delete_message(self, request: web.Request) -> web.Response:
-        self.state.delete_message(self._message(request))  # the bot holds Manage Messages
+        message = self._message(request)
+        if message.author.id != self.state.bot_user.id and message.guild_id is None:
+            raise APIError(403, 50003, "Cannot execute action on a DM channel")
+        if message.author.id != self.state.bot_user.id:
+            self.state.require_bot_permissions(self.state.channel(message.channel_id), MANAGE_MESSAGES)
+        self.state.delete_message(message)
         return no_content()
 
     # --- reactions ----------------------------------------------------------------------------
@@ -285,7 +321,12 @@ class RestAPI:
         return unquote(request.match_info["emoji"])
 
     async def add_own_reaction(self, request: web.Request) -> web.Response:
-        self.state.add_reaction(self._message(request), self.state.bot_user, self._emoji(request))
+        message = self._message(request)
+        key = self.state.emoji_key(self._emoji(request))
+        # Adding an emoji nobody has used on the message needs Add Reactions; joining one needs only history.
+        needed = READ_MESSAGE_HISTORY | (0 if message.reactions.get(key) else ADD_REACTIONS)
+        self.state.require_bot_permissions(self.state.channel(message.channel_id), needed)
+        self.state.add_reaction(message, self.state.bot_user, key)
         return no_content()
 
     async def remove_reaction(self, request: web.Request) -> web.Response:
@@ -295,6 +336,8 @@ class RestAPI:
             user = self.state.bot_user if who == "@me" else self.state.user(int(who))
         except (PlaygroundError, ValueError):
             raise APIError(404, UNKNOWN_USER, "Unknown User") from None
+        if user.id != self.state.bot_user.id:
+            self._may_manage_reactions(message)
         self.state.remove_reaction(message, user, self._emoji(request))
         return no_content()
 
@@ -306,8 +349,15 @@ class RestAPI:
         users = [] if burst else sorted(uid for uid in message.reactions.get(key, []) if uid > after)
         return json([self.state.user(uid).user_payload() for uid in users[:limit]])
 
+    def _may_manage_reactions(self, message: StoredMessage) -> None:
+        """Removing other people's reactions needs Manage Messages, and cannot be done in a DM at all."""
+        if message.guild_id is None:
+            raise APIError(403, 50003, "Cannot execute action on a DM channel")
+        self.state.require_bot_permissions(self.state.channel(message.channel_id), MANAGE_MESSAGES)
+
     async def clear_emoji(self, request: web.Request) -> web.Response:
         message = self._message(request)
+        self._may_manage_reactions(message)
         key = self.state.emoji_key(self._emoji(request))
         for uid in list(message.reactions.get(key, [])):
             self.state.remove_reaction(message, self.state.user(uid), key)
@@ -315,6 +365,7 @@ class RestAPI:
 
     async def clear_reactions(self, request: web.Request) -> web.Response:
         message = self._message(request)
+        self._may_manage_reactions(message)
         for key, users in list(message.reactions.items()):
             for uid in list(users):
                 self.state.remove_reaction(message, self.state.user(uid), key)

@@ -1,4 +1,4 @@
-"""The playground's world: the guild, users, messages and commands, and the operations that change them.
+"""The playground's world: guilds, DMs, users, messages and commands, and the operations that change them.
 
 Every change is recorded in the event log and, when the bot would see it on Discord, dispatched
 over the gateway. REST routes, interactions and the Python API all go through these operations.
@@ -14,14 +14,46 @@ from typing import Any
 from bot.playground import events as ev
 from bot.playground.bodies import UploadedFile
 from bot.playground.commands import CommandRegistry
-from bot.playground.errors import FormErrors, PlaygroundError, unknown_channel, unknown_emoji, unknown_message
-from bot.playground.gateway import INTENT_GUILD_MEMBERS, Gateway, GatewaySession
-from bot.playground.guild import Guild, PlaygroundUser, TextChannel, iso_now
+from bot.playground.errors import APIError, FormErrors, PlaygroundError, unknown_channel, unknown_emoji, unknown_message
+from bot.playground.gateway import (
+    CLOSE_INVALID_SHARD,
+    CLOSE_SHARDING_REQUIRED,
+    INTENT_DIRECT_MESSAGE_REACTIONS,
+    INTENT_DIRECT_MESSAGES,
+    INTENT_GUILD_MEMBERS,
+    Gateway,
+    GatewaySession,
+)
+from bot.playground.guild import (
+    ADD_REACTIONS,
+    ATTACH_FILES,
+    DM_CHANNEL,
+    EMBED_LINKS,
+    PUBLIC_THREAD,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
+    VIEW_CHANNEL,
+    Guild,
+    PlaygroundUser,
+    TextChannel,
+    iso_now,
+)
 from bot.playground.messages import LOADING, MessageStore, StoredAttachment, StoredMessage, guess_content_type
 from bot.playground.snowflakes import SnowflakeFactory
 from bot.playground.validation import validate_message
 
 DEFAULT_USERS = (("alice", True), ("bob", False), ("carol", False))
+# Discord closes a session with 4011 when one shard would hold more guilds than this.
+MAX_GUILDS_PER_SHARD = 2500
+
+
+def missing_permissions() -> APIError:
+    return APIError(403, 50013, "Missing Permissions")
+
+
+def missing_access() -> APIError:
+    return APIError(403, 50001, "Missing Access")
 
 
 @dataclass(frozen=True)
@@ -32,14 +64,26 @@ class Limits:
 
 
 class PlaygroundState:
-    def __init__(self, *, limits: Limits, heartbeat_interval: float, resume_window: float, bot_name: str = "Tunesmith", max_messages: int = 2000) -> None:
+    def __init__(
+        self,
+        *,
+        limits: Limits,
+        heartbeat_interval: float,
+        resume_window: float,
+        bot_name: str = "Tunesmith",
+        max_messages: int = 2000,
+        max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
+    ) -> None:
         self.limits = limits
         self.new_id = SnowflakeFactory()
         self.base_url = ""
         self.bot_token = f"playground.{secrets.token_urlsafe(24)}"
         self.application_id = self.new_id()
         self.bot_user = PlaygroundUser(id=self.application_id, name=bot_name, bot=True)
-        self.guild = Guild(self.new_id, self.bot_user)
+        self.guild = Guild(self.new_id, self.bot_user)  # the first guild: the default for the Python API
+        self.guilds: dict[int, Guild] = {self.guild.id: self.guild}
+        self.dm_channels: dict[int, TextChannel] = {}  # by the user's id
+        self.max_guilds_per_shard = max_guilds_per_shard
         self.users: list[PlaygroundUser] = []
         self.events = ev.EventLog()
         self.messages = MessageStore(max_messages)
@@ -51,24 +95,87 @@ class PlaygroundState:
             members_chunk=self._members_chunk,
             heartbeat_interval=heartbeat_interval,
             resume_window=resume_window,
+            identify_guard=self._identify_guard,
         )
         for name, admin in DEFAULT_USERS:
             self.add_user(name, admin=admin)
 
     # --- people and places -------------------------------------------------------------------
 
-    def add_user(self, name: str, *, admin: bool = False) -> PlaygroundUser:
+    def add_user(self, name: str, *, admin: bool = False, guilds: Sequence[Guild] | None = None) -> PlaygroundUser:
+        """A new user, a member of `guilds` (by default the first guild), Server Admin there with `admin`."""
         if any(u.name == name for u in self.users):
             raise PlaygroundError(f"a user named {name!r} already exists")
         user = PlaygroundUser(id=self.new_id(), name=name, admin=admin)
         self.users.append(user)
-        self.guild.members[user.id] = user
-        self.gateway.dispatch("GUILD_MEMBER_ADD", {**self.guild.member_payload(user), "guild_id": str(self.guild.id)})
+        for guild in [self.guild] if guilds is None else guilds:
+            self.add_member(guild, user, admin=admin)
         self.events.record(ev.MEMBER_ADD, user=user.user_payload())
         return user
 
+    def add_member(self, guild: Guild, user: PlaygroundUser, *, admin: bool = False) -> None:
+        """`user` joins `guild` (GUILD_MEMBER_ADD), holding its Server Admin role with `admin`."""
+        if user.id in guild.members:
+            raise PlaygroundError(f"{user.name} is already a member of {guild.name}")
+        guild.members[user.id] = user
+        if admin:
+            guild.admin_ids.add(user.id)
+        self.gateway.dispatch("GUILD_MEMBER_ADD", {**guild.member_payload(user), "guild_id": str(guild.id)}, guild_id=guild.id)
+
+    def add_guild(self, name: str) -> Guild:
+        """A new guild the bot is in, with its own roles and #general; the bot gets its GUILD_CREATE."""
+        if any(g.name == name for g in self.guilds.values()):
+            raise PlaygroundError(f"a guild named {name!r} already exists")
+        guild = Guild(self.new_id, self.bot_user, name)
+        self.guilds[guild.id] = guild
+        session = self.gateway.current
+        if session is not None:
+            self.gateway.dispatch("GUILD_CREATE", guild.payload(include_all_members=bool(session.intents & INTENT_GUILD_MEMBERS)), guild_id=guild.id)
+        self.events.record(ev.GUILD_CREATE, guild_id=str(guild.id), name=name)
+        return guild
+
+    def find_guild(self, ref: Guild | int | str) -> Guild:
+        """A guild by object, id or name."""
+        if isinstance(ref, Guild):
+            return ref
+        for guild in self.guilds.values():
+            if guild.id == ref or guild.name == ref or str(guild.id) == str(ref):
+                return guild
+        names = ", ".join(g.name for g in self.guilds.values())
+        raise PlaygroundError(f"unknown guild {ref!r}; the playground's guilds are: {names}")
+
+    def add_channel(self, guild: Guild, name: str, topic: str | None = None) -> TextChannel:
+        """Another text channel in a guild (CHANNEL_CREATE)."""
+        if any(c.name == name and not c.is_thread for c in guild.channels.values()):
+            raise PlaygroundError(f"{guild.name} already has a #{name}")
+        channel = TextChannel(self.new_id(), guild.id, name, position=len(guild.text_channels()), topic=topic)
+        guild.channels[channel.id] = channel
+        self.gateway.dispatch("CHANNEL_CREATE", channel.payload(), guild_id=guild.id)
+        return channel
+
+    def add_thread(self, parent: TextChannel, name: str, owner: PlaygroundUser) -> TextChannel:
+        """A public thread under a text channel (THREAD_CREATE)."""
+        guild = self.guild_of(parent)
+        if guild is None or parent.type != 0:
+            raise PlaygroundError("threads can only be started in a server's text channel")
+        thread = TextChannel(self.new_id(), guild.id, name, type=PUBLIC_THREAD, parent_id=parent.id, owner_id=owner.id)
+        guild.channels[thread.id] = thread
+        self.gateway.dispatch("THREAD_CREATE", {**thread.payload(), "newly_created": True}, guild_id=guild.id)
+        self.events.record(ev.THREAD_CREATE, channel_id=str(thread.id), parent_id=str(parent.id), name=name)
+        return thread
+
+    def dm_channel(self, user: PlaygroundUser) -> TextChannel:
+        """The DM channel between the bot and `user` (made on first use, as Discord does)."""
+        if user.bot:
+            raise PlaygroundError("the bot has no DM channel with itself")
+        channel = self.dm_channels.get(user.id)
+        if channel is None:
+            channel = TextChannel(self.new_id(), None, user.name, type=DM_CHANNEL, recipient=user)
+            self.dm_channels[user.id] = channel
+        return channel
+
     def user(self, ref: PlaygroundUser | int | str) -> PlaygroundUser:
-        """A member by object, id or name; the bot itself counts."""
+        """A user by object, id or name; the bot counts."""
         if isinstance(ref, PlaygroundUser):
             return ref
         for user in [*self.users, self.bot_user]:
@@ -79,9 +186,45 @@ class PlaygroundState:
 
     def channel(self, channel_id: int | str) -> TextChannel:
         try:
-            return self.guild.channels[int(channel_id)]
-        except (KeyError, ValueError):
+            wanted = int(channel_id)
+        except ValueError:
             raise unknown_channel() from None
+        for guild in self.guilds.values():
+            if wanted in guild.channels:
+                return guild.channels[wanted]
+        for channel in self.dm_channels.values():
+            if channel.id == wanted:
+                return channel
+        raise unknown_channel()
+
+    def guild_of(self, channel: TextChannel) -> Guild | None:
+        return None if channel.guild_id is None else self.guilds[channel.guild_id]
+
+    def permissions_in(self, user: PlaygroundUser, channel: TextChannel) -> int:
+        """What `user` may do in `channel`: overwrites applied in a guild; in a DM, its two users may do the usual."""
+        guild = self.guild_of(channel)
+        if guild is None:
+            if channel.recipient is not None and user.id in (channel.recipient.id, self.bot_user.id):
+                return VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
+            return 0
+        if user.id not in guild.members:
+            return 0
+        return guild.channel_permissions(user, channel)
+
+    def can_see(self, user: PlaygroundUser, channel: TextChannel) -> bool:
+        return bool(self.permissions_in(user, channel) & VIEW_CHANNEL)
+
+    def require_bot_permissions(self, channel: TextChannel, needed: int) -> None:
+        """Discord's answer when the bot acts in a channel without a permission: 50001 without View Channel,
+        else 50013 Missing Permissions."""
+        have = self.permissions_in(self.bot_user, channel)
+        if not have & VIEW_CHANNEL:
+            raise missing_access()
+        if have & needed != needed:
+            raise missing_permissions()
+
+    def send_permission(self, channel: TextChannel) -> int:
+        return SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
 
     def message(self, channel: TextChannel, message_id: int | str) -> StoredMessage:
         try:
@@ -100,9 +243,21 @@ class PlaygroundState:
 
     def gateway_message(self, message: StoredMessage) -> dict[str, Any]:
         payload = self.render(message, self.bot_user)
-        if not message.author.bot:
-            payload["member"] = self.guild.member_payload(message.author, with_user=False)
+        guild = None if message.guild_id is None else self.guilds[message.guild_id]
+        if guild is not None and not message.author.bot and message.author.id in guild.members:
+            payload["member"] = guild.member_payload(message.author, with_user=False)
         return payload
+
+    def dispatch_in(self, channel: TextChannel, event: str, data: dict[str, Any], **kwargs: Any) -> None:
+        """Dispatch a channel's event the way Discord filters it: only if the bot can see the channel, and for
+        DMs only with the DIRECT_* intent that matches the event."""
+        if not self.can_see(self.bot_user, channel):
+            return
+        if channel.is_dm:
+            kwargs["intent"] = INTENT_DIRECT_MESSAGE_REACTIONS if event.startswith("MESSAGE_REACTION") else INTENT_DIRECT_MESSAGES
+        else:
+            kwargs["guild_id"] = channel.guild_id
+        self.gateway.dispatch(event, data, **kwargs)
 
     def _strip_content(self, data: dict[str, Any]) -> dict[str, Any]:
         """Without the MESSAGE_CONTENT intent Discord blanks other people's message content."""
@@ -166,7 +321,7 @@ class PlaygroundState:
         message = StoredMessage(
             id=self.new_id(),
             channel_id=channel.id,
-            guild_id=self.guild.id,
+            guild_id=channel.guild_id,
             author=author,
             content=payload.get("content") or "",
             embeds=payload.get("embeds") or [],
@@ -181,7 +336,7 @@ class PlaygroundState:
         self.messages.add(message)
         if visible_to is None:
             channel.last_message_id = message.id
-            self.gateway.dispatch("MESSAGE_CREATE", self.gateway_message(message), strip_content=self._strip_content)
+            self.dispatch_in(channel, "MESSAGE_CREATE", self.gateway_message(message), strip_content=self._strip_content)
         self.events.record(ev.MESSAGE_CREATE, message=self.render(message, visible_to or author), ephemeral=visible_to is not None)
         return message
 
@@ -207,14 +362,17 @@ class PlaygroundState:
 
     def _announce_update(self, message: StoredMessage) -> None:
         if message.visible_to is None:
-            self.gateway.dispatch("MESSAGE_UPDATE", self.gateway_message(message), strip_content=self._strip_content)
+            self.dispatch_in(self.channel(message.channel_id), "MESSAGE_UPDATE", self.gateway_message(message), strip_content=self._strip_content)
         viewer = None if message.visible_to is None else self.user(message.visible_to)
         self.events.record(ev.MESSAGE_UPDATE, message=self.render(message, viewer), ephemeral=message.visible_to is not None)
 
     def delete_message(self, message: StoredMessage) -> None:
         self.messages.remove(message.id)
         if message.visible_to is None:
-            self.gateway.dispatch("MESSAGE_DELETE", {"id": str(message.id), "channel_id": str(message.channel_id), "guild_id": str(self.guild.id)})
+            data = {"id": str(message.id), "channel_id": str(message.channel_id)}
+            if message.guild_id is not None:
+                data["guild_id"] = str(message.guild_id)
+            self.dispatch_in(self.channel(message.channel_id), "MESSAGE_DELETE", data)
         self.events.record(ev.MESSAGE_DELETE, message_id=str(message.id), channel_id=str(message.channel_id))
 
     # --- reactions ----------------------------------------------------------------------------
@@ -235,9 +393,10 @@ class PlaygroundState:
             return False
         users.append(user.id)
         data = self._reaction_event(message, user, key)
-        data["member"] = self.guild.member_payload(user)
+        if message.guild_id is not None:
+            data["member"] = self.guilds[message.guild_id].member_payload(user)
         data["message_author_id"] = str(message.author.id)
-        self.gateway.dispatch("MESSAGE_REACTION_ADD", data)
+        self.dispatch_in(self.channel(message.channel_id), "MESSAGE_REACTION_ADD", data)
         self.events.record(ev.REACTION_ADD, message_id=str(message.id), user_id=str(user.id), emoji=key)
         self._announce_reactions(message)
         return True
@@ -250,23 +409,25 @@ class PlaygroundState:
         users.remove(user.id)
         if not users:
             del message.reactions[key]
-        self.gateway.dispatch("MESSAGE_REACTION_REMOVE", self._reaction_event(message, user, key))
+        self.dispatch_in(self.channel(message.channel_id), "MESSAGE_REACTION_REMOVE", self._reaction_event(message, user, key))
         self.events.record(ev.REACTION_REMOVE, message_id=str(message.id), user_id=str(user.id), emoji=key)
         self._announce_reactions(message)
         return True
 
     def _reaction_event(self, message: StoredMessage, user: PlaygroundUser, key: str) -> dict[str, Any]:
         name, _, emoji_id = key.partition(":")
-        return {
+        data: dict[str, Any] = {
             "user_id": str(user.id),
             "channel_id": str(message.channel_id),
             "message_id": str(message.id),
-            "guild_id": str(self.guild.id),
             "emoji": {"id": emoji_id or None, "name": name},
             "burst": False,
             "burst_colors": [],
             "type": 0,
         }
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
+        return data
 
     def _announce_reactions(self, message: StoredMessage) -> None:
         # Reactions are not a MESSAGE_UPDATE on Discord; this event only refreshes the web page.
@@ -274,11 +435,24 @@ class PlaygroundState:
 
     # --- gateway callbacks --------------------------------------------------------------------
 
+    def shard_guilds(self, session: GatewaySession) -> list[Guild]:
+        return [g for g in self.guilds.values() if session.handles_guild(g.id)]
+
+    def _identify_guard(self, session: GatewaySession) -> tuple[int, str] | None:
+        shard = session.shard
+        if shard is not None:
+            if not (isinstance(shard, list) and len(shard) == 2 and all(isinstance(n, int) for n in shard) and 0 <= shard[0] < shard[1]):
+                return CLOSE_INVALID_SHARD, "Invalid shard."
+        if len(self.shard_guilds(session)) > self.max_guilds_per_shard:
+            return CLOSE_SHARDING_REQUIRED, "Sharding required."
+        return None
+
     def _identify_payloads(self, session: GatewaySession) -> list[tuple[str, dict[str, Any]]]:
+        guilds = self.shard_guilds(session)
         ready: dict[str, Any] = {
             "v": 10,
             "user": {**self.bot_user.user_payload(), "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(self.guild.id), "unavailable": True}],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.base_url.replace("http", "ws", 1) + "/gateway",
@@ -290,19 +464,23 @@ class PlaygroundState:
         }
         if session.shard is not None:
             ready["shard"] = session.shard
-        guild = self.guild.payload(include_all_members=bool(session.intents & INTENT_GUILD_MEMBERS))
-        return [("READY", ready), ("GUILD_CREATE", guild)]
+        members = bool(session.intents & INTENT_GUILD_MEMBERS)
+        return [("READY", ready), *(("GUILD_CREATE", g.payload(include_all_members=members)) for g in guilds)]
 
     def _members_chunk(self, session: GatewaySession, request: dict[str, Any]) -> dict[str, Any]:
         wanted = {str(i) for i in request.get("user_ids") or []}
         prefix = request.get("query") or ""
+        try:
+            guild = self.guilds[int(request.get("guild_id") or self.guild.id)]
+        except (KeyError, TypeError, ValueError):
+            guild = self.guild
         members = [
-            self.guild.member_payload(user)
-            for user in self.guild.members.values()
+            guild.member_payload(user)
+            for user in guild.members.values()
             if (not wanted or str(user.id) in wanted) and user.name.startswith(prefix)
         ]
         limit = request.get("limit") or 0
-        chunk: dict[str, Any] = {"guild_id": str(self.guild.id), "members": members[:limit] if limit else members, "chunk_index": 0, "chunk_count": 1}
+        chunk: dict[str, Any] = {"guild_id": str(guild.id), "members": members[:limit] if limit else members, "chunk_index": 0, "chunk_count": 1}
         if request.get("nonce") is not None:
             chunk["nonce"] = request["nonce"]
         return chunk

@@ -90,6 +90,12 @@ def _validate_embed(errors: FormErrors, path: tuple[str | int, ...], embed: Any)
         return
     _max_length(errors, (*path, "title"), embed.get("title"), 256)
     _max_length(errors, (*path, "description"), embed.get("description"), 4096)
+    footer = embed.get("footer")
+    if isinstance(footer, dict):
+        _max_length(errors, (*path, "footer", "text"), footer.get("text"), 2048)
+    author = embed.get("author")
+    if isinstance(author, dict):
+        _max_length(errors, (*path, "author", "name"), author.get("name"), 256)
     fields = embed.get("fields")
     if fields is not None and _expect(errors, (*path, "fields"), fields, list, "array"):
         _max_length(errors, (*path, "fields"), fields, 25)
@@ -98,7 +104,7 @@ def _validate_embed(errors: FormErrors, path: tuple[str | int, ...], embed: Any)
                 continue
             for key, limit in (("name", 256), ("value", 1024)):
                 value = field.get(key)
-                if not isinstance(value, str) or not value:
+                if not isinstance(value, str) or not value.strip():  # Discord trims: a blank value is a missing one
                     errors.add((*path, "fields", index, key), "BASE_TYPE_REQUIRED", "This field is required")
                 else:
                     _max_length(errors, (*path, "fields", index, key), value, limit)
@@ -143,12 +149,41 @@ def _validate_interactive(errors: FormErrors, path: tuple[str | int, ...], compo
             _max_length(errors, (*path, "options"), options, MAX_SELECT_OPTIONS)
         if not custom_id:
             errors.add((*path, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
+        _validate_select_values(errors, path, component)
     elif kind in AUTO_SELECTS or kind == TEXT_INPUT:
         if not custom_id:
             errors.add((*path, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
+        if kind in AUTO_SELECTS:
+            _validate_select_values(errors, path, component)
     else:
         errors.add((*path, "type"), "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (2, 3, 4, 5, 6, 7, 8).")
     _max_length(errors, (*path, "custom_id"), custom_id, 100)
+
+
+def _validate_select_values(errors: FormErrors, path: tuple[str | int, ...], select: dict[str, Any]) -> None:
+    """min_values 0-25, max_values 1-25, min <= max; a required select (in a modal) must ask for at least one."""
+    low, high = select.get("min_values"), select.get("max_values")
+    if low is not None and (not isinstance(low, int) or not 0 <= low <= 25):
+        errors.add((*path, "min_values"), "NUMBER_TYPE_MAX" if isinstance(low, int) and low > 25 else "NUMBER_TYPE_MIN", "int value should be between 0 and 25.")
+    if high is not None and (not isinstance(high, int) or not 1 <= high <= 25):
+        errors.add((*path, "max_values"), "NUMBER_TYPE_MAX" if isinstance(high, int) and high > 25 else "NUMBER_TYPE_MIN", "int value should be between 1 and 25.")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        errors.add((*path, "min_values"), "SELECT_COMPONENT_MIN_VALUES_GREATER_THAN_MAX", "min_values must be less than or equal to max_values.")
+    if select.get("required", False) and low == 0:
+        errors.add((*path, "min_values"), "SELECT_COMPONENT_REQUIRED_MIN_VALUES", "A required select must have min_values of at least 1.")
+
+
+def _modal_selects(components: list[Any], path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """The selects of a modal, in action rows or labels, with their paths."""
+    found = []
+    for index, item in enumerate(components):
+        if not isinstance(item, dict):
+            continue
+        children = [("component", item["component"])] if isinstance(item.get("component"), dict) else list(enumerate(item.get("components") or []))
+        for key, child in children:
+            if isinstance(child, dict) and child.get("type") in (STRING_SELECT, *AUTO_SELECTS):
+                found.append(((*path, index, "components" if key != "component" else "component", *(() if key == "component" else (key,))), child))
+    return found
 
 
 def validate_modal(data: Any) -> None:
@@ -166,6 +201,8 @@ def validate_modal(data: Any) -> None:
         errors.add(("data", "components"), "BASE_TYPE_REQUIRED", "This field is required")
     else:
         _max_length(errors, ("data", "components"), components, 5)
+        for path, select in _modal_selects(components, ("data", "components")):
+            _validate_select_values(errors, path, select)
     errors.raise_if_any()
 
 

@@ -90,7 +90,35 @@ class WebUI:
     def _users(self) -> list[dict[str, Any]]:
         return [{"id": str(u.id), "name": u.name, "admin": u.admin} for u in self.state.users]
 
-    def _commands(self) -> list[dict[str, Any]]:
+    def _places(self, viewer: PlaygroundUser) -> list[dict[str, Any]]:
+        """Where the viewer can go: the channels and threads they see in each of their guilds, then their DM with the bot."""
+        places: list[dict[str, Any]] = []
+        for guild in self.state.guilds.values():
+            if viewer.id not in guild.members:
+                continue
+            for channel in guild.channels.values():
+                if self.state.can_see(viewer, channel):
+                    kind = "thread" if channel.is_thread else "channel"
+                    places.append({"id": str(channel.id), "name": channel.name, "kind": kind, "topic": channel.topic, "guild": {"id": str(guild.id), "name": guild.name}})
+        dm = self.state.dm_channel(viewer)
+        places.append({"id": str(dm.id), "name": self.state.bot_user.name, "kind": "dm", "topic": "Only you and the bot see this", "guild": None})
+        return places
+
+    def _place(self, viewer: PlaygroundUser, ref: Any) -> dict[str, Any]:
+        """The place the page asked for, if the viewer may be there; else their first guild channel (or DM)."""
+        places = self._places(viewer)
+        chosen = next((p for p in places if p["id"] == str(ref)), None)
+        if chosen is None and ref not in (None, ""):
+            raise RequestRefused(400, f"{viewer.name} cannot see that channel: choose one from the sidebar")
+        return chosen or places[0]
+
+    def _channel_id(self, body: dict[str, Any], viewer: PlaygroundUser) -> int:
+        return int(self._place(viewer, body.get("channel"))["id"])
+
+    def _commands(self, guild_id: int | None = -1) -> list[dict[str, Any]]:
+        """The commands offered in a guild (None: in DMs); by default the first guild."""
+        if guild_id == -1:
+            guild_id = self.state.guild.id
         return [
             {
                 "path": path,
@@ -100,7 +128,7 @@ class WebUI:
                     for o in options
                 ],
             }
-            for path, leaf, options in self.state.commands.chat_input_paths(self.state.guild.id)
+            for path, leaf, options in self.state.commands.chat_input_paths(guild_id)
         ]
 
     async def get_users(self, request: web.Request) -> web.Response:
@@ -108,16 +136,18 @@ class WebUI:
         return web.json_response({"users": self._users()})
 
     async def get_state(self, request: web.Request) -> web.Response:
-        _, viewer = await self._read(request)
-        guild = self.state.guild
+        body, viewer = await self._read(request)
+        place = self._place(viewer, body.get("channel"))
+        guild = place["guild"]
         return web.json_response({
             "me": str(viewer.id),
             "users": self._users(),
             "bot": {**self.state.bot_user.user_payload(), "connected": self.state.gateway.connected},
-            "guild": {"id": str(guild.id), "name": guild.name},
-            "channel": {"id": str(guild.default_channel.id), "name": guild.default_channel.name, "topic": guild.default_channel.topic},
-            "commands": self._commands(),
-            "messages": self.pg.messages(as_user=viewer),
+            "guild": guild or {"id": None, "name": "Direct messages"},
+            "channel": {"id": place["id"], "name": place["name"], "topic": place["topic"], "kind": place["kind"]},
+            "places": self._places(viewer),
+            "commands": self._commands(None if guild is None else int(guild["id"])),
+            "messages": self.pg.messages(int(place["id"]), as_user=viewer),
             "upload_limit": self.state.limits.upload_limit,
         })
 
@@ -152,12 +182,15 @@ class WebUI:
         if event.kind in (ev.MESSAGE_CREATE, ev.MESSAGE_UPDATE, "reactions_changed"):
             message_id = data["message"]["id"] if "message" in data else data["message_id"]
             stored = self.state.messages.get(int(message_id))
-            if stored is not None and stored.visible_for(viewer.id):
+            if stored is not None and stored.visible_for(viewer.id) and self.state.can_see(viewer, self.state.channel(stored.channel_id)):
                 queue.put_nowait({"type": "message", "message": self.state.render(stored, viewer)})
         elif event.kind == ev.MESSAGE_DELETE:
             queue.put_nowait({"type": "delete", "id": data["message_id"]})
         elif event.kind == ev.COMMANDS_SYNCED:
-            queue.put_nowait({"type": "commands", "commands": self._commands()})
+            # Which commands show depends on the place the page is at: it asks again for its own.
+            queue.put_nowait({"type": "commands_changed"})
+        elif event.kind in (ev.GUILD_CREATE, ev.THREAD_CREATE):
+            queue.put_nowait({"type": "places", "places": self._places(viewer)})
         elif event.kind == ev.MEMBER_ADD:
             queue.put_nowait({"type": "users", "users": self._users()})
         elif event.kind in (ev.GATEWAY_IDENTIFY, ev.GATEWAY_RESUME, ev.GATEWAY_DISCONNECT):
@@ -199,7 +232,7 @@ class WebUI:
             options = dict(body.get("options") or {})
             for name, (filename, data) in (body.get("attachment_options") or {}).items():
                 options[name] = (filename, base64.b64decode(data, validate=True))
-            handle = await self.pg.run_command(user, str(body.get("name", "")), options, attachments=files)
+            handle = await self.pg.run_command(user, str(body.get("name", "")), options, attachments=files, channel_id=self._channel_id(body, user))
         except (PlaygroundError, InteractionFailed, APIError, binascii.Error, KeyError, TypeError, ValueError) as error:
             return self._fail(error)
         return self._started(handle)
@@ -207,7 +240,9 @@ class WebUI:
     async def autocomplete(self, request: web.Request) -> web.Response:
         body, user = await self._read(request)
         try:
-            choices = await self.pg.autocomplete(user, str(body.get("name", "")), dict(body.get("options") or {}), str(body.get("focused")), timeout=3)
+            choices = await self.pg.autocomplete(
+                user, str(body.get("name", "")), dict(body.get("options") or {}), str(body.get("focused")), timeout=3, channel_id=self._channel_id(body, user)
+            )
         except (PlaygroundError, InteractionFailed, APIError) as error:
             return self._fail(error)
         return web.json_response({"choices": choices})
@@ -245,6 +280,6 @@ class WebUI:
     async def message(self, request: web.Request) -> web.Response:
         body, user = await self._read(request)
         try:
-            return web.json_response(await self.pg.send_message(user, str(body.get("content", ""))))
-        except APIError as error:
+            return web.json_response(await self.pg.send_message(user, str(body.get("content", "")), channel_id=self._channel_id(body, user)))
+        except (APIError, PlaygroundError) as error:
             return self._fail(error)

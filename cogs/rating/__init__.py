@@ -38,7 +38,8 @@ MANIFEST = PluginManifest(
     bot_versions=">=0.1,<1.0",
 )
 
-# The slow-down notice is posted in the channel (the playground, like many servers, offers no DMs) and tidies itself away.
+# The slow-down notice is posted where the reactions are (a server's channel, or the member's DM with the bot) and
+# tidies itself away.
 NOTICE_LIFETIME_S = 60.0
 
 
@@ -116,6 +117,12 @@ class RatingCog(commands.Cog, name="Rating"):
 
     async def _tell_slow_down(self, user_id: int, channel_id: int | None) -> None:
         channel = None if channel_id is None else self.bot.get_channel(channel_id)
+        if channel is None and channel_id is not None:
+            # A DM with the bot is not cached (the bot receives no DM messages): look it up.
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return
         if not isinstance(channel, discord.abc.Messageable):
             return
         text = (

@@ -11,15 +11,24 @@ from pathlib import Path
 
 import discord
 import pytest
+import pytest_asyncio
 
 from bot.client import TunesmithBot
 from bot.config import PROJECT_ROOT
-from bot.playground import Playground
+from bot.playground import Playground, PlaygroundError
 from bot.plugins import PluginInfo, PluginManifest, PluginSource
 from cogs.plugins import render_list, render_plugin
 from tests.helpers.bot import StartTunesmith, answer, embed_text, fake_distribution, is_ephemeral, plugin_source
 
 REFUSAL = "Only server admins can use this command"
+OWNERS_ONLY = "Only the bot's owners can load, unload or reload plugins"
+
+
+@pytest_asyncio.fixture
+async def tunesmith(start_tunesmith: StartTunesmith, playground: Playground) -> TunesmithBot:
+    """The core cogs, with alice (the playground's server admin) also one of the bot's owners: plugin code is
+    shared by every server, so only owners load, unload and reload it."""
+    return await start_tunesmith(enabled_cogs=["plugins", "settings"], owner_ids=[playground.user("alice").id])
 
 
 def command_names(playground: Playground) -> set[str]:
@@ -42,15 +51,22 @@ async def test_an_admin_lists_plugins_with_version_state_and_data(tunesmith: Tun
 
 
 async def test_non_admins_are_refused_every_plugin_command(tunesmith: TunesmithBot, playground: Playground) -> None:
-    for command, options in [
+    cases = [
         ("plugins list", {}),
         ("plugins reload", {"name": "settings"}),
         ("plugins unload", {"name": "settings"}),
         ("plugins load", {"name": "settings"}),
-    ]:
+    ]
+    for command, options in cases:  # Discord does not even offer them: they need Manage Server
+        with pytest.raises(PlaygroundError, match="does not show /plugins to bob"):
+            await playground.run_command("bob", command, options)
+    # A server can open /plugins to anyone (Server Settings > Integrations); the bot still refuses them.
+    playground.set_command_permission(playground.guild_id, "plugins", "bob", True)
+    for command, options in cases:
         message = await answer(playground, "bob", command, options)
         assert is_ephemeral(message), command
-        assert REFUSAL in message["content"], command
+        expected = REFUSAL if command == "plugins list" else OWNERS_ONLY
+        assert expected in message["content"], command
     assert tunesmith.plugins.loaded_names == ["plugins", "settings"]
     assert "settings" in command_names(playground)
 
@@ -148,15 +164,22 @@ async def test_the_example_plugin_package_installs_and_loads_through_its_entry_p
     assert "hello" not in command_names(playground)
 
 
-async def test_with_plugins_owner_only_server_admins_may_list_but_not_change_plugins(start_tunesmith: StartTunesmith, playground: Playground) -> None:
+async def test_server_admins_may_list_but_only_owners_change_plugins(start_tunesmith: StartTunesmith, playground: Playground) -> None:
     carol = playground.user("carol")
-    bot = await start_tunesmith(enabled_cogs=["plugins", "settings"], owner_ids=[carol.id], plugins_owner_only=True)
+    playground.set_command_permission(playground.guild_id, "plugins", carol.id, True)  # an owner without Manage Server here
+    bot = await start_tunesmith(enabled_cogs=["plugins", "settings"], owner_ids=[carol.id])
     assert (await answer(playground, "alice", "plugins list"))["embeds"]
-    refused = await answer(playground, "alice", "plugins unload", {"name": "settings"})
-    assert is_ephemeral(refused) and "Only the bot's owners" in refused["content"]
+    for command in ("plugins unload", "plugins reload", "plugins load"):
+        refused = await answer(playground, "alice", command, {"name": "settings"})
+        assert is_ephemeral(refused) and OWNERS_ONLY in refused["content"], command
     assert bot.plugins.is_loaded("settings")
     allowed = await answer(playground, "carol", "plugins unload", {"name": "settings"})
     assert "Unloaded settings." in allowed["content"]
+
+
+async def test_letting_server_admins_change_plugin_code_is_refused_at_start(start_tunesmith: StartTunesmith) -> None:
+    with pytest.raises(ValueError, match="plugins_owner_only = false is no longer supported"):
+        await start_tunesmith(enabled_cogs=["plugins"], plugins_owner_only=False)
 
 
 def _info(name: str, *, loaded: bool = True, permissions: tuple[str, ...] = (), problem: str | None = None) -> PluginInfo:
@@ -189,4 +212,5 @@ async def test_the_plugins_plugin_can_reload_itself_and_keeps_working(tunesmith:
     reloaded = await answer(playground, "alice", "plugins reload", {"name": "plugins"})
     assert "Reloaded plugins (1.0.0)." in reloaded["content"]
     assert "**plugins** 1.0.0 · loaded" in embed_text(await answer(playground, "alice", "plugins list"))
-    assert REFUSAL in (await answer(playground, "bob", "plugins list"))["content"]
+    with pytest.raises(PlaygroundError, match="does not show /plugins to bob"):
+        await playground.run_command("bob", "plugins list")

@@ -150,7 +150,8 @@ async def test_forgotten_ratings_are_not_written_back_when_others_react(playgrou
 
 
 async def test_reactions_made_while_the_plugin_was_unloaded_count_once_it_is_loaded(playground: Playground, start_tunesmith: StartTunesmith) -> None:
-    bot = await start_tunesmith(enabled_cogs=["plugins", "rating"])
+    # alice is an owner: unloading and loading plugin code is for the bot's owners.
+    bot = await start_tunesmith(enabled_cogs=["plugins", "rating"], owner_ids=[playground.user("alice").id])
     track, message_id = await post_track(playground, bot)
     alice = playground.user("alice")
     await playground.add_reaction(alice, message_id, "3️⃣")

@@ -8,7 +8,7 @@ import pytest
 
 from bot.client import TunesmithBot
 from bot.errors import UserFacingError
-from bot.playground import Playground
+from bot.playground import Playground, PlaygroundError
 from cogs.settings import parse_ids, parse_styles
 from storage import ServerSettings, Storage
 from tests.helpers.bot import StartTunesmith, answer, embed_text, is_ephemeral
@@ -35,14 +35,27 @@ async def test_an_admin_sets_the_default_style_and_it_persists_in_storage(tunesm
 
 
 async def test_non_admins_cannot_see_or_change_settings(tunesmith: TunesmithBot, playground: Playground) -> None:
-    for command, options in [("settings show", {}), ("settings set default_mood", {"mood": "sad"}), ("settings reset", {})]:
+    cases = [("settings show", {}), ("settings set default_mood", {"mood": "sad"}), ("settings reset", {})]
+    for command, options in cases:  # shown only to members with Manage Server
+        with pytest.raises(PlaygroundError, match="does not show /settings to bob"):
+            await playground.run_command("bob", command, options)
+    # Opened to bob through the server's integration settings, the bot itself still refuses him.
+    playground.set_command_permission(playground.guild_id, "settings", "bob", True)
+    for command, options in cases:
         message = await answer(playground, "bob", command, options)
         assert is_ephemeral(message) and "Only server admins" in message["content"], command
     assert (await stored(tunesmith, playground)).default_mood is None
 
 
+async def test_settings_are_for_servers_and_admin_only_by_default(tunesmith: TunesmithBot, playground: Playground) -> None:
+    command = next(c for c in playground.registered_commands(playground.guild_id) if c["name"] == "settings")
+    assert command["default_member_permissions"] == str(1 << 5)  # Manage Server
+    assert command["dm_permission"] is False and command["contexts"] == [0]
+
+
 async def test_bot_owners_count_as_admins(start_tunesmith: StartTunesmith, playground: Playground) -> None:
     bob = playground.user("bob")
+    playground.set_command_permission(playground.guild_id, "settings", bob.id, True)  # an owner without Manage Server here
     bot = await start_tunesmith(enabled_cogs=["plugins", "settings"], owner_ids=[bob.id])
     message = await answer(playground, "bob", "settings set default_mood", {"mood": "sad"})
     assert "Default mood: sad." in message["content"]
@@ -65,7 +78,11 @@ async def test_channels_cooldown_and_admin_roles(tunesmith: TunesmithBot, playgr
     channel = await answer(playground, "alice", "settings set channels", {"channels": f"<#{playground.channel_id}>"})
     assert f"Channels: <#{playground.channel_id}>" in embed_text(channel)
     unknown = await answer(playground, "alice", "settings set channels", {"channels": "<#123>"})
-    assert "no text channel with id 123" in unknown["content"]
+    assert "no text channel or thread with id 123" in unknown["content"]
+    thread_id = playground.add_thread(playground.channel_id, "ideas", owner="alice")
+    in_thread = await answer(playground, "alice", "settings set channels", {"channels": f"<#{thread_id}>"})
+    assert f"Channels: <#{thread_id}>" in embed_text(in_thread)
+    channel = await answer(playground, "alice", "settings set channels", {"channels": f"<#{playground.channel_id}>"})
     cooldown = await answer(playground, "alice", "settings set cooldown", {"seconds": 12.5})
     assert "Cooldown per user: 12.5 s" in embed_text(cooldown)
     roles = await answer(playground, "alice", "settings set admin_roles", {"roles": f"<@&{playground.admin_role_id}>"})

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import JobStateError, Storage
+from storage import JobStateError, Scope, Storage
 
 
 async def test_life_cycle(storage: Storage) -> None:
@@ -36,7 +36,7 @@ async def test_in_flight_jobs_are_interrupted_on_restart_and_can_resume(tmp_path
         await before.jobs.start(running.id)
         finished = await before.jobs.create("compose", {"n": 3}, user_id=3)
         await before.jobs.finish(finished.id)
-        assert [j.id for j in await before.jobs.in_flight(guild_id=7)] == [queued.id, running.id]
+        assert [j.id for j in await before.jobs.in_flight(scope=Scope.guild(7))] == [queued.id, running.id]
     # The process "crashed": a new one opens the same database.
     async with await Storage.open(db, media) as after:
         interrupted = await after.jobs.mark_interrupted_on_startup()

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from storage import InvalidRatingError, Storage, UnknownTrackError
+from storage import InvalidRatingError, Scope, Storage, UnknownTrackError
 from tests.storage.factories import new_track
 
 
@@ -107,3 +107,20 @@ async def test_rateable_messages_are_recent_posted_tracks_newest_first(storage: 
     assert [(m.track_id, m.message_id, m.channel_id) for m in found] == [(second.id, 9003, 601), (first.id, 9002, 600)]
     assert unposted.id not in {m.track_id for m in found}
     assert [m.track_id for m in await storage.ratings.rateable_messages(cutoff, limit=1)] == [second.id]
+
+
+async def test_ratings_are_read_by_scope(storage: Storage) -> None:
+    """A user's ratings of DM tracks and of each server's tracks are read apart; no scope pools DMs."""
+    on_server = await storage.tracks.add(new_track(guild_id=1, user_id=10))
+    my_dm = await storage.tracks.add(new_track(guild_id=None, user_id=10))
+    their_dm = await storage.tracks.add(new_track(guild_id=None, user_id=11))
+    await storage.ratings.set(10, on_server.id, 4)
+    await storage.ratings.set(10, my_dm.id, 5)
+    await storage.ratings.set(11, their_dm.id, 3)
+    assert [r.track_id for r in await storage.ratings.by_user(10, Scope.guild(1))] == [on_server.id]
+    assert [r.track_id for r in await storage.ratings.by_user(10, Scope.dm(10))] == [my_dm.id]
+    assert await storage.ratings.by_user(10, Scope.guild(2)) == []
+    assert [r.track_id for r in await storage.ratings.for_guild(Scope.dm(11))] == [their_dm.id]
+    assert [r.track_id for r in await storage.ratings.for_guild(1)] == [on_server.id]
+    with pytest.raises(TypeError):
+        await storage.ratings.for_guild(None)  # type: ignore[arg-type]

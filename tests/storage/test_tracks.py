@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from storage import Storage, UnknownTrackError
+from storage import Scope, Storage, UnknownTrackError
 from tests.storage.factories import new_track
 
 
@@ -65,7 +65,7 @@ async def test_listings(storage: Storage) -> None:
     c = await storage.tracks.add(new_track(guild_id=2, user_id=10))
     assert [t.id for t in await storage.tracks.for_guild(1)] == [b.id, a.id]
     assert [t.id for t in await storage.tracks.by_user(10)] == [c.id, a.id]
-    assert [t.id for t in await storage.tracks.by_user(10, guild_id=1)] == [a.id]
+    assert [t.id for t in await storage.tracks.by_user(10, Scope.guild(1))] == [a.id]
     assert await storage.tracks.count() == 3 and await storage.tracks.count(2) == 1
 
 
@@ -78,3 +78,32 @@ async def test_delete_detaches_children_and_removes_ratings(storage: Storage) ->
     orphan = await storage.tracks.get(child.id)
     assert orphan is not None and orphan.parent_id is None and orphan.relation is None
     assert await storage.ratings.get(5, parent.id) is None
+
+
+async def test_dm_tracks_belong_to_their_maker_alone(storage: Storage) -> None:
+    """A DM track (no guild) is in its maker's DM scope only: never pooled with other users' DM tracks,
+    never in a server's scope, and unreachable by id from anywhere else."""
+    mine = await storage.tracks.add(new_track(guild_id=None, user_id=10))
+    theirs = await storage.tracks.add(new_track(guild_id=None, user_id=11))
+    on_server = await storage.tracks.add(new_track(guild_id=1, user_id=10))
+    assert [t.id for t in await storage.tracks.in_scope(Scope.dm(10))] == [mine.id]
+    assert [t.id for t in await storage.tracks.in_scope(Scope.dm(11))] == [theirs.id]
+    assert [t.id for t in await storage.tracks.in_scope(Scope.guild(1))] == [on_server.id]
+    assert [t.id for t in await storage.tracks.by_user(10, Scope.dm(10))] == [mine.id]
+    assert await storage.tracks.get_in(Scope.dm(11), mine.id) is None
+    assert await storage.tracks.get_in(Scope.guild(1), mine.id) is None
+    assert (await storage.tracks.require_in(Scope.dm(10), mine.id)).scope == Scope.dm(10)
+    with pytest.raises(UnknownTrackError, match="in your DMs"):
+        await storage.tracks.require_in(Scope.dm(11), mine.id)
+    with pytest.raises(UnknownTrackError, match="on this server"):
+        await storage.tracks.require_in(Scope.guild(2), on_server.id)
+    assert await storage.tracks.count(Scope.dm(10)) == 1 and await storage.tracks.count(1) == 1
+
+
+async def test_a_missing_guild_is_not_a_scope(storage: Storage) -> None:
+    await storage.tracks.add(new_track(guild_id=None, user_id=10))
+    with pytest.raises(TypeError, match="Scope.dm"):
+        await storage.tracks.for_guild(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="exactly one"):
+        Scope(guild_id=1, dm_user_id=2)
+    assert Scope.of(None, 5) == Scope.dm(5) and Scope.of(7, 5) == Scope.guild(7)

@@ -1,5 +1,5 @@
-// Tunesmith playground page: renders #general as the chosen simulated user sees it, sends slash
-// commands, clicks and reactions through /ui/*, and applies live updates from the /ui/ws websocket.
+// Tunesmith playground page: renders a channel, thread or DM as the chosen simulated user sees it, sends
+// slash commands, clicks and reactions through /ui/*, and applies live updates from the /ui/ws websocket.
 "use strict";
 
 const AUDIO_TYPES = ["audio/mpeg", "audio/mp3", "audio/ogg", "audio/wav", "audio/x-wav", "audio/wave", "audio/webm", "audio/flac"];
@@ -12,6 +12,8 @@ const ATTACHMENT_OPTION = 11;
 
 const state = {
   me: localStorage.getItem("playground-user") || "",
+  channel: localStorage.getItem("playground-channel") || "",  // the channel, thread or DM shown
+  places: [],
   users: [],
   bot: null,
   commands: [],
@@ -101,7 +103,7 @@ async function call(path, body) {
 }
 
 async function post(path, body) {
-  const { ok, status, data } = await call(path, { user: state.me, ...body });
+  const { ok, status, data } = await call(path, { user: state.me, channel: state.channel, ...body });
   if (!ok) {
     toast(data.error || `Request failed (${status})`);
     return null;
@@ -124,7 +126,8 @@ async function loadState() {
   let data;
   try {
     await chooseUser();
-    const answer = await call("/ui/state", { user: state.me });
+    let answer = await call("/ui/state", { user: state.me, channel: state.channel });
+    if (!answer.ok && state.channel) answer = await call("/ui/state", { user: state.me }); // that user cannot see it: go to theirs
     if (!answer.ok) throw new Error(answer.data.error || `Request failed (${answer.status})`);
     data = answer.data;
   } catch (error) {
@@ -134,6 +137,9 @@ async function loadState() {
   }
   state.me = data.me;
   localStorage.setItem("playground-user", state.me);
+  state.channel = data.channel.id;
+  localStorage.setItem("playground-channel", state.channel);
+  state.places = data.places;
   state.users = data.users;
   state.bot = data.bot;
   state.commands = data.commands;
@@ -141,8 +147,10 @@ async function loadState() {
   state.pending.clear();
   $("guild-name").textContent = data.guild.name;
   $("channel-name").textContent = data.channel.name;
-  $("channel-name-side").textContent = data.channel.name;
+  $("channel-hash").textContent = data.channel.kind === "dm" ? "@" : "#";
   $("channel-topic").textContent = data.channel.topic || "";
+  $("command-input").placeholder = `Type / for commands, or say something in ${data.channel.kind === "dm" ? "your DM with " : "#"}${data.channel.name}`;
+  renderPlaces();
   setBotStatus(data.bot.connected);
   renderUsers();
   renderAllMessages();
@@ -164,6 +172,7 @@ function connectSocket() {
 function applyUpdate(update) {
   switch (update.type) {
     case "message":
+      if (update.message.channel_id !== state.channel) break; // another channel's news
       state.messages.set(update.message.id, update.message);
       renderMessage(update.message);
       break;
@@ -171,9 +180,12 @@ function applyUpdate(update) {
       state.messages.delete(update.id);
       document.querySelector(`[data-message-id="${update.id}"]`)?.remove();
       break;
-    case "commands":
-      state.commands = update.commands;
-      refreshSuggestions();
+    case "commands_changed":
+      refreshCommands();
+      break;
+    case "places":
+      state.places = update.places;
+      renderPlaces();
       break;
     case "users":
       state.users = update.users;
@@ -199,6 +211,39 @@ function applyUpdate(update) {
       break;
     }
   }
+}
+
+async function refreshCommands() {
+  const answer = await call("/ui/state", { user: state.me, channel: state.channel });
+  if (!answer.ok) return;
+  state.commands = answer.data.commands;
+  refreshSuggestions();
+}
+
+// --- places: each guild's channels and threads, and the DM with the bot ---------------------------
+
+function renderPlaces() {
+  const nav = $("places");
+  const groups = new Map();
+  for (const place of state.places) {
+    const key = place.guild ? place.guild.name : "Direct messages";
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(place);
+  }
+  nav.replaceChildren(...[...groups].flatMap(([name, places]) => [
+    el("div", { class: "channel-group" }, name),
+    ...places.map((place) => el("div", {
+      class: `channel${place.id === state.channel ? " active" : ""}${place.kind === "thread" ? " thread" : ""}`,
+      title: place.kind === "dm" ? "Your DM with the bot" : `#${place.name}`,
+      onclick: () => switchChannel(place.id),
+    }, el("span", { class: "hash" }, place.kind === "dm" ? "@" : place.kind === "thread" ? "↳" : "#"), el("span", {}, place.name))),
+  ]));
+}
+
+function switchChannel(id) {
+  if (id === state.channel) return;
+  state.channel = id;
+  loadState();
 }
 
 function setBotStatus(connected) {

@@ -123,3 +123,37 @@ async def test_page_runs_a_command_plays_audio_and_clicks(playground: Playground
             await browser.close()
     last = playground.messages()[-1]
     assert last["content"] == "again, for alice" and last["reactions"][0]["count"] == 1
+
+
+async def test_page_switches_between_guilds_and_the_dm(playground: Playground, start_bot) -> None:
+    from playwright.async_api import async_playwright
+    from test_playground_scopes import ScopeBot
+
+    playground.add_guild("Second", members=["alice"])
+    await start_bot(ScopeBot())
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = await browser.new_page(viewport={"width": 1200, "height": 760})
+            await page.goto(playground.url)
+            await page.wait_for_selector("#bot-status.online")
+            groups = await page.locator("#places .channel-group").all_text_contents()
+            assert groups == ["Playground", "Second", "Direct messages"]
+
+            # Into the DM: its header, and a command run there answers there.
+            await page.locator("#places .channel", has_text="Tunesmith").click()
+            await page.locator("#guild-name", has_text="Direct messages").wait_for()
+            composer = page.locator("#command-input")
+            await composer.fill("/where")
+            await composer.press("Enter")
+            await page.locator(".message", has_text="dm channel").wait_for()
+
+            # Into the second guild: the DM's messages are gone from view, the command answers in that guild.
+            await page.locator("#places .channel-group:text('Second') + .channel").click()
+            await page.locator("#guild-name", has_text="Second").wait_for()
+            assert await page.locator(".message", has_text="dm channel").count() == 0
+            await composer.fill("/where")
+            await composer.press("Enter")
+            await page.locator(".message", has_text=f"guild {playground.guild('Second').id}").wait_for()
+        finally:
+            await browser.close()

@@ -8,10 +8,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 
 from bot.client import TunesmithBot
 from bot.playground import Playground
-from tests.helpers.bot import answer
+from tests.helpers.bot import StartTunesmith, answer
 from tests.helpers.page import page_headers
 
 EVIL = "http://evil.example"
@@ -28,6 +29,12 @@ async def post(http: aiohttp.ClientSession, path: str, body: Any, headers: dict[
     kwargs: dict[str, Any] = {"data": body} if raw else {"json": body}
     async with http.post(path, headers=headers, **kwargs) as response:
         return response.status, await response.json()
+
+
+@pytest_asyncio.fixture
+async def tunesmith(start_tunesmith: StartTunesmith, playground: Playground) -> TunesmithBot:
+    """The core cogs with alice also a bot owner, so her unloading a plugin (owners only) is what the guard protects."""
+    return await start_tunesmith(enabled_cogs=["plugins", "settings"], owner_ids=[playground.user("alice").id])
 
 
 def interactions_since(pg: Playground, since: int) -> list[Any]:

@@ -61,3 +61,42 @@ async def test_oldest_messages_are_evicted_with_their_attachments(playground_fac
     assert [m["content"] for m in pg.messages()] == ["two", "three", "four"]
     async with aiohttp.ClientSession() as http, http.get(first["attachments"][0]["url"]) as response:
         assert response.status == 404
+
+
+async def test_the_page_switches_guilds_and_opens_dms(playground: Playground, start_bot) -> None:
+    from test_playground_scopes import ScopeBot
+
+    second = playground.add_guild("Second", members=["bob"])
+    await start_bot(ScopeBot())
+    bob, carol = str(playground.user("bob").id), str(playground.user("carol").id)
+    async with aiohttp.ClientSession(playground.url) as http:
+        async with http.get("/") as response:
+            headers = page_headers(playground.url, await response.text())
+
+        async def ui(path: str, body: dict) -> tuple[int, dict]:
+            async with http.post(path, json=body, headers=headers) as response:
+                return response.status, await response.json()
+
+        status, state = await ui("/ui/state", {"user": bob})
+        places = {(p["guild"]["name"] if p["guild"] else None, p["kind"], p["name"]) for p in state["places"]}
+        assert {("Playground", "channel", "general"), ("Second", "channel", "general"), (None, "dm", "Tunesmith")} <= places
+        dm = next(p["id"] for p in state["places"] if p["kind"] == "dm")
+
+        # In the second guild and in the DM the page shows what Discord offers there, and acts there.
+        status, there = await ui("/ui/state", {"user": bob, "channel": str(second.default_channel.id)})
+        assert status == 200 and there["guild"]["name"] == "Second" and "where" in {c["path"] for c in there["commands"]}
+        status, in_dm = await ui("/ui/state", {"user": bob, "channel": dm})
+        paths = {c["path"] for c in in_dm["commands"]}
+        assert in_dm["guild"]["name"] == "Direct messages" and "where" in paths and "admin" not in paths
+        status, started = await ui("/ui/command", {"user": bob, "channel": dm, "name": "where"})
+        assert status == 200
+        reply = await playground.wait_for(lambda e: e.kind == "message_create" and e.data["message"]["content"].startswith("dm channel"))
+        assert reply.data["message"]["channel_id"] == dm
+        status, refused = await ui("/ui/command", {"user": bob, "channel": dm, "name": "admin"})
+        assert status == 400 and "not offered in DMs" in refused["error"]
+
+        # Another user can neither open bob's DM nor a guild they are not in.
+        status, denied = await ui("/ui/state", {"user": carol, "channel": dm})
+        assert status == 400 and "cannot see that channel" in denied["error"]
+        status, denied = await ui("/ui/message", {"user": carol, "channel": str(second.default_channel.id), "content": "hi"})
+        assert status == 400
