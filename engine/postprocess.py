@@ -40,6 +40,7 @@ class StyleRules:
     blue_notes: bool  # b3, b5, b7 allowed in major (jazz, blues, rock)
     chord_tones_on_strong_beats: bool  # notes on beats 1 and 3 that last a beat or more are chord tones
     final_chord: tuple[str, str] = ("maj", "min")  # the tonic chord the piece ends on, in a major / a minor key
+    triads_only: bool = False  # the model's sevenths, sixths and suspensions become triads (dominant sevenths stay)
 
 
 STYLE_RULES: dict[str, StyleRules] = {
@@ -51,8 +52,8 @@ STYLE_RULES: dict[str, StyleRules] = {
     "rock": StyleRules(blue_notes=True, chord_tones_on_strong_beats=True),
     "pop": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
     "folk": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
-    "celtic": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
-    "classical": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
+    "celtic": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True, triads_only=True),
+    "classical": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True, triads_only=True),
     "ambient": StyleRules(blue_notes=False, chord_tones_on_strong_beats=True),
     "game": StyleRules(blue_notes=False, chord_tones_on_strong_beats=False),
 }
@@ -70,6 +71,14 @@ for _root in range(12):
     for _qi, _q in enumerate(MODEL_QUALITIES):
         for _iv in CHORD_QUALITIES[_q]:
             _CHORD_PCS[1 + _root * _Q + _qi, (_root + _iv) % 12] = True
+
+
+_TRIAD_QUALITY = {"maj": "maj", "min": "min", "7": "7", "maj7": "maj", "min7": "min", "dim": "dim", "hdim7": "dim", "dim7": "dim",
+                  "aug": "aug", "sus4": "maj", "6": "maj", "min6": "min"}
+_TRIAD_OF = np.arange(1 + 12 * _Q)  # chord token -> the token of its triad (N.C. stays N.C.)
+for _token in range(1, 1 + 12 * _Q):
+    _r, _qi = divmod(_token - 1, _Q)
+    _TRIAD_OF[_token] = 1 + _r * _Q + MODEL_QUALITIES.index(_TRIAD_QUALITY[MODEL_QUALITIES[_qi]])
 
 
 def tonic_chord(mode: int, quality: str | None = None) -> int:
@@ -111,6 +120,14 @@ def _fill_chords(chords: np.ndarray, mode: int) -> np.ndarray:
     """Every beat gets a chord: N.C. beats take the chord before them (or the tonic at the start)."""
     last = _last_index(chords != 0)
     return np.where(last >= 0, chords[last], tonic_chord(mode)).astype(chords.dtype)
+
+
+def _plain_chords(chords: np.ndarray, rules: StyleRules) -> np.ndarray:
+    """The model's chords in the style's vocabulary: triads (and dominant sevenths) where the style has no
+    use for sevenths, sixths or suspensions (a Gmaj7 in a reel, an Emaj7 in a chorale)."""
+    if not rules.triads_only:
+        return chords
+    return _TRIAD_OF[chords]
 
 
 def _scale(mode: int, blue_notes: bool) -> np.ndarray:
@@ -177,8 +194,9 @@ def _end_on_tonic(line: np.ndarray, tones: tuple[int, ...], low: int, high: int,
 def postprocess_tokens(tracks: Encoded, style: str, harmony: np.ndarray | None = None) -> Encoded:
     """Apply the style's rules to one piece's tokens (C-relative, length a whole number of bars).
 
-    `harmony` (one chord token per beat) is the plan's: it already holds the form's cadences, so it is
-    kept as it is. Without it (a fragment with no plan) the model's chords get the style's final cadence."""
+    `harmony` (one chord token per beat, -1 where the plan leaves the chord to the model) is the plan's:
+    it already holds the form's cadences, so its chords are kept as they are and the model's fill the
+    rest. Without it (a fragment with no plan) the model's chords get the style's final cadence."""
     rules = STYLE_RULES[style]
     mode = int(tracks.mode)
     melody = _fill_empty_bars(silence_orphan_holds(tracks.melody))
@@ -188,7 +206,8 @@ def postprocess_tokens(tracks: Encoded, style: str, harmony: np.ndarray | None =
     bass = silence_orphan_holds(tracks.bass)
     beats_per_bar = STEPS_PER_BAR // STEPS_PER_BEAT
     if harmony is not None:
-        chords = np.asarray(harmony, dtype=tracks.chords.dtype)[: len(tracks.chords)].copy()
+        planned = np.asarray(harmony, dtype=np.int64)[: len(tracks.chords)]
+        chords = np.where(planned >= 0, planned, _plain_chords(_fill_chords(tracks.chords, mode), rules)).astype(tracks.chords.dtype)
     else:
         chords = _fill_chords(tracks.chords, mode)
         # Cadence: dominant on the second half of the penultimate bar, tonic for the whole last bar.

@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         for name, value in (
             ("style", resolved.style), ("mood", resolved.mood), ("key", resolved.key), ("tempo", f"{resolved.tempo} bpm"),
             ("bars", str(composition.piece.bars)), ("form", composition.plan.form),
-            ("chords", " ".join(composition.plan.chord_names())), ("seed", str(resolved.seed)), ("sampler", resolved.sampler),
+            ("chords", " ".join(c.symbol(composition.piece.key) for c in composition.piece.harmony)), ("seed", str(resolved.seed)), ("sampler", resolved.sampler),
             ("model", composition.model_version), ("duration", f"{track.duration_seconds:.1f} s"),
             ("instruments", ", ".join(f"{role}: {name}" for role, name in track.arrangement.parts.items())),
         ):  # fmt: skip

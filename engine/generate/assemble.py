@@ -38,13 +38,14 @@ def block_chords(plan: MusicalPlan) -> np.ndarray:
 
 
 def apply_form(tracks: Encoded, plan: MusicalPlan) -> Encoded:
-    """The tracks with every returning phrase's unvaried bars copied from its source phrase (melody, bass
-    and drums); chords are the plan's already. Phrases are taken in order, so a copy of a copy is final.
+    """The tracks with every returning phrase's unvaried bars copied from its source phrase (melody, bass,
+    drums and the chords under them). Phrases are taken in order, so a copy of a copy is final.
 
     It runs on post-processed tokens, so A and its return share every decision post-processing made bar
     by bar (a filled bar, a snapped note); the piece's last bar keeps its final cadence, and a note held
     into a copied bar from a bar that now differs is silenced rather than left dangling."""
-    melody, bass, drums = tracks.melody.copy(), tracks.bass.copy(), tracks.drums.copy()
+    melody, bass, drums, chords = tracks.melody.copy(), tracks.bass.copy(), tracks.drums.copy(), tracks.chords.copy()
+    beats = plan.beats_per_bar
     phrases = plan.phrases
     last_bar = len(melody) // STEPS_PER_BAR - 1
     for phrase in phrases:
@@ -60,7 +61,9 @@ def apply_form(tracks: Encoded, plan: MusicalPlan) -> Encoded:
                 melody[dst] = rhythm_of(melody[src], melody[dst])
             elif i not in phrase.varied_bars:
                 melody[dst], bass[dst], drums[dst] = melody[src], bass[src], drums[src]
-    return Encoded(melody=silence_orphan_holds(melody), bass=silence_orphan_holds(bass), chords=tracks.chords, drums=drums, has_bass=tracks.has_bass,
+                chords[(phrase.start_bar + i) * beats : (phrase.start_bar + i + 1) * beats] = \
+                    chords[(source.start_bar + i) * beats : (source.start_bar + i + 1) * beats]
+    return Encoded(melody=silence_orphan_holds(melody), bass=silence_orphan_holds(bass), chords=chords, drums=drums, has_bass=tracks.has_bass,
                    has_drums=tracks.has_drums, mode=tracks.mode)
 
 

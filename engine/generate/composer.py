@@ -208,7 +208,7 @@ class Composer:
             tracks = Encoded(
                 melody=arrays["melody"][row : row + n].reshape(-1)[:steps],
                 bass=arrays["bass"][row : row + n].reshape(-1)[:steps],
-                chords=np.asarray(job.plan.harmony, dtype=np.int16),
+                chords=arrays["chords"][row : row + n].reshape(-1)[: steps // 4],  # the plan's where it decides
                 drums=arrays["drums"][row : row + n].reshape(-1, arrays["drums"].shape[-1])[:steps],
                 has_bass=self.writes_bass, has_drums=self.writes_drums, mode=int(job.plan.key.mode == "minor"),
             )

@@ -75,7 +75,8 @@ class MusicalPlan:
     engine.plan.make_plan; every stage reads it and none re-derives a default.
 
     tempo is in beats per minute; bars counts the plan's bars (the arranger's intro and ending come on
-    top); `harmony` holds bars * beats-per-bar chord tokens (C-relative), `style_model` the style whose
+    top); `harmony` holds bars * beats-per-bar chord tokens (C-relative; -1 where the model chooses the
+    chord: engine.plan.forms.PLANNED_THROUGHOUT says where the plan decides every beat), `style_model` the style whose
     data the model draws on (lofi is written from jazz material, ambient from classical).
     """
 
@@ -113,9 +114,10 @@ class MusicalPlan:
         return self.sections[-1]
 
     def chords(self) -> list[Chord]:
-        """The harmony in the real key: one Chord per run of equal beats, times in grid steps."""
+        """The planned harmony in the real key: one Chord per run of equal beats, times in grid steps; beats
+        the plan leaves to the model (-1) are left out."""
         shift = self.key.tonic if self.key.tonic <= 6 else self.key.tonic - 12
-        return decode_harmony(np.asarray(self.harmony), shift)
+        return [c for c in decode_harmony(np.asarray(self.harmony), shift) if not c.is_rest]
 
     def chord_names(self) -> list[str]:
         """Chord symbols per change, spelled in the key (F# major has C#m, not Dbm)."""

@@ -27,11 +27,18 @@ def _similarity(a: set, b: set) -> float:
 
 
 def test_the_piece_plays_the_planned_chords(shipped):
-    for style in ("blues", "jazz", "pop", "celtic"):
+    """Every beat the plan decides sounds as planned (all of a blues, the cadences elsewhere); a celtic
+    tune or a chorale has no sevenths, sixths or suspensions but dominant sevenths."""
+    for style in ("blues", "jazz", "pop", "celtic", "classical", "lofi"):
         [c] = shipped.generate([ComposeRequest(style=style, bars=12 if style == "blues" else 16, seed=4)])
-        planned = [(ch.root, ch.quality, ch.start, ch.duration) for ch in c.plan.chords()]
-        played = [(ch.root, ch.quality, ch.start, ch.duration) for ch in c.piece.harmony]
-        assert played == planned, style
+        planned = [ch for ch in c.plan.chords()]
+        assert planned
+        for chord in planned:
+            for step in range(chord.start, chord.end, 4):
+                sounding = c.piece.chord_at(step)
+                assert (sounding.root, sounding.quality) == (chord.root, chord.quality), (style, step)
+        if style in ("celtic", "classical"):
+            assert {ch.quality for ch in c.piece.harmony} <= {"maj", "min", "7", "dim", "aug"}, style
 
 
 def test_a_32_bar_pop_piece_has_a_chorus_whose_notes_return(shipped):
