@@ -27,6 +27,7 @@ from engine.service.render_worker import DEFAULT_RENDER_FUNCTIONS, RENDER_NICENE
 
 log = logging.getLogger(__name__)
 
+GATHER_WINDOW_S = 0.002
 EXIT_AFTER_HANG_S = 1.0  # time for the answer to leave before the replica exits
 
 
@@ -67,24 +68,35 @@ class ModelReplica:
         make_plan(ComposeRequest(seed=0))  # import the arranger's band tables now, not on the first request
         self._hang_timeout_s = hang_timeout_s
         self._batched.set_max_batch_size(max_batch_requests)
-        self._batched.set_batch_wait_timeout_s(0.0)  # the bot's batcher already waited; take what is queued
+        # The bot's batcher has already waited for its batch; this short window only lets the requests
+        # released together by the gate below land in one model call.
+        self._batched.set_batch_wait_timeout_s(GATHER_WINDOW_S)
+        self._model_free = asyncio.Event()
+        self._model_free.set()
         self.model_calls = 0
 
     def info(self) -> dict[str, Any]:
         return {"version": self._composer.model_version, "model_calls": self.model_calls, **_identity()}
 
     async def run(self, jobs: list[EngineJob]) -> list[Any]:
+        # @serve.batch forms the next batch as soon as one request is queued, even while the model is busy;
+        # holding requests here until the model is free lets everything that arrived meanwhile go together.
+        await self._model_free.wait()
         return await self._batched(jobs)
 
     @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.0)
     async def _batched(self, requests: list[list[EngineJob]]) -> list[list[Any]]:
         jobs = [job for request in requests for job in request]
         self.model_calls += 1
+        self._model_free.clear()
 
         def work() -> list[Any]:
             return [model_worker._portable(o) for o in model_worker.run_batch(self._composer, jobs)]
 
-        outcomes = await _in_thread(work, self._hang_timeout_s, f"a batch of {len(jobs)}")
+        try:
+            outcomes = await _in_thread(work, self._hang_timeout_s, f"a batch of {len(jobs)}")
+        finally:
+            self._model_free.set()
         answers, start = [], 0
         for request in requests:
             answers.append(outcomes[start:start + len(request)])

@@ -84,10 +84,24 @@ def _deploy_failure_reason(exc: BaseException) -> str:
     return f"{name.split('.')[-1]}: {message.strip()}"
 
 
+class _DeployFailed(Exception):
+    """serve.run failed; the message carries the deployments' own messages (the replica's traceback)."""
+
+
 def _run_app(app: Any, name: str) -> Any:
     from ray import serve
 
-    return serve.run(app, name=name, route_prefix=None)
+    try:
+        return serve.run(app, name=name, route_prefix=None)
+    except Exception as exc:
+        details = []
+        try:
+            status = serve.status().applications.get(name)
+            if status is not None:
+                details = [status.message] + [d.message for d in status.deployments.values()]
+        except Exception:
+            pass
+        raise _DeployFailed("\n".join([str(exc), *details])) from exc
 
 
 def _delete_app(name: str) -> None:

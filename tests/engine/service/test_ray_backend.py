@@ -70,3 +70,133 @@ async def test_composes_through_ray_share_one_model_call(make_ray_service):
     assert service.model_version == "v1"
     stats = service.stats()
     assert stats["completed"] == 8 and stats["batches_run"] == 1 and stats["render_workers"] == 2
+
+
+async def test_serve_batch_merges_batches_that_arrive_while_the_model_is_busy(ray_cluster):
+    """Two shards' batches (two run() calls) queued behind a running one become one model call on the replica."""
+    stage = RayModelStage(partial(fake_composer, delay_s=1.0), app_name="merge", cpus=0.5, max_batch_requests=4)
+    try:
+        assert await stage.load(None) == "v1"
+        first = asyncio.ensure_future(stage.run([compose(seed=0)]))
+        await asyncio.sleep(0.3)  # the first batch is on the model now
+        second, third = await asyncio.gather(stage.run([compose(seed=1), compose(seed=2)]), stage.run([compose(seed=3)]))
+        [alone] = await first
+        assert int(alone.latent[1]) == 1
+        assert [int(c.latent[1]) for c in second + third] == [3, 3, 3]
+        assert [int(c.latent[0]) for c in second + third] == [1, 2, 3]
+    finally:
+        await stage.close()
+
+
+async def test_positions_count_down_and_cancellation_frees_places(make_ray_service):
+    service = await make_ray_service(pipeline_depth=1, per_user_cap=5)
+    slow = service.submit(compose("g:a", prompt="slow:1.5", seed=1))
+    while slow.position() != 0:
+        await asyncio.sleep(0.01)
+    queued = [service.submit(compose(f"g:{i}", seed=10 + i)) for i in range(3)]
+    assert [t.position() for t in queued] == [1, 2, 3]
+    withdrawn = queued[1]
+    assert withdrawn.cancel()
+    assert [queued[0].position(), queued[2].position()] == [1, 2]
+    seen = [p async for p in queued[2].positions()]
+    assert seen[0] == 2 and seen[-1] == 0 and all(a > b for a, b in zip(seen, seen[1:]))
+    assert (await slow.result()).composition.request.seed == 1
+    with pytest.raises(asyncio.CancelledError):
+        await withdrawn.result()
+    # A job cancelled while it renders on the cluster: its place frees, the next job still finishes.
+    rendering = service.submit(compose("g:b", prompt="slow:2", seed=20))
+    while rendering.position() != 0 or service.stats()["in_flight"] == 0:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert rendering.cancel()
+    after = await service.submit(compose("g:c", seed=21)).result()
+    assert after.composition.request.seed == 21
+    assert service.stats()["cancelled"] == 2
+
+
+async def test_a_job_past_the_timeout_gets_a_clear_answer_and_the_engine_recovers(make_ray_service):
+    service = await make_ray_service(timeout_s=2.0)
+    with pytest.raises(EngineTimeout, match="took longer than 2 s"):
+        await service.submit(compose(prompt="slow:6", seed=1)).result()
+    # The hung replica exits and Serve replaces it; the next piece is made.
+    result = await service.submit(compose(seed=2)).result()
+    assert result.composition.request.seed == 2
+
+
+async def test_model_swap_is_atomic_across_replicas(make_ray_service):
+    service = await make_ray_service(model_delay_s=0.05, model_replicas=2, model_cpus=0.25, per_user_cap=8, pipeline_depth=2,
+                                     composer_factory=partial(fake_composer_unless_missing, delay_s=0.05))
+    versions: list[str] = []
+    swapped = asyncio.Event()
+
+    async def keep_composing() -> None:
+        seed = 0
+        while not swapped.is_set() or versions.count("v2") < 4:
+            result = await service.submit(compose("g:steady", seed=seed)).result()
+            versions.append(result.composition.model_version)
+            seed += 1
+
+    composing = asyncio.ensure_future(keep_composing())
+    await asyncio.sleep(0.5)
+    old_app = service._model.app_name
+    assert await service.swap_model(Path("v2")) == "v2"
+    swapped.set()
+    after = await asyncio.gather(*(service.submit(compose(f"g:{i}", seed=100 + i)).result() for i in range(6)))
+    await composing
+    assert all(r.composition.model_version == "v2" for r in after)
+    first_new = versions.index("v2")
+    assert versions[:first_new] == ["v1"] * first_new and set(versions[first_new:]) == {"v2"} and first_new > 0
+    assert service.model_version == "v2" and len(service._model.replica_actors()) == 2
+    # The old version's application goes once its last batch is done.
+    for _ in range(100):
+        from engine.service.ray_backend.stages import replica_actors
+
+        if not replica_actors(old_app):
+            break
+        await asyncio.sleep(0.2)
+    assert replica_actors(old_app) == []
+    # A version that cannot load leaves the active one serving, with the reason.
+    with pytest.raises(EngineFailure, match=r"Could not load the model at missing-v3: .*No model checkpoint at missing-v3"):
+        await service.swap_model(Path("missing-v3"))
+    assert (await service.submit(compose(seed=7)).result()).composition.model_version == "v2"
+
+
+async def test_a_killed_render_replica_is_retried_and_a_replica_that_keeps_dying_gets_a_clear_error(make_ray_service, tmp_path):
+    import ray
+
+    service = await make_ray_service()
+    marker = tmp_path / "rendering"
+    ticket = service.submit(compose(prompt=f"marker:{marker}", seed=5))
+    while not marker.exists():
+        await asyncio.sleep(0.05)
+    [replica] = service._renders.replica_actors()
+    ray.kill(ray.get_actor(replica, namespace="serve"), no_restart=False)
+    result = await ticket.result()  # tried once more on the replica Serve put in its place
+    assert result.composition.request.seed == 5
+    assert service.stats()["worker_crashes"] == 1
+    # A piece that kills every replica it is rendered on: one retry, then the user is told.
+    with pytest.raises(EngineFailure, match="The audio renderer crashed while rendering your piece. Please try again."):
+        await service.submit(compose(prompt="crash", seed=6)).result()
+    assert (await service.submit(compose(seed=7)).result()).composition.request.seed == 7
+
+
+async def test_a_model_replica_that_dies_fails_only_the_job_that_killed_it(make_ray_service):
+    service = await make_ray_service(batch_max=4, pipeline_depth=4, per_user_cap=4)
+    good = service.submit(compose(seed=1))
+    bad = service.submit(compose(prompt="segfault", seed=2))
+    assert (await good.result()).composition.request.seed == 1
+    with pytest.raises(EngineFailure, match="The composer crashed while writing your piece"):
+        await bad.result()
+    assert service.stats()["model_crashes"] >= 1
+    assert (await service.submit(compose(seed=3)).result()).composition.request.seed == 3
+
+
+async def test_errors_the_user_can_cause_are_explained(ray_cluster):
+    with pytest.raises(EngineFailure, match="needs ray_address"):
+        connect("")
+    with pytest.raises(EngineFailure, match="is not host:port"):
+        connect("127.0.0.1")
+    with pytest.raises(EngineFailure, match="Ray Client address"):
+        connect("ray://127.0.0.1:10001")
+    with pytest.raises(EngineFailure, match=r"Could not reach the Ray cluster at 127.0.0.1:1 .*ray start --head --port=1"):
+        connect("127.0.0.1:1")
