@@ -31,14 +31,12 @@ async def active_checkpoint(settings: Settings, storage: Storage) -> Path | None
 
 async def start_engine(settings: Settings, storage: Storage) -> EngineService:
     """A started EngineService, or StartupError naming what to install or change."""
-    problems = check_render_dependencies(settings.soundfont)
-    if problems:
-        raise StartupError("Tunesmith cannot render audio:\n- " + "\n- ".join(problems))
+    if settings.engine_backend == "local":  # on Ray the render replicas check for themselves, on their nodes
+        problems = check_render_dependencies(settings.soundfont)
+        if problems:
+            raise StartupError("Tunesmith cannot render audio:\n- " + "\n- ".join(problems))
     checkpoint = await active_checkpoint(settings, storage)
-    service = EngineService(
-        checkpoint,
-        settings.soundfont,
-        render_workers=settings.render_workers,
+    options = dict(
         batch_max=settings.batch_max_requests,
         batch_wait_ms=settings.batch_max_wait_ms,
         timeout_s=settings.request_timeout_seconds,
@@ -46,6 +44,10 @@ async def start_engine(settings: Settings, storage: Storage) -> EngineService:
         queue_cap=settings.engine_queue_cap,
         per_user_cap=settings.per_user_queue_cap,
     )
+    if settings.engine_backend == "ray":
+        service = _ray_engine(settings, checkpoint, options)
+    else:
+        service = EngineService(checkpoint, settings.soundfont, render_workers=settings.render_workers, **options)
     try:
         await service.start()
     except EngineFailure as exc:
@@ -53,6 +55,20 @@ async def start_engine(settings: Settings, storage: Storage) -> EngineService:
     await record_serving_version(storage, service.model_version, checkpoint)
     log.info("Engine started", extra={"model": service.model_version, "workers": settings.render_workers})
     return service
+
+
+def _ray_engine(settings: Settings, checkpoint: Path | None, options: dict) -> EngineService:
+    """The same service with its model and renders on the Ray cluster at ray_address (docs/DEPLOY.md)."""
+    from engine.service.ray_backend import ray_engine_service
+
+    try:
+        return ray_engine_service(
+            checkpoint, settings.soundfont, address=settings.ray_address or "", app_name=settings.ray_app_name,
+            render_replicas=settings.render_workers, render_max_replicas=settings.ray_render_max_replicas,
+            model_replicas=settings.ray_model_replicas, model_gpus=settings.ray_model_gpus, **options,
+        )
+    except EngineFailure as exc:
+        raise StartupError(str(exc)) from exc
 
 
 async def record_serving_version(storage: Storage, version: str | None, checkpoint: Path | None) -> None:

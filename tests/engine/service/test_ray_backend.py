@@ -200,3 +200,27 @@ async def test_errors_the_user_can_cause_are_explained(ray_cluster):
         connect("ray://127.0.0.1:10001")
     with pytest.raises(EngineFailure, match=r"Could not reach the Ray cluster at 127.0.0.1:1 .*ray start --head --port=1"):
         connect("127.0.0.1:1")
+
+
+async def test_the_bot_starts_its_engine_on_ray_and_composes_with_the_shipped_model(ray_cluster, tmp_path):
+    """bot.engine.start_engine with engine_backend = "ray": the real Composer on a model replica, the real
+    renderer (FluidSynth, ffmpeg, the piano roll) on a render replica."""
+    from bot.config import Settings
+    from bot.engine import start_engine
+    from storage import Storage
+
+    settings = Settings(engine_backend="ray", ray_address=ray_cluster, ray_app_name="bot", render_workers=1, data_dir=tmp_path)
+    storage = await Storage.open(settings.database_path, settings.media_dir)
+    try:
+        service = await start_engine(settings, storage)
+        try:
+            request = ComposeRequest(style="jazz", mood="calm", bars=8, seed=3)
+            result = await service.submit(EngineJob.compose(request, user_key="g:u")).result()
+        finally:
+            await service.stop()
+        assert service.model_version.startswith("base-") and result.composition.model_version == service.model_version
+        assert result.track.midi.startswith(b"MThd") and len(result.track.mp3) > 10_000 and result.track.png.startswith(b"\x89PNG")
+        assert result.track.duration_seconds > 5
+        assert (await storage.models.active()).version == service.model_version
+    finally:
+        await storage.close()
