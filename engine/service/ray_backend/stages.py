@@ -144,6 +144,7 @@ class RayModelStage:
         self._app: _ModelApp | None = None
         self._version: str | None = None
         self._retiring: set[asyncio.Task[None]] = set()
+        self._old_apps: set[_ModelApp] = set()  # swapped out, deleted after their last batch
         self._closed = False
         self.crashes = 0
         self.hangs = 0
@@ -190,13 +191,15 @@ class RayModelStage:
         old, self._app = self._app, app  # the switch: one assignment, between two batches' run() calls
         self._version = app.version
         if old is not None:
+            self._old_apps.add(old)
             self._retire(old)
         log.info("model %s serving from Serve application %s (%d replicas)", app.version, name, self._replicas)
         return app.version
 
     def _retire(self, app: _ModelApp) -> None:
         app.retiring = True
-        if app.in_flight == 0:
+        if app.in_flight == 0 and app in self._old_apps:
+            self._old_apps.discard(app)
             task = asyncio.get_running_loop().create_task(asyncio.to_thread(_delete_app, app.name))
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
@@ -246,7 +249,8 @@ class RayModelStage:
     async def close(self) -> None:
         self._closed = True
         app, self._app = self._app, None
-        names = [app.name] if app is not None else []
+        names = [a.name for a in self._old_apps] + ([app.name] if app is not None else [])
+        self._old_apps.clear()
         await asyncio.gather(*self._retiring, return_exceptions=True)
         for name in names:
             await asyncio.to_thread(_delete_app, name)
