@@ -1,9 +1,10 @@
 """`tunesmith bench scale`: the engine on Ray Serve against the embedded one, with the real model and renderer.
 
-Measures, in this order (the embedded runs first, before any Ray process exists on the machine):
-  - p50 end to end (submit -> TrackResult, one job at a time) with one render worker, embedded and on Ray;
+Measures:
+  - p50 end to end (submit -> TrackResult, one job at a time) with one render worker, embedded and on Ray,
+    the two services up together and taking turns job by job;
   - throughput (composes/s with `composes` jobs submitted at once by as many users) with 1 and 2 render
-    workers embedded, and 1 and 2 render replicas on Ray.
+    workers embedded, and 1 and 2 render replicas on Ray, taking turns, `rounds` rounds.
 Without an address it starts a local Ray cluster on 127.0.0.1 (a head and one more node, 2 CPUs each) and
 stops it at the end.
 """
@@ -32,14 +33,18 @@ class ScaleRun:
     totals: list[float]
 
 
-async def _latency(make: Callable[[], EngineService], n: int, bars: int) -> list[float]:
-    async with make() as service:
-        totals = []
-        for i, request in enumerate(itertools.islice(requests(bars), n + 2)):
+async def _alternating_latency(embedded: Callable[[], EngineService], on_ray: Callable[[], EngineService], n: int, bars: int) -> tuple[list[float], list[float]]:
+    """Both services up at once, one job at a time, alternating between them: on a shared machine both
+    see the same background load, which running one after the other would not give them."""
+    async with embedded() as local, on_ray() as remote:
+        totals: dict[int, list[float]] = {0: [], 1: []}
+        for i, request in enumerate(itertools.islice(requests(bars), 2 * (n + 2))):
+            side = i % 2
+            service = (local, remote)[side]
             result = await service.submit(EngineJob.compose(request, user_key="bench:latency")).result()
-            if i >= 2:  # the first two warm caches on both sides
-                totals.append(result.timings["total"])
-        return totals
+            if i >= 4:  # the first two of each warm caches
+                totals[side].append(result.timings["total"])
+        return totals[0], totals[1]
 
 
 async def _throughput(make: Callable[[], EngineService], n: int, bars: int) -> tuple[float, list[float]]:
@@ -53,8 +58,11 @@ async def _throughput(make: Callable[[], EngineService], n: int, bars: int) -> t
         return n / elapsed, [r.timings["total"] for r in results]
 
 
-def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str | None = None,
+def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str | None = None, rounds: int = 2,
                 checkpoint: Path | None = None, soundfont: Path | None = None) -> tuple[list[BenchRow], dict[str, Any]]:
+    """Every configuration runs with the Ray cluster up (idle when it is not the one measured), and the
+    throughput runs take turns (embedded 1, Ray 1, embedded 2, Ray 2) for `rounds` rounds: the median of
+    the rounds is reported, the spread in the row's target column."""
     from engine.service.ray_backend import LocalRayCluster, connect, ray_engine_service
 
     common: dict[str, Any] = {"queue_cap": composes + 10, "timeout_s": 600.0}
@@ -62,9 +70,6 @@ def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str |
 
     def embedded(workers: int) -> Callable[[], EngineService]:
         return lambda: EngineService(checkpoint, soundfont, render_workers=workers, **common)
-
-    embedded_totals = asyncio.run(_latency(embedded(1), e2e, bars))
-    embedded_rate = {w: asyncio.run(_throughput(embedded(w), composes, bars)) for w in (1, 2)}
 
     cluster = None
     if address is None:
@@ -77,8 +82,11 @@ def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str |
             return lambda: ray_engine_service(checkpoint, soundfont, address=address, app_name=f"bench{replicas}",
                                               render_replicas=replicas, **common)
 
-        ray_rate = {r: asyncio.run(_throughput(on_ray(r), composes, bars)) for r in (1, 2)}
-        ray_totals = asyncio.run(_latency(on_ray(1), e2e, bars))
+        embedded_totals, ray_totals = asyncio.run(_alternating_latency(embedded(1), on_ray(1), e2e, bars))
+        runs: dict[tuple[str, int], list[tuple[float, list[float]]]] = {}
+        for _ in range(rounds):
+            for key, make in ((("embedded", 1), embedded(1)), (("Ray", 1), on_ray(1)), (("embedded", 2), embedded(2)), (("Ray", 2), on_ray(2))):
+                runs.setdefault(key, []).append(asyncio.run(_throughput(make, composes, bars)))
     finally:
         if cluster is not None:
             cluster.shutdown()
@@ -90,14 +98,17 @@ def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str |
         latency_row("end to end, 1 at a time, Ray, 1 render replica", ray_totals),
         BenchRow("Ray overhead on p50 end to end", value=f"{overhead * 100:+.1f}%", samples=len(ray_totals), target="<= 10%"),
     ]
-    for workers, (rate, totals) in embedded_rate.items():
-        rows.append(BenchRow(f"throughput, {composes} at once, embedded, {workers} render worker{'s' * (workers > 1)}",
-                             statistics.median(totals) * 1000, max(totals) * 1000, value=f"{rate:.2f} composes/s", samples=len(totals)))
-    for replicas, (rate, totals) in ray_rate.items():
-        rows.append(BenchRow(f"throughput, {composes} at once, Ray, {replicas} render replica{'s' * (replicas > 1)}",
-                             statistics.median(totals) * 1000, max(totals) * 1000, value=f"{rate:.2f} composes/s", samples=len(totals)))
-    facts = {"load_before": load_before, "cores": os.cpu_count(), "overhead": overhead,
-             "ray_speedup": ray_rate[2][0] / ray_rate[1][0], "embedded_speedup": embedded_rate[2][0] / embedded_rate[1][0]}
+    rate: dict[tuple[str, int], float] = {}
+    for (backend, renderers), results in runs.items():
+        rates = [r for r, _ in results]
+        totals = [t for _, ts in results for t in ts]
+        rate[backend, renderers] = statistics.median(rates)
+        noun = ("render worker" if backend == "embedded" else "render replica") + ("s" if renderers > 1 else "")
+        rows.append(BenchRow(f"throughput, {composes} at once, {backend}, {renderers} {noun}", statistics.median(totals) * 1000,
+                             max(totals) * 1000, value=f"{rate[backend, renderers]:.2f} composes/s", samples=len(totals),
+                             target="rounds " + ", ".join(f"{r:.2f}" for r in rates)))
+    facts = {"load_before": load_before, "load_after": os.getloadavg()[0], "cores": os.cpu_count(), "overhead": overhead,
+             "ray_speedup": rate["Ray", 2] / rate["Ray", 1], "embedded_speedup": rate["embedded", 2] / rate["embedded", 1]}
     return rows, facts
 
 
