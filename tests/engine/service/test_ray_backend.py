@@ -224,3 +224,32 @@ async def test_the_bot_starts_its_engine_on_ray_and_composes_with_the_shipped_mo
         assert (await storage.models.active()).version == service.model_version
     finally:
         await storage.close()
+
+
+async def test_rendering_scales_out_while_renders_queue(make_ray_service):
+    """render_replicas=1, render_max_replicas=2: Serve's autoscaler adds the second replica under load."""
+    service = await make_ray_service(render_replicas=1, render_max_replicas=2, per_user_cap=10, render_cpus=0.25)
+    assert len(service._renders.replica_actors()) == 1
+    tickets = [service.submit(compose(f"g:{i}", prompt="slow:1", seed=i)) for i in range(10)]
+    seen = 1
+    while not all(t.done() for t in tickets):
+        seen = max(seen, len(service._renders.replica_actors()))
+        await asyncio.sleep(0.2)
+    results = await asyncio.gather(*(t.result() for t in tickets))
+    assert [r.composition.request.seed for r in results] == list(range(10))
+    assert seen == 2
+
+
+def test_settings_select_the_backend_and_explain_a_missing_or_bad_address():
+    from pydantic import ValidationError
+
+    from bot.config import Settings
+
+    assert Settings().engine_backend == "local"  # the default: `make run` is unchanged
+    assert Settings(engine_backend="ray", ray_address="127.0.0.1:6379").ray_address == "127.0.0.1:6379"
+    with pytest.raises(ValidationError, match="needs ray_address"):
+        Settings(engine_backend="ray")
+    with pytest.raises(ValidationError, match="is not host:port"):
+        Settings(engine_backend="ray", ray_address="head-node")
+    with pytest.raises(ValidationError, match="'local' or 'ray'"):
+        Settings(engine_backend="cluster")
