@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = 60.0
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, description="On shutdown, the longest the bot waits for the engine to finish in-flight jobs; what is left is recorded as interrupted")
 
+    # Where the model and the renders run: "local" (processes on this machine, the default) or "ray"
+    # (Ray Serve deployments on the cluster at ray_address; docs/DEPLOY.md). Queue and fairness stay in the bot.
+    engine_backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = Field(default=None, description="The Ray head's host:port (e.g. 10.0.0.5:6379), for engine_backend = \"ray\"")
+    ray_app_name: str = Field(default="tunesmith", pattern=r"^[A-Za-z0-9_-]+$", description="Prefix of this bot's Serve applications (one per shard)")
+    ray_model_replicas: int = Field(default=1, ge=1, description="Model replicas; each takes ray_model_gpus GPUs")
+    ray_model_gpus: float = Field(default=0.0, ge=0, description="GPUs per model replica (1: a whole GPU, 0.5: half of one, 0: CPU)")
+    ray_render_max_replicas: int | None = Field(default=None, ge=1, description="Autoscale render replicas from render_workers up to this many")
+
     # Retraining: no one member's taste may decide the model.
     retrain_min_raters: int = Field(default=3, ge=1, description="Different members who must have rated before /retrain starts")
     retrain_max_member_share: float = Field(default=0.2, gt=0, le=1, description="The most of the training ratings' weight one member may carry")
@@ -92,6 +101,18 @@ class Settings(BaseSettings):
         if value not in ("console", "json"):
             raise ValueError("log_format must be 'console' or 'json'")
         return value
+
+    @model_validator(mode="after")
+    def _check_ray(self) -> "Settings":
+        if self.engine_backend == "ray":
+            if not self.ray_address:
+                raise ValueError('engine_backend = "ray" needs ray_address: the Ray head\'s host:port, e.g. "10.0.0.5:6379" (docs/DEPLOY.md)')
+            from engine.service.ray_backend.cluster import parse_address
+
+            parse_address(self.ray_address)  # ValueError says what is wrong with it
+        if self.ray_render_max_replicas is not None and self.ray_render_max_replicas < self.render_workers:
+            raise ValueError(f"ray_render_max_replicas ({self.ray_render_max_replicas}) is below render_workers ({self.render_workers}), the replicas it starts with")
+        return self
 
     @property
     def database_path(self) -> Path:

@@ -76,9 +76,10 @@ async def start_engine(settings: Settings, storage: Storage) -> StartedEngine:
     A model that cannot be loaded (a damaged checkpoint) does not stop the bot: the next candidate of
     `model_candidates` is served instead, and the notice says which file and version failed and what is served.
     """
-    problems = check_render_dependencies(settings.soundfont)
-    if problems:
-        raise StartupError("Tunesmith cannot render audio:\n- " + "\n- ".join(problems))
+    if settings.engine_backend == "local":  # on Ray the render replicas check for themselves, on their nodes
+        problems = check_render_dependencies(settings.soundfont)
+        if problems:
+            raise StartupError("Tunesmith cannot render audio:\n- " + "\n- ".join(problems))
     failures: list[str] = []
     for candidate in await model_candidates(settings, storage):
         service = _engine_service(settings, candidate.path)
@@ -105,10 +106,7 @@ def _served(candidate: ModelCandidate, service: EngineService) -> str:
 
 
 def _engine_service(settings: Settings, checkpoint: Path | None) -> EngineService:
-    return EngineService(
-        checkpoint,
-        settings.soundfont,
-        render_workers=settings.render_workers,
+    options = dict(
         batch_max=settings.batch_max_requests,
         batch_wait_ms=settings.batch_max_wait_ms,
         timeout_s=settings.request_timeout_seconds,
@@ -116,6 +114,23 @@ def _engine_service(settings: Settings, checkpoint: Path | None) -> EngineServic
         queue_cap=settings.engine_queue_cap,
         per_user_cap=settings.per_user_queue_cap,
     )
+    if settings.engine_backend == "ray":
+        return _ray_engine(settings, checkpoint, options)
+    return EngineService(checkpoint, settings.soundfont, render_workers=settings.render_workers, **options)
+
+
+def _ray_engine(settings: Settings, checkpoint: Path | None, options: dict) -> EngineService:
+    """The same service with its model and renders on the Ray cluster at ray_address (docs/DEPLOY.md)."""
+    from engine.service.ray_backend import ray_engine_service
+
+    try:
+        return ray_engine_service(
+            checkpoint, settings.soundfont, address=settings.ray_address or "", app_name=settings.ray_app_name,
+            render_replicas=settings.render_workers, render_max_replicas=settings.ray_render_max_replicas,
+            model_replicas=settings.ray_model_replicas, model_gpus=settings.ray_model_gpus, **options,
+        )
+    except EngineFailure as exc:
+        raise StartupError(str(exc)) from exc
 
 
 async def record_serving_version(storage: Storage, version: str | None, checkpoint: Path | None) -> None:

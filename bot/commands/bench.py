@@ -363,6 +363,23 @@ def bench_load(composes: int = 1000, users: int = 50, concurrency: int = 50, bar
     print_table(report.rows(), f"Load test: {composes} composes from {users} users, {concurrency} at once ({report.seconds:.0f} s)")
 
 
+def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str | None = None, rounds: int = 2) -> None:
+    """The engine on Ray Serve against the embedded one (needs tunesmith[scale]); see docs/DEPLOY.md."""
+    from bot.config import get_settings
+    from engine.service.bench import print_table
+    from engine.service.ray_backend import require_ray
+    from engine.service.ray_backend.bench import bench_scale as run
+
+    require_ray()
+    settings = get_settings()
+    started = time.perf_counter()
+    rows, facts = run(composes, e2e, bars, address, rounds, settings.checkpoint, settings.soundfont)
+    print_table(rows, f"Engine on Ray Serve vs embedded, {bars} bars, {facts['cores']} cores, load {facts['load_before']:.1f} before, "
+                      f"{facts['load_after']:.1f} after "
+                      f"({time.perf_counter() - started:.0f} s)")
+    print(f"2 vs 1 renderers: Ray x{facts['ray_speedup']:.2f}, embedded x{facts['embedded_speedup']:.2f}")
+
+
 # Every benchmark with its defaults, run in this order by a bare `tunesmith bench` (the load test runs on its own).
 ALL_BENCHMARKS: dict[str, Callable[[], None]] = {
     "performance": bench_performance,
@@ -453,5 +470,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generation throughput: models only and end to end (plans, forced chords, form, novelty), and CPU latency."""
         bench_generate(tuple(int(x) for x in batch_sizes.split(",")), end_to_end, workers, device, checkpoint)
+
+    # --- issue 16: the engine on Ray Serve (engine.service.ray_backend.bench) ---
+    @bench_app.command("scale")
+    def scale_command(
+        composes: int = typer.Option(24, "--composes", min=2, help="Composes submitted at once for each throughput row"),
+        e2e: int = typer.Option(20, "--e2e", min=1, help="Composes sent one at a time for the p50 rows"),
+        bars: int = typer.Option(8, "--bars", min=4, max=32),
+        address: str | None = typer.Option(None, "--address", help="A running Ray cluster's host:port (default: start one on 127.0.0.1)"),
+        rounds: int = typer.Option(2, "--rounds", min=1, help="Rounds of the four throughput runs, taking turns"),
+    ) -> None:
+        """Throughput with 1 and 2 render replicas on Ray Serve (and 1 and 2 embedded workers), and the Ray path's p50 overhead."""
+        bench_scale(composes, e2e, bars, address, rounds)
 
     app.add_typer(bench_app, name="bench")

@@ -75,6 +75,8 @@ class EngineService:
     drain_timeout_s: how long stop() lets jobs in progress finish.
     composer_factory, render_fn: replace the Composer and render_track (tests, benchmarks); both run in
         worker processes, so they must be picklable (module-level functions or partials of them).
+    model_stage, render_pool: run the model and the renders elsewhere (engine.service.ray_backend builds
+        Ray Serve ones); when given, composer_factory / render_fn / render_workers are theirs to use.
     start_method: multiprocessing start method for the workers (default forkserver, else spawn; never fork).
     """
 
@@ -96,6 +98,8 @@ class EngineService:
         composer_factory: ComposerFactory | None = None,
         render_fn: RenderFn | RenderFunctions | None = None,
         start_method: str | None = None,
+        model_stage: Any | None = None,
+        render_pool: Any | None = None,
     ) -> None:
         if batch_max < 1 or queue_cap < 1 or per_user_cap < 1 or timeout_s <= 0:
             raise ValueError("batch_max, queue_cap and per_user_cap must be >= 1 and timeout_s > 0")
@@ -109,11 +113,13 @@ class EngineService:
         # Two jobs per worker: one rendering, one generated and ready, so workers never wait on the model.
         self._pipeline_depth = pipeline_depth or 2 * render_workers
         self._drain_timeout_s = drain_timeout_s
-        self._model = ModelStage(composer_factory, hang_timeout_s=timeout_s, start_method=start_method)
+        # model_stage / render_pool: another backend's equivalents (engine.service.ray_backend) with the same
+        # narrow interface; the queue, fairness, positions, cancellation and time-outs stay here either way.
+        self._model = model_stage or ModelStage(composer_factory, hang_timeout_s=timeout_s, start_method=start_method)
         if render_fn is not None and not isinstance(render_fn, RenderFunctions):
             render_fn = RenderFunctions(whole=render_fn)
-        self._renders = RenderPool(render_workers, soundfont=soundfont, functions=render_fn,
-                                   split_picture=split_picture, hang_timeout_s=timeout_s, start_method=start_method)
+        self._renders = render_pool or RenderPool(render_workers, soundfont=soundfont, functions=render_fn,
+                                                  split_picture=split_picture, hang_timeout_s=timeout_s, start_method=start_method)
 
         self._queue: FairQueue[JobEntry] = FairQueue()
         self._in_pipeline: set[JobEntry] = set()
