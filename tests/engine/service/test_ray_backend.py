@@ -253,3 +253,10 @@ def test_settings_select_the_backend_and_explain_a_missing_or_bad_address():
         Settings(engine_backend="ray", ray_address="head-node")
     with pytest.raises(ValidationError, match="'local' or 'ray'"):
         Settings(engine_backend="cluster")
+
+
+async def test_asking_for_a_gpu_the_cluster_lacks_is_refused_with_the_setting_to_change(ray_cluster):
+    service = ray_engine_service(None, None, address=ray_cluster, app_name="gpu", model_gpus=1.0, model_cpus=0.5, render_cpus=0.5,
+                                 composer_factory=fake_composer, render_fn=fake_render)
+    with pytest.raises(EngineFailure, match=r"the model needs 1 GPU .* the Ray cluster has 0 in all; add a node with them or lower ray_model_gpus"):
+        await service.start()
