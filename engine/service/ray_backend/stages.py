@@ -63,9 +63,11 @@ async def _call(response: Any, limit_s: float) -> Any:
         return await asyncio.wait_for(_await(response), limit_s)
     except RayTaskError as exc:
         cause = exc.cause if isinstance(exc.cause, BaseException) else None
-        if cause is not None and not isinstance(cause, _died_errors()):
-            raise cause from None
-        raise _ReplicaDied(str(exc)) from exc
+        if cause is None:
+            raise  # no original to unwrap: the service reports it as a failure of its stage
+        if isinstance(cause, _died_errors()):
+            raise _ReplicaDied(str(exc)) from exc
+        raise cause from None
     except _died_errors() as exc:
         raise _ReplicaDied(str(exc)) from exc
 
@@ -82,6 +84,23 @@ def _deploy_failure_reason(exc: BaseException) -> str:
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     name, message = lines[-1].groups()
     return f"{name.split('.')[-1]}: {message.strip()}"
+
+
+def _check_room(what: str, replicas: int, cpus: float, gpus: float, hint: str) -> None:
+    """Serve waits for ever for resources the cluster lacks; say so at once instead."""
+    import ray
+
+    total, free = ray.cluster_resources(), ray.available_resources()
+    for resource, each, setting in (("GPU", gpus, "ray_model_gpus"), ("CPU", cpus, None)):
+        need = replicas * each
+        if need <= 0:
+            continue
+        if need > total.get(resource, 0.0) + 1e-9:
+            raise RuntimeError(f"{what} needs {need:g} {resource} ({replicas} x {each:g}) but the Ray cluster has "
+                               f"{total.get(resource, 0.0):g} in all; " + (f"add a node with them or lower {setting}" if setting else "add nodes"))
+        if need > free.get(resource, 0.0) + 1e-9:
+            raise RuntimeError(f"{what} needs {need:g} {resource} ({replicas} x {each:g}) and only {free.get(resource, 0.0):g} "
+                               f"are free on the Ray cluster{hint}")
 
 
 class _DeployFailed(Exception):
@@ -168,6 +187,8 @@ class RayModelStage:
 
         from engine.service.ray_backend.replicas import ModelReplica
 
+        hint = "; a new version runs beside the old one until it has loaded, so leave room for both (e.g. ray_model_gpus = 0.5 on one GPU)" if self._app else ""
+        _check_room("the model", self._replicas, self._actor_options["num_cpus"], self._actor_options["num_gpus"], hint)
         self._generation += 1
         name = f"{self._prefix}-{self._generation}"
         deployment = serve.deployment(ModelReplica).options(
@@ -306,6 +327,10 @@ class RayRenderPool:
 
         from engine.service.ray_backend.replicas import RenderReplica
 
+        try:
+            _check_room("rendering", self._replicas, self._cpus, 0.0, "")
+        except RuntimeError as exc:
+            raise EngineFailure(f"The audio renderer could not start on the Ray cluster: {exc}") from None
         scaling: dict[str, Any]
         if self._max_replicas > self._replicas:
             scaling = {"autoscaling_config": {

@@ -253,3 +253,19 @@ def test_settings_select_the_backend_and_explain_a_missing_or_bad_address():
         Settings(engine_backend="ray", ray_address="head-node")
     with pytest.raises(ValidationError, match="'local' or 'ray'"):
         Settings(engine_backend="cluster")
+
+
+async def test_asking_for_a_gpu_the_cluster_lacks_is_refused_with_the_setting_to_change(ray_cluster):
+    service = ray_engine_service(None, None, address=ray_cluster, app_name="gpu", model_gpus=1.0, model_cpus=0.5, render_cpus=0.5,
+                                 composer_factory=fake_composer, render_fn=fake_render)
+    with pytest.raises(EngineFailure, match=r"the model needs 1 GPU .* the Ray cluster has 0 in all; add a node with them or lower ray_model_gpus"):
+        await service.start()
+
+
+async def test_a_hung_model_replica_is_replaced_and_the_next_piece_is_made(make_ray_service):
+    service = await make_ray_service(timeout_s=2.0)
+    with pytest.raises(EngineTimeout, match="took longer than 2 s"):
+        await service.submit(compose(prompt="hang", seed=1)).result()
+    result = await service.submit(compose(seed=2)).result()  # on the replica Serve put in the hung one's place
+    assert result.composition.request.seed == 2
+    assert service.stats()["model_hangs"] == 1
