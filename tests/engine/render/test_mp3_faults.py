@@ -22,6 +22,7 @@ from engine.service.errors import EngineFailure
 from engine.service.render_pool import RenderPool
 from engine.service.render_worker import RenderTask
 from tests.helpers.processes import is_running, wait_until_gone
+from tests.helpers.plans import plan_of
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -112,7 +113,8 @@ async def test_a_render_worker_killed_while_encoding_leaves_no_file_and_no_ffmpe
     await pool.start()
     try:
         [worker] = pool.pids()
-        task = RenderTask(ii_v_i(bars=8, tempo=140), "jazz", "happy", 1, 8 * 1024 * 1024)
+        piece = ii_v_i(bars=8, tempo=140)
+        task = RenderTask(piece, plan_of(piece, "jazz", "happy", 1), 8 * 1024 * 1024)
         render = asyncio.create_task(pool.render(task))
         while not (marks / "ffmpeg.pids").exists():  # the worker has synthesised the audio and is encoding it
             assert not render.done(), render
