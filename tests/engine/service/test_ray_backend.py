@@ -212,7 +212,7 @@ async def test_the_bot_starts_its_engine_on_ray_and_composes_with_the_shipped_mo
     settings = Settings(engine_backend="ray", ray_address=ray_cluster, ray_app_name="bot", render_workers=1, data_dir=tmp_path)
     storage = await Storage.open(settings.database_path, settings.media_dir)
     try:
-        service = await start_engine(settings, storage)
+        service = (await start_engine(settings, storage)).service
         try:
             request = ComposeRequest(style="jazz", mood="calm", bars=8, seed=3)
             result = await service.submit(EngineJob.compose(request, user_key="g:u")).result()
