@@ -14,10 +14,9 @@ only in mood), and compares them with the cache's held-out real pieces:
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 import numpy as np
@@ -32,6 +31,7 @@ from engine.music import Meter, Piece
 from engine.request import ComposeRequest
 from engine.tokens import decode
 from engine.vocab import MOODS, STYLE_DERIVATION
+from engine.evaluation.reports import plain, to_json
 
 Generator = Callable[[list[ComposeRequest]], list[Piece]]
 NEUTRAL_TEMPO = 110.0  # bpm every piece is measured at for the notes-only mood agreement
@@ -72,19 +72,10 @@ class EvaluationReport:
     copy_threshold_bars: float = COPY_THRESHOLD_BARS
 
     def to_dict(self) -> dict:
-        def clean(v):
-            if isinstance(v, float):
-                return None if math.isnan(v) else round(v, 4)
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            if isinstance(v, list):
-                return [clean(x) for x in v]
-            return v
-
-        return clean(asdict(self))
+        return plain(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1)
+        return to_json(self)
 
     def to_table(self):
         """Rich renderables: the summary per style and the metrics table."""

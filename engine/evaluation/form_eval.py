@@ -13,10 +13,9 @@ are derived from. Where the real data has no value for a style and measure, the 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import binom
@@ -25,6 +24,7 @@ from engine.evaluation.form import arrangement_form, piece_form
 from engine.music import Piece
 from engine.request import ComposeRequest
 from engine.vocab import MOODS, STYLE_DERIVATION
+from engine.evaluation.reports import plain, to_json
 
 DEFAULT_SEED = 900
 RATE = "rate"
@@ -114,19 +114,10 @@ class FormReport:
     second_judge_ceiling: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        def clean(v):
-            if isinstance(v, float):
-                return None if math.isnan(v) else round(v, 4)
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            if isinstance(v, list):
-                return [clean(x) for x in v]
-            return v
-
-        return clean(asdict(self))
+        return plain(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1)
+        return to_json(self)
 
     def to_markdown(self) -> str:
         return _markdown(self)
