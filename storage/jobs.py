@@ -75,6 +75,14 @@ class _PendingJob:
     done: asyncio.Future[Job]
 
 
+def _inserted(job_id: int, params: tuple[Any, ...]) -> Job:
+    """The Job a create() inserted, from its parameters (the order of the INSERT's columns)."""
+    kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id, request, created_at = params
+    return Job(id=job_id, kind=kind, guild_id=guild_id, channel_id=channel_id, user_id=user_id, application_id=application_id,
+               interaction_token=interaction_token, message_id=message_id, request=codec.loads(request, {}), status="queued",
+               error=None, track_id=None, created_at=parse_time(created_at), started_at=None, finished_at=None)
+
+
 class JobRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -110,10 +118,10 @@ class JobRepository:
             batch, self._pending = self._pending, []
             try:
                 async with self._db.transaction() as tx:
+                    for user_id in dict.fromkeys(job.user_id for job in batch if job.user_id is not None):
+                        await touch_user(tx, user_id)
                     rows = []
-                    for job in batch:
-                        if job.user_id is not None:
-                            await touch_user(tx, job.user_id)
+                    for job in batch:  # the row is known from what was inserted: no read back inside the commit
                         cursor = await tx.execute(
                             """
                             INSERT INTO jobs (kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id,
@@ -122,7 +130,7 @@ class JobRepository:
                             """,
                             job.params,
                         )
-                        rows.append(await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (cursor.lastrowid,)))
+                        rows.append(_inserted(cursor.lastrowid, job.params))
             except BaseException as exc:  # the whole batch failed: each caller gets the error (a busy database, say)
                 for job in batch:
                     if not job.done.done():
@@ -131,9 +139,8 @@ class JobRepository:
                     raise
                 continue
             for job, row in zip(batch, rows):
-                assert row is not None
                 if not job.done.done():
-                    job.done.set_result(_from_row(row))
+                    job.done.set_result(row)
 
     async def get(self, job_id: int) -> Job | None:
         row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))

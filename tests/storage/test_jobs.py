@@ -63,6 +63,7 @@ async def test_jobs_created_together_are_each_committed_with_their_own_row(tmp_p
         jobs = await asyncio.gather(*(storage.jobs.create("compose", {"n": i}, user_id=100 + i % 5, interaction_token=f"t{i}")
                                       for i in range(50)))
         assert len({job.id for job in jobs}) == 50 and [job.request["n"] for job in jobs] == list(range(50))
+        assert [await storage.jobs.get(job.id) for job in jobs] == jobs  # what create returns is what was stored
         async with await Storage.open(tmp_path / "db.sqlite", tmp_path / "media") as other:
             tokens = {row["interaction_token"] for row in await other.db.fetchall("SELECT interaction_token FROM jobs")}
         assert tokens == {f"t{i}" for i in range(50)}
