@@ -8,6 +8,7 @@ first, so a full queue is refused with an ephemeral message before anything is s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import math
@@ -189,6 +190,10 @@ class TrackPublisher:
                 await interaction.response.defer(thinking=True)
         except discord.HTTPException:
             ticket.cancel()
+            # The record may already be committed: close it, so a restart does not tell the user about a job
+            # they were never told had started.
+            with contextlib.suppress(Exception):
+                await storage.jobs.fail((await first_try).id, "the acknowledgement could not be sent")
             raise
         waiting = lambda: self._edit(interaction, content=WAITING_TO_START)  # noqa: E731
         attempts = iter([first_try])
