@@ -208,7 +208,10 @@ class PostgresDatabase:
                     raise
                 yield PostgresTransaction(connection)
             except BaseException as exc:
-                await tx.rollback()
+                try:
+                    await tx.rollback()
+                except Exception:  # a connection lost mid-transaction: the server rolled it back; report the first error
+                    pass
                 if _is_busy(exc) and not isinstance(exc, DatabaseBusyError):
                     raise DatabaseBusyError(busy_message(self.busy_timeout_s)) from exc
                 raise
