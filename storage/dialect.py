@@ -59,7 +59,10 @@ def _path(path: str) -> tuple[str, ...]:
 
 
 def json_set_null(dialect: str, column: str, path: str) -> str:
-    """SQL for `column` (JSON text) with the member at `path` set to JSON null (created in its object if missing)."""
+    """SQL for `column` (JSON text) with the member at `path` set to JSON null (added to its object if missing).
+
+    One difference: where the parent object itself is missing (`$.request` in `$.request.prompt`), SQLite adds
+    it and PostgreSQL leaves the value as it was; either way no value is left at `path`."""
     if dialect == SQLITE:
         return f"json_set({column}, '{path}', NULL)"
     keys = ",".join(_path(path))

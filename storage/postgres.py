@@ -25,6 +25,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -50,6 +51,7 @@ MIGRATION_LOCK_KEY = 0x7475_6E65_0002
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?", re.S)
 
 
+@lru_cache(maxsize=2048)  # the modules' SQL is mostly constant text: translate each statement once
 def translate_placeholders(sql: str) -> str:
     """SQLite's `?` placeholders as PostgreSQL's `$1, $2...`; a `?` inside a string, identifier or comment stays."""
     count = 0

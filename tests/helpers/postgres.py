@@ -94,9 +94,11 @@ def start_server() -> PostgresServer:
         if os.environ.get(SKIP_ENV) == "1":
             pytest.skip(message)
         pytest.fail(message, pytrace=False)
-    folder = Path(tempfile.mkdtemp(prefix="tunesmith-pg-"))
+    root = os.geteuid() == 0
+    # As root, the server runs as `postgres`, which must reach the folder: /tmp, not a TMPDIR under /root.
+    folder = Path(tempfile.mkdtemp(prefix="tunesmith-pg-", dir="/tmp" if root and Path("/tmp").is_dir() else None))
     run_as: dict[str, Any] = {}
-    if os.geteuid() == 0:
+    if root:
         try:
             account = pwd.getpwnam("postgres")
         except KeyError:
