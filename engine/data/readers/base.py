@@ -14,7 +14,8 @@ class ReaderError(ValueError):
 
 class Reader(ABC):
     """Reads one data-set format. `items` lists work units (usually files) under a root folder, cheaply;
-    `read` turns one item into pieces, each with the labels the data set gives it. Readers are plain picklable objects so two worker processes can share the work."""
+    `read` turns one item into pieces, each with the labels the data set gives it (engine.data.labelled).
+    Readers are plain picklable objects so two worker processes can share the work."""
 
     #: the data set's name in manifests (e.g. "wjd-solos")
     source: str = ""
