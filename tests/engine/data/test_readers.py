@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tests.engine.data.data_pieces import scale_piece
 
-from engine.data.labelled import Labels
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.midi import write_midi
 from engine.data.readers.base import ReaderError
 from engine.data.readers.cocopops import CocopopsReader, kern_duration, kern_pitch
@@ -314,3 +314,30 @@ def test_groove_reads_its_first_real_file(shared_data):
     source = drum_sources(shared_data)[0]
     piece, labels = source.reader.read(source.items()[0])[0]
     assert piece.drums and not piece.melody and labels.style in ("pop", "rock", "jazz", "latin", "blues")
+
+
+def test_labels_carry_the_mood_plane_point_and_its_nearest_mood():
+    labels = Labels.of_mood(-0.6, -0.6, style="game")
+    assert (labels.style, labels.mood, labels.has_mood) == ("game", "sad", True)
+    assert not Labels(style="folk").has_mood and not Labels(valence=0.5).has_mood
+    piece, given = LabelledPiece(scale_piece())  # a piece without labels
+    assert given == Labels() and piece.bars == 8
+
+
+def test_mood_calibration_reads_the_labelled_pieces_of_both_sets(tmp_path):
+    from engine.data.mood_calibration import load_labelled
+
+    midi = write_midi(scale_piece(), tmp_path / "clip.mid").read_bytes()
+    (tmp_path / "emopia").mkdir()
+    with zipfile.ZipFile(tmp_path / "emopia" / "midis.zip", "w") as zf:
+        zf.writestr("midis/Q2_abc_0.mid", midi)
+        zf.writestr("midis/Q3_bad_0.mid", b"not midi")  # unreadable: skipped
+        zf.writestr("midis/Q4_xyz_1.mid", midi)
+    vg = tmp_path / "vgmidi"
+    (vg / "labelled" / "midi").mkdir(parents=True)
+    write_midi(scale_piece(), vg / "labelled" / "midi" / "G_C_T_Boss.mid")
+    write_midi(scale_piece(), vg / "labelled" / "midi" / "G_C_T_Unlabelled.mid")  # not in the CSV: skipped
+    (vg / "vgmidi_labelled.csv").write_text("id,series,console,game,piece,midi,valence,arousal\n1,S,C,G,Boss,labelled/phrases/G_C_T_Boss_0.mid,1,-1\n")
+    emopia, vgmidi = load_labelled(tmp_path)
+    assert emopia.labels.tolist() == [[-0.6, 0.6], [0.6, -0.6]] and emopia.groups == ["abc", "xyz"] and emopia.features.shape[0] == 2
+    assert vgmidi.labels.tolist() == [[0.6, -0.6]] and vgmidi.groups == ["G_C_T_Boss"]
