@@ -207,8 +207,9 @@ class TrackPublisher:
         try:
             result = await ticket.result()
         except EngineError as exc:  # the job failed after it was acknowledged: say why in its reply
-            await when_free(lambda: storage.jobs.fail(record.id, exc.user_message))
-            await self._edit(interaction, content=f"❌ {exc.user_message}")
+            message = exc.user_message
+            await when_free(lambda: storage.jobs.fail(record.id, message))
+            await self._edit(interaction, content=f"❌ {message}")
             return None
         except asyncio.CancelledError:
             await storage.jobs.fail(record.id, "cancelled")
