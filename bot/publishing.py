@@ -11,9 +11,8 @@ import asyncio
 import contextlib
 import io
 import logging
-import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,8 +20,9 @@ import discord
 
 from bot.errors import UserFacingError
 from engine.music import Key
-from engine.request import EngineInputError
-from engine.service import EngineBusy, EngineFailure, EngineJob, JobTicket, TrackResult
+from engine.errors import EngineError
+from engine.protocols import Engine
+from engine.service import EngineBusy, EngineJob, JobTicket, TrackResult
 from engine.tokens import piece_to_arrays
 from storage import DatabaseBusyError, Job, NewTrack, Track
 
@@ -64,7 +64,17 @@ def queue_text(position: int) -> str:
 
 
 def busy_text(error: EngineBusy) -> str:
-    return f"{error.reason} Try again in {max(1, math.ceil(error.retry_after_s))} s."
+    return error.user_message
+
+
+@contextlib.contextmanager
+def engine_errors_shown() -> Iterator[None]:
+    """The one translation of the engine's errors for a command: each carries the message its user sees
+    (engine.errors.EngineError.user_message), raised as UserFacingError so the reply shows it ephemerally."""
+    try:
+        yield
+    except EngineError as exc:
+        raise UserFacingError(exc.user_message) from None
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,7 @@ class TrackPublisher:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         engine = self.bot.services.engine
         if engine is None:
             raise UserFacingError("The composer is still starting up. Please try again in a few seconds.")
@@ -152,14 +162,8 @@ class TrackPublisher:
 
     def submit(self, job: EngineJob) -> JobTicket:
         """Queue the job, or raise UserFacingError (shown ephemerally) when the engine is busy or the input is bad."""
-        try:
+        with engine_errors_shown():
             return self.engine.submit(job)
-        except EngineBusy as exc:
-            raise UserFacingError(busy_text(exc)) from None
-        except EngineInputError as exc:
-            raise UserFacingError(str(exc)) from None
-        except EngineFailure as exc:
-            raise UserFacingError(str(exc)) from None
 
     async def publish(self, interaction: discord.Interaction[Any], job: EngineJob, origin: TrackOrigin, *, kind: str, view_factory: Any) -> Track | None:
         """Submit, defer, show queue positions, then post the track. Returns the stored track, or None on failure."""
@@ -202,9 +206,10 @@ class TrackPublisher:
         positions = asyncio.create_task(self._show_positions(interaction, ticket))
         try:
             result = await ticket.result()
-        except (EngineFailure, EngineInputError) as exc:
-            await when_free(lambda: storage.jobs.fail(record.id, str(exc)))
-            await self._edit(interaction, content=f"❌ {exc}")
+        except EngineError as exc:  # the job failed after it was acknowledged: say why in its reply
+            message = exc.user_message
+            await when_free(lambda: storage.jobs.fail(record.id, message))
+            await self._edit(interaction, content=f"❌ {message}")
             return None
         except asyncio.CancelledError:
             await storage.jobs.fail(record.id, "cancelled")

@@ -6,17 +6,12 @@ their own database connection.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 from bot.config import Settings
+from engine.protocols import Engine
 from storage import Storage
 
-
-class EngineService(Protocol):
-    """The engine's queue + worker pool (engine.service.EngineService), as far as the bot core needs it."""
-
-    async def stop(self) -> None:
-        """Refuse new jobs, give in-flight ones a while to finish, then fail the rest. Safe to call twice."""
+# The engine service as the bot uses it (engine.service.EngineService, the Ray backend's, or a test's stand-in).
+EngineService = Engine
 
 
 class StorageNotOpenError(RuntimeError):
@@ -26,9 +21,9 @@ class StorageNotOpenError(RuntimeError):
 class Services:
     """The shared objects, created by the bot: `storage` opens in its setup_hook and closes in its close()."""
 
-    def __init__(self, settings: Settings, *, storage: Storage | None = None, engine: EngineService | None = None) -> None:
+    def __init__(self, settings: Settings, *, storage: Storage | None = None, engine: Engine | None = None) -> None:
         self.settings = settings
-        self.engine: EngineService | Any | None = engine  # filled in by whoever starts the engine service
+        self.engine: Engine | None = engine  # filled in by whoever starts the engine service
         # Set when the engine serves another model than it should (the active one's checkpoint is damaged).
         self.model_notice: str | None = None
         self._storage = storage

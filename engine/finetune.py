@@ -1,6 +1,7 @@
 """Fine-tuning from users' ratings: the `/retrain` job, run in its own process.
 
-    python -m engine.finetune --base MODEL.pt --ratings RATINGS.npz --out DIR [--replay CACHE.npz] [--steps N]
+    tunesmith finetune --base MODEL.pt --ratings RATINGS.npz --out DIR [--replay CACHE.npz] [--vae-steps N] [--gan-steps N]
+    python -m engine.finetune ...   # the same command, as the retrain cog starts it
 
 The rated tracks become 8-bar training segments weighted by how much people liked them (liked up, disliked
 down), mixed with a replay sample of the base corpus so the model keeps what it knew. No one member decides
@@ -16,11 +17,9 @@ can show it without parsing prose; errors end with {"event": "error", "message":
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -379,25 +378,15 @@ def yield_cpu() -> None:
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", type=Path, default=None, help="the model to start from (default: the shipped one)")
-    parser.add_argument("--ratings", type=Path, required=True, help="a ratings export (.npz) from storage")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--replay", type=Path, default=None)
-    parser.add_argument("--vae-steps", type=int, default=150)
-    parser.add_argument("--gan-steps", type=int, default=150)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--batch-size", type=int, default=None, help=f"default: the model's on a GPU, {CPU_BATCH} on a CPU")
-    parser.add_argument("--max-member-share", type=float, default=MAX_MEMBER_SHARE, help="the most of the rating weight one member may carry")
-    parser.add_argument("--min-raters", type=int, default=MIN_RATERS, help="different members who must have rated")
-    args = parser.parse_args(argv)
+def run_job(base: Path | None, ratings: Path, out: Path, *, replay: Path | None = None, vae_steps: int = 150, gan_steps: int = 150,
+            seed: int = 0, device: str | None = None, batch_size: int | None = None, max_member_share: float = MAX_MEMBER_SHARE,
+            min_raters: int = MIN_RATERS) -> int:
+    """The retrain job as `tunesmith finetune` runs it: progress, then the outcome, as JSON lines; returns the exit status."""
     try:
-        if not 0 < args.max_member_share <= 1:
+        if not 0 < max_member_share <= 1:
             raise FinetuneError("--max-member-share must be above 0 and at most 1")
-        result = finetune(args.base, args.ratings, args.out, replay_path=args.replay, vae_steps=args.vae_steps, gan_steps=args.gan_steps, seed=args.seed,
-                          device=args.device, batch_size=args.batch_size, max_member_share=args.max_member_share, min_raters=args.min_raters)
+        result = finetune(base, ratings, out, replay_path=replay, vae_steps=vae_steps, gan_steps=gan_steps, seed=seed,
+                          device=device, batch_size=batch_size, max_member_share=max_member_share, min_raters=min_raters)
     except (FinetuneError, FileNotFoundError, ValueError) as exc:
         emit("error", message=str(exc))
         return 1
@@ -405,5 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the retrain cog starts `python -m engine.finetune ...`: the `tunesmith finetune` command
+    from bot.commands.train import finetune_app
+
+    finetune_app()

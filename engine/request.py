@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from engine.errors import EngineError
 from engine.music import Key
 from engine.vocab import MOODS, STYLES, normalise_mood, normalise_style
 
@@ -12,7 +13,7 @@ MIN_TEMPO, MAX_TEMPO = 40, 240
 SAMPLERS = ("gan", "prior")
 
 
-class EngineInputError(ValueError):
+class EngineInputError(EngineError, ValueError):
     """A request the engine cannot honour because of what the user asked; the message is shown to them."""
 
 

@@ -1,6 +1,6 @@
 """Train the VAE, then the latent GAN, on the corpus cache; write an inference checkpoint.
 
-    python -m engine.train --config base --cache var/corpus/corpus.npz --out var/models/base
+    tunesmith train --config base --cache var/corpus/corpus.npz --out var/models/base
 
 Writes under --out: `model.pt` (the inference checkpoint), `train_state.pt` (for --resume),
 `metrics.jsonl` (one JSON object per log/validation event). CUDA when present (bf16 autocast), CPU otherwise.
@@ -8,7 +8,6 @@ Writes under --out: `model.pt` (the inference checkpoint), `train_state.pt` (for
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
@@ -22,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.checkpoint import save_checkpoint
-from engine.data.cache import SPLITS, CorpusCache
+from engine.data.cache import CorpusCache
 from engine.model import (
     ComposerModel,
     Condition,
@@ -467,34 +466,15 @@ def evaluate_checkpoint(model_path: Path, cache: CorpusCache, artifacts_dir: Pat
     return report
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="base")
-    parser.add_argument("--cache", default="var/corpus/corpus.npz")
-    parser.add_argument("--out", default="var/models/base")
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--eval", type=int, default=0, metavar="N", help="then evaluate with N pieces per style (engine.evaluation)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override config fields, e.g. vae_steps=100")
-    args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        name, value = item.split("=", 1)
-        current = getattr(get_config(args.config), name)
-        overrides[name] = value.lower() in ("1", "true", "yes") if isinstance(current, bool) else type(current)(value)
-    cfg = get_config(args.config, **overrides)
-    cache = CorpusCache.load(args.cache)
-    print(f"{len(cache)} segments ({', '.join(f'{s}: {int(cache.split_mask(s).sum())}' for s in SPLITS)}); styles {cache.styles}", flush=True)
-    metrics = train(cfg, cache, Path(args.out), resume=args.resume, seed=args.seed, device=args.device)
-    if metrics is not None and args.eval:
-        from rich.console import Console
+def config_with(name: str, settings: list[str]) -> ModelConfig:
+    """The named config with FIELD=VALUE overrides (`tunesmith train --set vae_steps=100`), each parsed as its field's type."""
+    overrides: dict[str, object] = {}
+    base = get_config(name)
+    for item in settings:
+        field_name, sep, value = item.partition("=")
+        if not sep or not hasattr(base, field_name):
+            raise ValueError(f"{item!r} is not FIELD=VALUE with a field of the {name} config")
+        current = getattr(base, field_name)
+        overrides[field_name] = value.lower() in ("1", "true", "yes") if isinstance(current, bool) else type(current)(value)
+    return get_config(name, **overrides)
 
-        t = time.time()
-        report = evaluate_checkpoint(Path(args.out) / "model.pt", cache, Path(args.out), args.eval, args.device)
-        Console(width=200).print(report.to_table())
-        print(f"evaluation took {time.time() - t:.0f}s", flush=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -483,4 +483,31 @@ def register(app: typer.Typer) -> None:
         """Throughput with 1 and 2 render replicas on Ray Serve (and 1 and 2 embedded workers), and the Ray path's p50 overhead."""
         bench_scale(composes, e2e, bars, address, rounds)
 
+    @bench_app.command("render")
+    def render_command(
+        style: str = typer.Option("jazz", "--style"),
+        mood: str = typer.Option("happy", "--mood"),
+        repeats: int = typer.Option(3, "--repeats", min=1, help="Best of this many seeds"),
+    ) -> None:
+        """Arrange, render, encode and picture times for 8, 16 and 32 bars, as multiples of real time."""
+        from engine.render.bench import print_bench
+
+        print_bench(style, mood, repeats)
+
+    @bench_app.command("service")
+    def service_command(
+        stages: int = typer.Option(30, "--stages", min=1, help="Pieces for the per-stage timings"),
+        latency: int = typer.Option(20, "--latency", min=1, help="Pieces sent one at a time through the service"),
+        seconds: float = typer.Option(20.0, "--seconds", min=0.1, help="Length of the throughput run"),
+        in_flight: int = typer.Option(50, "--in-flight", min=1, help="Composes submitted at once"),
+        bars: int = typer.Option(8, "--bars", min=4, max=32),
+        workers: int = typer.Option(2, "--workers", min=1, help="Render worker processes"),
+        checkpoint: Path | None = typer.Option(None, "--checkpoint"),
+        soundfont: Path | None = typer.Option(None, "--soundfont"),
+    ) -> None:
+        """The engine alone: per-stage latency, latency and throughput through the service, loop lag, memory, GPU batching."""
+        from engine.service.bench import bench_service
+
+        bench_service(stages, latency, seconds, in_flight, bars, workers, checkpoint, soundfont)
+
     app.add_typer(bench_app, name="bench")

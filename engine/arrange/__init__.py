@@ -1,6 +1,6 @@
 """Arrangement: a piece becomes a band's performance in a style and mood (engine.arrange.arrange).
 
-Patterns are learned from the training data by `python -m engine.arrange.learn` into `patterns.json`;
+Patterns are learned from the training data by `tunesmith arrange learn` into `patterns.json`;
 see docs/ARRANGEMENT.md for what each style plays and where its patterns come from.
 """
 

@@ -24,7 +24,7 @@ from engine.music import Chord, Key, Meter, Piece
 from engine.plan.plan import MusicalPlan
 
 # Mixer per role: (volume CC7, pan CC10). The lead sits in the middle, the chords a little left, pads right.
-# The volumes are starting points: levels.json (made by `python -m engine.render.calibrate`) replaces them
+# The volumes are starting points: levels.json (made by `tunesmith arrange calibrate`) replaces them
 # per style and mood with volumes measured to put each part at ROLE_LEVELS.
 MIX: dict[str, tuple[int, int]] = {"Melody": (108, 64), "Bass": (100, 60), "Drums": (92, 64), "Pad": (72, 84)}
 CHORD_MIX = (84, 44)

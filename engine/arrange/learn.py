@@ -1,6 +1,6 @@
 """Learn accompaniment patterns from the training data into `patterns.json`, which ships with the package.
 
-Run by hand where the data sets exist:  python -m engine.arrange.learn [--data DIR] [--out PATH]
+Run by hand where the data sets exist:  tunesmith arrange learn [--data DIR] [--out PATH]
 
 - Drum grooves per style from Groove MIDI (real drummers): one-bar beats quantised to the 16th grid,
   with mean velocity and mean micro-timing offset per hit; swung styles are quantised to the swung grid.
@@ -15,7 +15,6 @@ The arranger reads only the JSON; nothing here runs on a user's machine.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import re
@@ -408,17 +407,21 @@ def learn(data: Path) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=PATTERNS_PATH)
-    parser.add_argument("--performance-out", type=Path, default=PERFORMANCE_PATH)
-    args = parser.parse_args()
-    if not (args.data / "groove-midi").is_dir():
-        raise SystemExit(f"No training data at {args.data}: pass --data pointing at the shared data folder.")
-    patterns = learn(args.data)
-    args.out.write_text(json.dumps(patterns, separators=(",", ":")))
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
+# Where the data sets are, by default: the shared data folder beside the checkout.
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+class MissingTrainingData(FileNotFoundError):
+    """The data folder has no groove-midi data set; the message names the folder and the fix."""
+
+
+def write_patterns(data: Path = DEFAULT_DATA, out: Path = PATTERNS_PATH, performance_out: Path = PERFORMANCE_PATH) -> None:
+    """Learn everything from `data`, write patterns.json and performance.json, print a summary (`tunesmith arrange learn`)."""
+    if not (data / "groove-midi").is_dir():
+        raise MissingTrainingData(f"No training data at {data}: pass --data pointing at the shared data folder.")
+    patterns = learn(data)
+    out.write_text(json.dumps(patterns, separators=(",", ":")))
+    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
     for kind in ("drums", "comping", "bass"):
         for style, entry in patterns[kind].items():
             print(f"  {kind:6s} {style:8s} {len(entry['patterns']):3d} patterns  <- {entry['source']}")
@@ -428,12 +431,9 @@ def main() -> None:
         print(f"  walking {feel}: {len(phrases)} phrases")
     from engine.arrange.learn_performance import learn_performance  # imports this module's groove reader
 
-    performance = learn_performance(args.data)
-    args.performance_out.write_text(json.dumps(performance, indent=1))
-    print(f"wrote {args.performance_out} ({args.performance_out.stat().st_size / 1024:.0f} KiB)")
+    performance = learn_performance(data)
+    performance_out.write_text(json.dumps(performance, indent=1))
+    print(f"wrote {performance_out} ({performance_out.stat().st_size / 1024:.0f} KiB)")
     print(f"  lead: {performance['lead']}")
     print(f"  melody velocity: {performance['melody_velocity']}")
 
-
-if __name__ == "__main__":
-    main()

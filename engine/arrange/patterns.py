@@ -19,7 +19,7 @@ def load_patterns() -> dict[str, Any]:
     try:
         return json.loads(PATTERNS_PATH.read_text())
     except FileNotFoundError:
-        raise RuntimeError(f"{PATTERNS_PATH} is missing: reinstall Tunesmith, or rebuild it with `python -m engine.arrange.learn`.") from None
+        raise RuntimeError(f"{PATTERNS_PATH} is missing: reinstall Tunesmith, or rebuild it with `tunesmith arrange learn`.") from None
 
 
 def weighted_choice(rng: random.Random, items: Sequence[T], weights: Sequence[float]) -> T:
@@ -69,7 +69,7 @@ def load_performance() -> dict[str, Any]:
     try:
         return json.loads(PERFORMANCE_PATH.read_text())
     except FileNotFoundError:
-        raise RuntimeError(f"{PERFORMANCE_PATH} is missing: reinstall Tunesmith, or rebuild it with `python -m engine.arrange.learn`.") from None
+        raise RuntimeError(f"{PERFORMANCE_PATH} is missing: reinstall Tunesmith, or rebuild it with `tunesmith arrange learn`.") from None
 
 
 def drum_feel(style: str, drum: int, position_in_beat: int) -> tuple[float, float, float, float] | None:

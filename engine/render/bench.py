@@ -1,6 +1,6 @@
 """Benchmark: arrange, render, encode and picture times for 8, 16 and 32 bars, as multiples of real time.
 
-    python -m engine.render.bench [--style jazz] [--mood happy] [--repeats 3]
+    tunesmith bench render [--style jazz] [--mood happy] [--repeats 3]
 
 Each stage is timed on its own (wall clock, and CPU seconds including ffmpeg's), then `render_track` as a
 whole, where encoding overlaps the picture. On a shared machine wall time depends on the neighbours; CPU
@@ -9,7 +9,6 @@ time does not much, so both are shown.
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import time
@@ -77,18 +76,14 @@ def bench_render(bars: tuple[int, ...] = (8, 16, 32), style: str = "jazz", mood:
     return rows
 
 
-def main() -> None:
+def print_bench(style: str = "jazz", mood: str = "happy", repeats: int = 3) -> None:
+    """Time arrange, render, encode and picture, and print the table (`tunesmith bench render`)."""
     from rich.console import Console
     from rich.table import Table
 
-    parser = argparse.ArgumentParser(description="Time arrange, render, encode and picture.")
-    parser.add_argument("--style", default="jazz")
-    parser.add_argument("--mood", default="happy")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    rows = bench_render(style=args.style, mood=args.mood, repeats=args.repeats)
+    rows = bench_render(style=style, mood=mood, repeats=repeats)
     load = os.getloadavg()[0]
-    table = Table(title=f"{args.style}/{args.mood} at 120 bpm, best of {args.repeats}; {os.cpu_count()} CPUs, load {load:.1f}.\n"
+    table = Table(title=f"{style}/{mood} at 120 bpm, best of {repeats}; {os.cpu_count()} CPUs, load {load:.1f}.\n"
                         "Wall seconds (× real time) and CPU seconds per stage")
     for column in ("bars", "audio s", *STAGES, "sum of stages", "render_track"):
         table.add_column(column, justify="right")
@@ -100,6 +95,3 @@ def main() -> None:
                       f"{row.track_wall:.3f} ({row.realtime(row.track_wall):.0f}×)")
     Console(width=140).print(table)
 
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """Balance the band: measure each part's loudness alone and set track volumes so the melody leads.
 
-    python -m engine.render.calibrate        # writes engine/arrange/levels.json
+    tunesmith arrange calibrate        # writes engine/arrange/levels.json
 
 SoundFont instruments differ in loudness by 20 dB and more (a square lead against a vibraphone), so fixed
 track volumes bury the melody in some styles. For every style and mood, the example pieces are arranged,
@@ -59,13 +59,11 @@ def calibrate(renderer: AudioRenderer) -> dict[str, dict[str, dict[str, int]]]:
     return levels
 
 
-def main() -> None:
+def write_levels() -> None:
+    """Calibrate with the default SoundFont, write LEVELS_PATH and print the levels (`tunesmith arrange calibrate`)."""
     levels = calibrate(AudioRenderer())
     LEVELS_PATH.write_text(json.dumps(levels, indent=1, sort_keys=True))
     print(f"wrote {LEVELS_PATH}")
     for style, moods in levels.items():
         print(f"  {style:9s}", "  ".join(f"{m}: " + ",".join(f"{r[:3]}{v}" for r, v in parts.items()) for m, parts in moods.items()))
 
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """Engine benchmark: per-stage latency, latency and throughput through the service, loop lag, memory, GPU batching.
 
-    python -m engine.service.bench                 # everything this machine can run, as one table
-    python -m engine.service.bench --stages 10 --seconds 10
+    tunesmith bench service                 # everything this machine can run, as one table
+    tunesmith bench service --stages 10 --seconds 10
 
 The functions are what `tunesmith bench` calls; each returns plain rows so the CLI can add its own
 (end to end through the playground) to the same table.
@@ -9,7 +9,6 @@ The functions are what `tunesmith bench` calls; each returns plain rows so the C
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import os
@@ -237,35 +236,24 @@ def print_table(rows: list[BenchRow], title: str) -> None:
     Console().print(table)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m engine.service.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--stages", type=int, default=30, help="pieces for the per-stage timings")
-    parser.add_argument("--latency", type=int, default=20, help="pieces sent one at a time through the service")
-    parser.add_argument("--seconds", type=float, default=20.0, help="length of the throughput run")
-    parser.add_argument("--in-flight", type=int, default=50, help="composes submitted at once")
-    parser.add_argument("--bars", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="render worker processes")
-    parser.add_argument("--checkpoint", type=Path, default=None)
-    parser.add_argument("--soundfont", type=Path, default=None)
-    args = parser.parse_args(argv)
-    service = dict(checkpoint=args.checkpoint, soundfont=args.soundfont, render_workers=args.workers)
+def bench_service(stages: int = 30, latency: int = 20, seconds: float = 20.0, in_flight: int = 50, bars: int = 8, workers: int = 2,
+                  checkpoint: Path | None = None, soundfont: Path | None = None) -> None:
+    """Every engine measurement this machine can run, printed as one table (`tunesmith bench service`)."""
+    service = dict(checkpoint=checkpoint, soundfont=soundfont, render_workers=workers)
 
     # The service runs first: its bot-process memory is measured before this script loads a model and a
     # synthesiser of its own for the per-stage timings.
     rows: list[BenchRow] = []
     try:
-        rows += bench_latency(args.latency, args.bars, **service)
-        throughput = bench_throughput(args.seconds, args.bars, **service)
+        rows += bench_latency(latency, bars, **service)
+        throughput = bench_throughput(seconds, bars, **service)
         rows.append(latency_row("service end to end, saturated", throughput.totals))
         rows.append(BenchRow("composes per second, sustained", value=f"{throughput.composes_per_second:.2f}/s",
                              samples=throughput.completed, target=f"{throughput.failed} failed, mean batch {throughput.mean_batch_size:.1f}"))
         rows.append(BenchRow("event-loop lag, saturated", throughput.lag_p50_ms, throughput.lag_p99_ms, target="p99 <= 50 ms"))
-        rows += bench_in_flight(args.in_flight, args.bars, **service)
+        rows += bench_in_flight(in_flight, bars, **service)
         rows += throughput.memory
-        rows += bench_stages(args.stages, args.bars, args.checkpoint, args.soundfont)
-        rows += bench_gpu_generation(bars=args.bars, checkpoint=args.checkpoint)
+        rows += bench_stages(stages, bars, checkpoint, soundfont)
+        rows += bench_gpu_generation(bars=bars, checkpoint=checkpoint)
     finally:  # a failing section still shows what was measured before it
-        print_table(rows, f"Tunesmith engine, {args.bars} bars, {os.cpu_count()} CPUs, {args.workers} render workers")
-
-if __name__ == "__main__":
-    main()
+        print_table(rows, f"Tunesmith engine, {bars} bars, {os.cpu_count()} CPUs, {workers} render workers")

@@ -13,40 +13,33 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from engine.plan import make_plan
-from engine.request import ComposeRequest, EngineInputError
 from engine.composition import Composition
+from engine.music import Piece
+from engine.plan import make_plan
+from engine.protocols import Composer, ComposerFactory
+from engine.request import ComposeRequest
+from engine.service.errors import portable
 from engine.service.jobs import EngineJob, JobKind
 from engine.service.render_worker import lower_priority
 
 log = logging.getLogger(__name__)
 
-ComposerFactory = Callable[[Path | None], Any]  # must be picklable: a module-level function or a partial of one
+# A batch's outcomes: per job, its Composition or the exception that job alone caused.
+Outcome = Composition | BaseException
 
-_composer: Any = None
-
-
-class ModelError(Exception):
-    """An exception from the model, carried to the bot as its type name and message (the original may not pickle)."""
-
-    def __init__(self, message: str, original_type: str) -> None:
-        super().__init__(message)
-        self.original_type = original_type
-
-    def __reduce__(self):
-        return (ModelError, (str(self), self.original_type))
+_composer: Composer | None = None
 
 
 MODEL_NICENESS = 5
 
 
-def load_composer(path: Path | None) -> Any:
+def load_composer(path: Path | None) -> Composer:
     """The production factory: the active model version (or the shipped one when path is None)."""
-    from engine.generate import Composer
+    from engine.generate import Composer as ModelComposer
 
-    return Composer.load(path)
+    return ModelComposer.load(path)
 
 
 def load(factory: ComposerFactory, path: Path | None) -> tuple[str, int]:
@@ -60,17 +53,17 @@ def load(factory: ComposerFactory, path: Path | None) -> tuple[str, int]:
     return _composer.model_version, os.getpid()
 
 
-def run(jobs: list[EngineJob]) -> list[Any]:
+def run(jobs: list[EngineJob]) -> list[Outcome]:
     """One outcome per job, in order: a Composition, or the exception that job alone caused."""
     if _composer is None:
         raise RuntimeError("the model process has no Composer loaded")
     return [_portable(outcome) for outcome in run_batch(_composer, jobs)]
 
 
-def run_batch(composer: Any, jobs: list[EngineJob]) -> list[Any]:
+def run_batch(composer: Composer, jobs: list[EngineJob]) -> list[Outcome]:
     """Fresh compositions in one batched call; edits one by one. A failing batch is retried one request at a
     time, so a single poisoned request (or a batch too big for GPU memory) fails only itself."""
-    outcomes: list[Any] = [None] * len(jobs)
+    outcomes: list[Outcome | None] = [None] * len(jobs)
     fresh = [i for i, job in enumerate(jobs) if job.kind.batched]
     if fresh:
         try:
@@ -90,35 +83,49 @@ def run_batch(composer: Any, jobs: list[EngineJob]) -> list[Any]:
     for i, job in enumerate(jobs):
         if not job.kind.batched:
             outcomes[i] = _attempt(lambda job=job: run_edit(composer, job))
-    return outcomes
+    return [RuntimeError("the job got no outcome") if outcome is None else outcome for outcome in outcomes]
 
 
-def run_edit(composer: Any, job: EngineJob) -> Any:
+def run_edit(composer: Composer, job: EngineJob) -> Composition:
     """One edit of an existing piece."""
     if job.kind is JobKind.VARIATION:
+        if job.parent is None:
+            raise ValueError("a variation job needs a parent")
         return composer.variation(job.parent, job.request, strength=job.strength)
     piece = job.piece
     if piece is None:
         raise ValueError(f"a {job.kind.value} job needs a piece")
     if job.kind is JobKind.RESTYLE:
-        return composer.restyle(piece, job.target, job.request)
+        return composer.restyle(_as_piece(piece, job), _target(job), job.request)
     if job.kind is JobKind.REMOOD:
-        return composer.remood(piece, job.target, job.request)
+        return composer.remood(_as_piece(piece, job), _target(job), job.request)
     if job.kind in (JobKind.EXTEND, JobKind.CONTINUE):
         # The Composer returns the fragment followed by the new bars; it reads uploaded MIDI bytes itself.
         return composer.continue_piece(piece, job.bars, job.request)
     raise ValueError(f"{job.kind} is not an edit")
 
 
-def _portable(outcome: Any) -> Any:
-    if isinstance(outcome, (EngineInputError, ModelError)):
-        return outcome
+def _as_piece(piece: Piece | bytes, job: EngineJob) -> Piece:
+    if not isinstance(piece, Piece):
+        raise ValueError(f"a {job.kind.value} job needs a Piece, not uploaded bytes")
+    return piece
+
+
+def _target(job: EngineJob) -> str:
+    if job.target is None:
+        raise ValueError(f"a {job.kind.value} job needs a target")
+    return job.target
+
+
+def _portable(outcome: Outcome) -> Outcome:
+    """What crosses back to the bot: a plain Composition (the composer's own subclass may not unpickle there),
+    or the error as engine.service.errors.portable makes it (its kind decided here, where its type is known)."""
     if isinstance(outcome, BaseException):
-        return ModelError(f"{type(outcome).__name__}: {outcome}", type(outcome).__name__)
+        return portable(outcome)
     return Composition(outcome.piece, outcome.plan, outcome.latent, outcome.model_version)
 
 
-def _attempt(call: Callable[[], Any]) -> Any:
+def _attempt(call: Callable[[], Composition]) -> Outcome:
     try:
         return call()
     except Exception as exc:
@@ -133,4 +140,4 @@ def _release_accelerator_memory() -> None:
         torch.cuda.empty_cache()
 
 
-__all__ = ["ComposerFactory", "ModelError", "load", "load_composer", "run", "run_batch", "run_edit"]
+__all__ = ["ComposerFactory", "Outcome", "load", "load_composer", "run", "run_batch", "run_edit"]

@@ -153,7 +153,7 @@ class RenderPool:
     async def _run_on(self, worker: _Worker, function: Callable[[RenderTask], Any], task: RenderTask) -> Any:
         loop = asyncio.get_running_loop()
         try:
-            future = worker.executor.submit(function, task)
+            future = worker.executor.submit(render_worker.run_task, function, task)
         except BrokenProcessPool as exc:  # died while idle (killed from outside)
             self.stats.crashes += 1
             log.error("render worker %d (pid %d) died while idle; replacing it", worker.index, worker.pid)

@@ -79,6 +79,17 @@ def prepare(soundfont: Path | None, build_renderer: bool) -> int:
     return os.getpid()
 
 
+def run_task(function: Callable[[RenderTask], Any], task: RenderTask) -> Any:
+    """Run a render function on a task; an exception goes back as engine.service.errors.portable makes it
+    (its FaultKind decided here, where its type is known: a too-large upload, out of memory, anything else)."""
+    from engine.service.errors import portable
+
+    try:
+        return function(task)
+    except Exception as exc:
+        raise portable(exc) from None
+
+
 def render_with_worker_renderer(task: RenderTask) -> "RenderedTrack":
     """The production render function: arrange, render, encode and draw with this process's renderer."""
     from engine.render import render_track
@@ -123,5 +134,5 @@ DEFAULT_RENDER_FUNCTIONS = RenderFunctions(render_with_worker_renderer, render_s
 
 __all__ = [
     "DEFAULT_RENDER_FUNCTIONS", "PictureFn", "RenderFn", "RenderFunctions", "RenderTask", "draw_picture", "prepare",
-    "render_sound_with_worker_renderer", "render_with_worker_renderer",
+    "render_sound_with_worker_renderer", "render_with_worker_renderer", "run_task",
 ]

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.request import EngineInputError
-from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout
+from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout, user_facing
 from engine.service.fair_queue import FairQueue
 from engine.service.jobs import Composition, EngineJob, TrackResult
 from engine.service.model_stage import ModelStage
-from engine.service.model_worker import ComposerFactory, ModelError
+from engine.service.model_worker import ComposerFactory
 from engine.service.render_pool import RenderPool
 from engine.service.render_worker import RenderFn, RenderFunctions, RenderTask
 from engine.service.ticket import JobTicket
@@ -290,7 +290,7 @@ class EngineService:
             except Exception as exc:  # a bug here must not stop the service: fail this batch and carry on
                 log.exception("batch failed unexpectedly")
                 for entry in entries:
-                    self._finish(entry, error=_user_facing(exc))
+                    self._finish(entry, error=user_facing(exc))
 
     async def _next_batch(self) -> list[JobEntry]:
         """Wait for work and room in the pipeline, then collect up to batch_max jobs or batch_wait_ms.
@@ -348,7 +348,7 @@ class EngineService:
                 continue
             if isinstance(outcome, BaseException):
                 log.error("model failed on job %d (%s): %r", entry.id, entry.job.kind.value, outcome)
-                self._finish(entry, error=_user_facing(outcome))
+                self._finish(entry, error=user_facing(outcome))
                 continue
             entry.render_task = asyncio.create_task(self._render(entry, outcome, may_split), name=f"tunesmith-render-{entry.id}")
 
@@ -362,7 +362,7 @@ class EngineService:
             return
         except Exception as exc:
             log.error("render failed on job %d: %r", entry.id, exc)
-            self._finish(entry, error=_user_facing(exc, stage="rendering"))
+            self._finish(entry, error=user_facing(exc, stage="rendering"))
             return
         render_stage = time.perf_counter() - started
         self._render_seconds.add(sum(track.timings.values()) or render_stage)
@@ -433,23 +433,6 @@ class EngineService:
             return self._job_seconds.value
         first = min(self._queue.position(e) for e in mine)
         return first * self._seconds_per_completion() + self._job_seconds.value
-
-
-def _user_facing(exc: BaseException, stage: str = "writing") -> BaseException:
-    """What the user sees for an exception: their own input errors as they are, anything else as EngineFailure."""
-    if isinstance(exc, (EngineInputError, EngineFailure)):
-        return exc
-    name = exc.original_type if isinstance(exc, ModelError) else type(exc).__name__
-    if name == "UploadTooLargeError":  # engine.render's message already tells the user what to do
-        failure = EngineFailure(str(exc))
-        failure.__cause__ = exc
-        return failure
-    if isinstance(exc, MemoryError) or "OutOfMemory" in name:
-        failure = EngineFailure(f"The composer ran out of memory while {stage} your piece. Please try again in a moment.")
-    else:
-        failure = EngineFailure(f"Something went wrong while {stage} your piece ({name}). Please try again.")
-    failure.__cause__ = exc
-    return failure
 
 
 def _consume_exception(future: asyncio.Future) -> None:

@@ -17,7 +17,7 @@ carry no taste, so their pieces are exactly what the shared model writes.
 Importing this package does not import torch (the cogs name its module paths only); `engine.taste.model`,
 `engine.taste.train` and `engine.taste.simulate` do.
 
-    python -m engine.taste.train --ratings RATINGS.npz --out DIR [--base MODEL.pt] [--steps N]
+    tunesmith taste-train --ratings RATINGS.npz --out DIR [--base MODEL.pt] [--steps N]
 """
 
 TASTE_FILE = "taste.pt"  # the file name of a trained taste model inside its version folder

@@ -1,6 +1,7 @@
 """Train one server's taste model from that server's ratings: the per-server `/retrain` job, in its own process.
 
-    python -m engine.taste.train --ratings RATINGS.npz --out DIR [--base MODEL.pt] [--steps N] [--guild ID]
+    tunesmith taste-train --ratings RATINGS.npz --out DIR [--base MODEL.pt] [--steps N] [--guild ID]
+    python -m engine.taste.train ...   # the same command, as the retrain cog starts it
 
 RATINGS.npz is a storage.export RatingExport of one server. Only ratings of tracks written by the base model
 (same version) count: a latent from another model lives in another space. Each member's ratings together
@@ -14,9 +15,7 @@ with {"event": "error", "message": ...} and exit status 1, as engine.finetune do
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -233,25 +232,18 @@ def decide(corr: float, mse: float, mse_constant: float, held: int) -> tuple[boo
     return True, f"its critic predicts held-out ratings (correlation {corr:.2f}, error {mse:.3f} vs {mse_constant:.3f} for their mean, {held} tracks)"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ratings", type=Path, required=True, help="one server's ratings export (.npz)")
-    parser.add_argument("--out", type=Path, required=True, help="folder for taste.pt")
-    parser.add_argument("--base", type=Path, default=None, help="the serving model (default: the shipped one)")
-    parser.add_argument("--steps", type=int, default=ACTOR_STEPS, help="actor training steps")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--guild", type=int, default=None)
-    parser.add_argument("--max-member-share", type=float, default=MAX_MEMBER_SHARE)
-    parser.add_argument("--min-raters", type=int, default=MIN_RATERS)
-    args = parser.parse_args(argv)
+def run_job(ratings: Path, out: Path, *, base: Path | None = None, steps: int = ACTOR_STEPS, seed: int = 0, guild: int | None = None,
+            max_member_share: float = MAX_MEMBER_SHARE, min_raters: int = MIN_RATERS) -> int:
+    """The per-server retrain job as `tunesmith taste-train` runs it: progress, then the outcome, as JSON lines;
+    returns the exit status."""
     try:
-        if not 0 < args.max_member_share <= 1:
+        if not 0 < max_member_share <= 1:
             raise TasteTrainingError("--max-member-share must be above 0 and at most 1")
-        if args.steps < 1:
+        if steps < 1:
             raise TasteTrainingError("--steps must be at least 1")
         yield_cpu()
-        result = train_taste(args.ratings, args.out, base_path=args.base, steps=args.steps, seed=args.seed, guild_id=args.guild,
-                             max_member_share=args.max_member_share, min_raters=args.min_raters)
+        result = train_taste(ratings, out, base_path=base, steps=steps, seed=seed, guild_id=guild,
+                             max_member_share=max_member_share, min_raters=min_raters)
     except (FinetuneError, FileNotFoundError, ValueError) as exc:
         emit("error", message=str(exc))
         return 1
@@ -259,5 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the retrain cog starts `python -m engine.taste.train ...`: the `tunesmith taste-train` command
+    from bot.commands.train import taste_train_app
+
+    taste_train_app()

@@ -123,7 +123,7 @@ class RenderReplica:
         return _identity()
 
     async def render(self, task: RenderTask) -> Any:
-        return await _in_thread(lambda: self._render(task), self._hang_timeout_s, "a render")
+        return await _in_thread(lambda: render_worker.run_task(self._render, task), self._hang_timeout_s, "a render")
 
 
 __all__ = ["ModelReplica", "RenderReplica", "ReplicaHung"]

@@ -1,4 +1,4 @@
-"""The benchmark's plumbing, run on the fakes (the real numbers come from `python -m engine.service.bench`)."""
+"""The benchmark's plumbing, run on the fakes (the real numbers come from `tunesmith bench service`)."""
 
 import math
 
