@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import discord
 
-from bot.client import StartupError, TunesmithBot
+from bot.client import StartupError, TunesmithBot, bot_class
 from bot.config import Settings
 from bot.logging import register_secret
 from storage.backup import BackupSchedule
@@ -73,12 +73,14 @@ async def run_bot(
             stack.push_async_callback(playground.stop)
             configure_discord(playground.url)
             token = playground.bot_token
-            bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, guild_ready_timeout=0.1, reidentify_delay=0.1)
+            # Sharded, the playground's servers are spread over the shards: commands are global, as on Discord.
+            sync_guild = None if settings.shard_count is not None else playground.guild_id
+            bot = bot_class(settings)(settings, sync_guild_id=sync_guild, guild_ready_timeout=0.1, reidentify_delay=0.1)
             where = f"Open {playground.url} to try Tunesmith"
         else:
             assert settings.discord_token is not None
             token = settings.discord_token.get_secret_value()
-            bot = TunesmithBot(settings)
+            bot = bot_class(settings)(settings)
             where = "Connected to Discord"
         register_secret(token)
         return await _serve(bot, token, stop, lambda: _announce_ready(bot, where, announce))
