@@ -49,11 +49,19 @@ async def run_bot(
     port: int | None = None,
     announce: Callable[[str], None] = print,
     stop: asyncio.Event | None = None,
+    playground_url: str | None = None,
+    playground_token: str | None = None,
 ) -> int:
     """Run until `stop` is set (by default: until SIGINT/SIGTERM); returns the process exit code.
 
     `announce` receives the line telling people where to try the bot (the playground's address).
+    `playground_url` (with its bot token): connect to a playground that is already running, as each shard
+    process of `tunesmith run --shards N` does, instead of starting one.
     """
+    if playground_url is not None:
+        if not playground_token:
+            raise RunError("Connecting to a running playground needs its bot token.")
+        return await _run_on_playground(settings, playground_url, playground_token, announce, stop)
     target = choose_target(settings, target)
     if stop is None:
         stop = asyncio.Event()
@@ -86,14 +94,29 @@ async def run_bot(
         return await _serve(bot, token, stop, lambda: _announce_ready(bot, where, announce))
 
 
+async def _run_on_playground(settings: Settings, url: str, token: str, announce: Callable[[str], None], stop: asyncio.Event | None) -> int:
+    from bot.playground import configure_discord
+
+    if stop is None:
+        stop = asyncio.Event()
+        _install_signal_handlers(stop)
+    configure_discord(url)
+    register_secret(token)
+    # Commands are global: the playground's servers may be spread over several shards.
+    bot = bot_class(settings)(settings, sync_guild_id=None, guild_ready_timeout=0.1, reidentify_delay=0.1)
+    where = f"Connected to the playground at {url} ({settings.shard_scope.describe()})"
+    return await _serve(bot, token, stop, lambda: _announce_ready(bot, where, announce))
+
+
 async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: Callable[[], None]) -> int:
     running = asyncio.create_task(bot.start(token), name="tunesmith-bot")
     ready = asyncio.create_task(bot.wait_until_ready(), name="tunesmith-ready")
     stopping = asyncio.create_task(stop.wait(), name="tunesmith-stop")
     backups: asyncio.Task[None] | None = None
     try:
-        done, _ = await asyncio.wait({running, ready}, return_when=asyncio.FIRST_COMPLETED)
-        if ready in done:
+        # A stop before READY counts too: a shard whose parent died while it connected must not wait for ever.
+        done, _ = await asyncio.wait({running, ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done and not stop.is_set():
             on_ready()
             backups = _start_backups(bot)
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -117,6 +140,8 @@ def _start_backups(bot: TunesmithBot) -> asyncio.Task[None] | None:
     settings = bot.settings
     if settings.backup_interval_hours <= 0 or not bot.services.has_storage:
         return None
+    if settings.shard_scope.sharded and 0 not in settings.shard_scope.ids:
+        return None  # shards share one database: the process running shard 0 backs it up
     schedule = BackupSchedule(bot.services.storage.db.path, settings.backups_dir, settings.backup_interval_hours * 3600, settings.backup_keep)
     log.info("Online backups on", extra={"folder": str(settings.backups_dir), "hours": settings.backup_interval_hours, "keep": settings.backup_keep})
     return asyncio.create_task(schedule.run(), name="tunesmith-backups")
