@@ -94,18 +94,4 @@ async def start_bot(playground: Playground) -> AsyncIterator[StartBot]:
         yield start
 
 
-async def add_guilds_on_shards(playground: Playground, shard_count: int, per_shard: int, *, prefix: str = "Server") -> dict[int, list[int]]:
-    """Add guilds until each of `shard_count` shards holds at least `per_shard` of them (the first guild counts).
-    Guild ids are snowflakes whose shard, (id >> 22) % shard_count, moves on every ~4 ms: guilds are made a few
-    milliseconds apart so that they spread. Returns the guild ids by shard."""
-    by_shard: dict[int, list[int]] = {shard: [] for shard in range(shard_count)}
-    for guild in playground.guilds:
-        by_shard[(guild.id >> 22) % shard_count].append(guild.id)
-    made = 0
-    while min(len(ids) for ids in by_shard.values()) < per_shard:
-        guild = playground.add_guild(f"{prefix} {made}")
-        made += 1
-        shard = (guild.id >> 22) % shard_count
-        by_shard[shard].append(guild.id)
-        await asyncio.sleep(0.003)
-    return by_shard
+from bot.scale import add_guilds_on_shards  # noqa: E402  (re-exported for the tests)
