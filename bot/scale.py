@@ -437,3 +437,97 @@ async def _second_half(bot: ShardedBot, tasks: list[asyncio.Task[Compose]], indi
 
 
 __all__ = ["Compose", "ScenarioReport", "ShardedBot", "add_guilds_on_shards", "render_replica_pids", "run_scenario"]
+
+
+# `tunesmith bench scale --shards N` ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardBenchRun:
+    backend: str  # embedded or ray
+    renderers: int  # per shard
+    e2e_seconds: list[float]
+    composes_per_second: float
+    at_once: int
+    answered: int
+
+
+async def measure_sharded(data_dir: Path, *, backend: str, renderers: int, shards: int, composes: int, e2e: int, bars: int,
+                          address: str | None, guilds_per_shard: int = 2) -> ShardBenchRun:
+    """One configuration: `shards` shard processes; p50 end to end one compose at a time (the shards in turn),
+    then `composes` at once across every server; each user's /compose from the command to its track."""
+    env = {"TUNESMITH_RENDER_WORKERS": str(renderers), "TUNESMITH_LOG_LEVEL": "WARNING"}
+    if backend == "ray":
+        assert address is not None
+        env.update(TUNESMITH_ENGINE_BACKEND="ray", TUNESMITH_RAY_ADDRESS=address)
+    async with ShardedBot(data_dir, shard_count=shards, guilds_per_shard=guilds_per_shard, users=max(8, composes), env=env) as bot:
+        for s in range(shards):  # warm-up: each shard's first model call and first render
+            await bot.compose(50_000 + s, bars=bars, timeout=600, guild_id=bot.guilds[s][0])
+        singles = []
+        for i in range(e2e):
+            shard = i % shards
+            c = await bot.compose(20_000 + i, bars=bars, timeout=600, guild_id=bot.guilds[shard][i // shards % len(bot.guilds[shard])])
+            if c.kind == "track" and c.seconds is not None:
+                singles.append(c.seconds)
+        started = time.perf_counter()
+        results = await asyncio.gather(*(bot.compose(30_000 + i, bars=bars, timeout=900) for i in range(composes)))
+        elapsed = time.perf_counter() - started
+        answered = sum(c.kind == "track" for c in results)
+    return ShardBenchRun(backend, renderers, singles, answered / elapsed, composes, answered)
+
+
+async def bench_shards(shards: int, composes: int, e2e: int, bars: int, address: str | None, faults: int) -> tuple[list[Any], dict[str, Any]]:
+    """Embedded 1 renderer per shard, Ray 1 and 2 render replicas per shard, then the fault scenario on Ray
+    (`faults` composes, a render replica and shard 1 killed); rows for print_table and the facts behind them."""
+    import tempfile
+
+    from engine.service.bench import BenchRow, latency_row
+
+    cluster = None
+    facts: dict[str, Any] = {"cores": os.cpu_count(), "load_before": os.getloadavg()[0]}
+    if address is None:
+        from engine.service.ray_backend import LocalRayCluster
+
+        # Logical CPUs for every shard's model replica and up to two render replicas each, on a head and a worker node.
+        cpus = shards * 3 / 2
+        cluster = LocalRayCluster(head_cpus=cpus, workers=1, worker_cpus=cpus)
+        address = cluster.start()
+    runs: list[ShardBenchRun] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="tunesmith-bench-shards-") as folder:
+            for n, (backend, renderers) in enumerate([("embedded", 1), ("ray", 1), ("ray", 2)]):
+                runs.append(await measure_sharded(Path(folder) / f"run{n}", backend=backend, renderers=renderers, shards=shards,
+                                                  composes=composes, e2e=e2e, bars=bars, address=address))
+            report = None
+            if faults:
+                env = {"TUNESMITH_ENGINE_BACKEND": "ray", "TUNESMITH_RAY_ADDRESS": address, "TUNESMITH_RENDER_WORKERS": "1",
+                       "TUNESMITH_LOG_LEVEL": "WARNING"}
+                async with ShardedBot(Path(folder) / "faults", shard_count=shards, guilds_per_shard=4, users=40, env=env) as bot:
+                    report = await run_scenario(bot, faults, bars=bars, kill_render=True, kill_shard=1)
+    finally:
+        if cluster is not None:
+            cluster.shutdown()
+    facts["load_after"] = os.getloadavg()[0]
+    embedded, ray1, ray2 = runs
+    rows = [
+        latency_row(f"end to end, 1 at a time, embedded, 1 render worker per shard ({shards} shards)", embedded.e2e_seconds),
+        latency_row(f"end to end, 1 at a time, Ray, 1 render replica per shard ({shards} shards)", ray1.e2e_seconds),
+    ]
+    overhead = statistics.median(ray1.e2e_seconds) / statistics.median(embedded.e2e_seconds) - 1
+    facts["overhead"] = overhead
+    rows.append(BenchRow("Ray overhead on p50 end to end, 1 replica", value=f"{overhead:+.1%}", samples=len(ray1.e2e_seconds),
+                         target="≤ 10%: " + ("met" if overhead <= 0.10 else "missed")))
+    for run in runs:
+        name = "embedded, 1 render worker" if run.backend == "embedded" else f"Ray, {run.renderers} render replica{'s' if run.renderers > 1 else ''}"
+        rows.append(BenchRow(f"throughput, {run.at_once} at once over {shards} shards, {name} per shard",
+                             value=f"{run.composes_per_second:.2f} composes/s", samples=run.answered))
+    facts["ray_speedup"] = ray2.composes_per_second / ray1.composes_per_second
+    if report is not None:
+        answered = sum(c.answered_with_track for c in report.composes)
+        interrupted = sum(c.kind == "interrupted" for c in report.composes)
+        rows.append(BenchRow(f"faults: {faults} composes, render replica killed {report.render_replicas_killed}x, shard 1 SIGKILLed",
+                             value=f"{answered}/{faults} answered with a track ({interrupted} told to retry, did)", samples=faults))
+        rows.append(BenchRow("faults: acknowledged ratings / finished tracks (with files) kept",
+                             value=f"{report.ratings_kept}/{len(report.rated)} / {report.media_kept}/{len(report.tracks_before_kill)}"))
+        facts["faults"] = report
+    return rows, facts
