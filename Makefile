@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_PACKAGES := libfluidsynth3 ffmpeg fluid-soundfont-gm
-TEST_APT_PACKAGES := chromium
+# postgresql: the storage tests start a real PostgreSQL server of their own (tests/helpers/postgres.py)
+TEST_APT_PACKAGES := chromium postgresql
 
 .PHONY: run test setup test-setup bench clean system-deps
 

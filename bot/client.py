@@ -118,7 +118,7 @@ class TunesmithBot(commands.Bot):
         register_secret(self.http.token)
         if not self.services.has_storage:
             try:
-                storage = await Storage.open(self.settings.database_path, self.settings.media_dir,
+                storage = await Storage.open(self.settings.database, self.settings.media_dir,
                                              busy_timeout_s=self.settings.database_busy_timeout_seconds)
             except (DatabaseOpenError, DatabaseBusyError) as exc:  # the message names the file and the fix
                 raise StartupError(str(exc)) from exc

@@ -90,7 +90,10 @@ class Settings(BaseSettings):
     # Retraining: no one member's taste may decide the model.
     retrain_min_raters: int = Field(default=3, ge=1, description="Different members who must have rated before /retrain starts")
     retrain_max_member_share: float = Field(default=0.2, gt=0, le=1, description="The most of the training ratings' weight one member may carry")
-    # Database: waiting for other programs, and online backups into <data_dir>/backups (`tunesmith db backup|restore`).
+    # Database: SQLite in data_dir unless database_url names a PostgreSQL database (docs/DEPLOY.md, "PostgreSQL").
+    database_url: str = Field(default="", description="Empty: the SQLite file <data_dir>/tunesmith.sqlite3. "
+                              "postgresql://user[:password]@host:port/database: that PostgreSQL database, shared by every bot process")
+    # Waiting for other programs, and online backups into <data_dir>/backups (`tunesmith db backup|restore`; SQLite only).
     database_busy_timeout_seconds: float = Field(default=30.0, gt=0, description="How long a write waits for another program holding the database")
     backup_interval_hours: float = Field(default=24.0, ge=0, description="Hours between automatic online backups while the bot runs; 0 turns them off")
     backup_keep: int = Field(default=7, ge=1, description="How many automatic backups to keep; older ones are deleted")
@@ -106,6 +109,14 @@ class Settings(BaseSettings):
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and value.split("://", 1)[0] not in ("postgresql", "postgres"):
+            raise ValueError("database_url must be empty (SQLite in data_dir) or a PostgreSQL URL: postgresql://user@host:5432/database")
+        return value
 
     @field_validator("log_format")
     @classmethod
@@ -155,7 +166,17 @@ class Settings(BaseSettings):
 
     @property
     def database_path(self) -> Path:
+        """The SQLite file (used when database_url is empty)."""
         return self.data_dir / "tunesmith.sqlite3"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url)
+
+    @property
+    def database(self) -> Path | str:
+        """What storage opens (storage.open_database): the PostgreSQL URL when set, else the SQLite file."""
+        return self.database_url or self.database_path
 
     @property
     def backups_dir(self) -> Path:

@@ -142,6 +142,9 @@ def _start_backups(bot: TunesmithBot) -> asyncio.Task[None] | None:
         return None
     if settings.shard_scope.sharded and 0 not in settings.shard_scope.ids:
         return None  # shards share one database: the process running shard 0 backs it up
+    if bot.services.storage.db.path is None:  # PostgreSQL: backed up by the server's own tools
+        log.info("Online backups are SQLite's; on PostgreSQL back up with pg_dump (docs/DEPLOY.md)")
+        return None
     schedule = BackupSchedule(bot.services.storage.db.path, settings.backups_dir, settings.backup_interval_hours * 3600, settings.backup_keep)
     log.info("Online backups on", extra={"folder": str(settings.backups_dir), "hours": settings.backup_interval_hours, "keep": settings.backup_keep})
     return asyncio.create_task(schedule.run(), name="tunesmith-backups")

@@ -98,12 +98,13 @@ class ShardedBot:
     """The playground in this process, and `shard_count` bot processes connected to it."""
 
     def __init__(self, data_dir: Path, *, shard_count: int = 2, guilds_per_shard: int = 3, users: int = 24,
-                 env: Mapping[str, str] | None = None, ack_deadline: float = 3.0) -> None:
+                 env: Mapping[str, str] | None = None, ack_deadline: float = 3.0, database_url: str = "") -> None:
         self.data_dir = Path(data_dir)
         self.shard_count = shard_count
         self.guilds_per_shard = guilds_per_shard
         self.n_users = users
         self.extra_env = dict(env or {})
+        self.database_url = database_url  # empty: one SQLite file in data_dir, shared by the shard processes
         self.playground = Playground(ack_deadline=ack_deadline)
         self.shards = [ShardProcessHandle(i, self.data_dir / f"shard{i}.log") for i in range(shard_count)]
         self.guilds: dict[int, list[int]] = {}
@@ -127,6 +128,10 @@ class ShardedBot:
             self.users.append(name)
         await asyncio.gather(*(self.start_shard(i, timeout=timeout) for i in range(self.shard_count)))
 
+    @property
+    def database(self) -> Path | str:
+        return self.database_url or self.data_dir / "tunesmith.sqlite3"
+
     def environment(self, shard_id: int) -> dict[str, str]:
         from bot.shards import PLAYGROUND_TOKEN_ENV
 
@@ -145,6 +150,7 @@ class ShardedBot:
             TUNESMITH_SHARD_COUNT=str(self.shard_count),
             TUNESMITH_SHARD_IDS=str(shard_id),
             TUNESMITH_RAY_APP_NAME=f"scale-shard{shard_id}",
+            TUNESMITH_DATABASE_URL=self.database_url,
             NO_COLOR="1",
         )
         env.update(self.extra_env)
@@ -348,7 +354,7 @@ async def run_scenario(bot: ShardedBot, composes: int, *, bars: int = 4, kill_re
     report.first_half_composes = first
     report.composes.extend(halves)
 
-    async with await Storage.open(bot.data_dir / "tunesmith.sqlite3", bot.data_dir / "media") as storage:
+    async with await Storage.open(bot.database, bot.data_dir / "media") as storage:
         # Ratings: a reaction on each track; acknowledged once it is stored.
         for n, c in enumerate(c for c in halves if c.kind == "track"):
             user = bot.users[(n + 1) % len(bot.users)]
@@ -374,9 +380,9 @@ async def run_scenario(bot: ShardedBot, composes: int, *, bars: int = 4, kill_re
             await bot.wait_shard_gone(kill_shard)
             await bot.start_shard(kill_shard)
         seconds = [c for c in await _second_half(bot, tasks, [first + i for i in range(second)], kill_shard)]
-        for c in seconds:
-            if c.kind == "interrupted":  # told that the restart cut it short: the user runs it again, as asked
-                c.retried = await bot.compose(c.index, bars=bars, timeout=timeout)
+        told = [c for c in seconds if c.kind == "interrupted"]  # told that the restart cut it short: they run it again, as asked
+        for c, again in zip(told, await asyncio.gather(*(bot.compose(c.index, bars=bars, timeout=timeout) for c in told))):
+            c.retried = again
         report.composes.extend(seconds)
 
         # Buttons on tracks made before the kill, by each shard's process (the killed one's by its old incarnation).

@@ -1,8 +1,10 @@
-"""Tunesmith's persistence: SQLite (via aiosqlite) for metadata, a content-addressed folder for files.
+"""Tunesmith's persistence: SQLite (via aiosqlite) or PostgreSQL (via asyncpg) for metadata, a content-addressed
+folder for files. The `database_url` setting chooses: empty is the SQLite file in data_dir, a
+`postgresql://` URL is that database (storage/postgres.py); `settings.database` is whichever applies.
 
 Usage, from async code::
 
-    storage = await Storage.open(settings.database_path, settings.media_dir)
+    storage = await Storage.open(settings.database, settings.media_dir)
     track = await storage.tracks.add(NewTrack(...))
     await storage.ratings.set(user_id, track.id, 5)
     for rec in await storage.recommend(user_id, guild_id):
@@ -19,6 +21,7 @@ from storage.database import DEFAULT_BUSY_TIMEOUT_S, Database, DatabaseBusyError
 from storage.export import RatingExport, export_ratings
 from storage.jobs import Job, JobRepository, JobStateError
 from storage.media import MediaStore
+from storage.postgres import PostgresDatabase, is_postgres_url, redact_url
 from storage.models import ModelVersion, ModelVersionError, ModelVersionRepository
 from storage.scope import Scope, as_scope
 from storage.ratings import InvalidRatingError, RateableMessage, Rating, RatingRepository
@@ -28,10 +31,25 @@ from storage.tracks import NewTrack, Track, TrackRepository, UnknownTrackError
 from storage.users import ForgetReport, User, UserRepository
 
 
+AnyDatabase = Database | PostgresDatabase
+
+
+async def open_database(target: Path | str, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> AnyDatabase:
+    """The one way to open Tunesmith's database: `target` is a SQLite file's path, or a `postgresql://` URL."""
+    if is_postgres_url(target):
+        return await PostgresDatabase.open(str(target), busy_timeout_s=busy_timeout_s)
+    return await Database.open(Path(target), busy_timeout_s=busy_timeout_s)
+
+
+def describe_database(target: Path | str) -> str:
+    """How messages name the database: the file, or the URL without its password."""
+    return redact_url(str(target)) if is_postgres_url(target) else str(target)
+
+
 class Storage:
     """The database, the media store and one repository per aggregate."""
 
-    def __init__(self, db: Database, media: MediaStore) -> None:
+    def __init__(self, db: AnyDatabase, media: MediaStore) -> None:
         self.db = db
         self.media = media
         self.tracks = TrackRepository(db)
@@ -42,14 +60,15 @@ class Storage:
         self.models = ModelVersionRepository(db)
 
     @classmethod
-    async def open(cls, database_path: Path, media_dir: Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Storage:
-        """Open the database (migrating it to the current schema) and the media folder.
+    async def open(cls, database: Path | str, media_dir: Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Storage:
+        """Open the database (a SQLite file's path or a `postgresql://` URL; migrating it to the current schema)
+        and the media folder.
 
         `busy_timeout_s`: how long a write waits for another program holding the database (DatabaseBusyError after).
         """
         media_dir = Path(media_dir)
         media_dir.mkdir(parents=True, exist_ok=True)
-        return cls(await Database.open(database_path, busy_timeout_s=busy_timeout_s), MediaStore(media_dir))
+        return cls(await open_database(database, busy_timeout_s=busy_timeout_s), MediaStore(media_dir))
 
     async def recommend(self, user_id: int, guild_id: int | None, k: int = 10) -> list[Recommendation]:
         """Up to `k` tracks of the server for the user, best first, each with a reason (see storage.recommend)."""
@@ -70,7 +89,7 @@ class Storage:
 
 
 __all__ = [
-    "Storage", "Database", "MediaStore", "Scope", "as_scope",
+    "Storage", "Database", "PostgresDatabase", "open_database", "describe_database", "MediaStore", "Scope", "as_scope",
     "DatabaseBusyError", "DatabaseCorruptError", "DatabaseOpenError",
     "NewTrack", "Track", "UnknownTrackError",
     "Rating", "InvalidRatingError", "RateableMessage",

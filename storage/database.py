@@ -23,8 +23,11 @@ from typing import Any
 
 import aiosqlite
 
+from storage.dialect import DIALECTS, SQLITE, postgres_ddl
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_VARIANT_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.([a-z]+)\.sql$")  # a per-dialect variant (storage/dialect.py)
 
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 
@@ -65,19 +68,34 @@ class Migration:
     version: int
     name: str
     path: Path
+    variants: tuple[tuple[str, Path], ...] = ()  # (dialect, file) applied on that dialect instead of `path`
 
-    def statements(self) -> list[str]:
-        return split_statements(self.path.read_text(encoding="utf-8"))
+    def statements(self, dialect: str = SQLITE) -> list[str]:
+        """The migration's statements for `dialect`: its variant file if it has one, else the SQLite file
+        (mapped by storage.dialect.postgres_ddl on PostgreSQL)."""
+        variant = dict(self.variants).get(dialect)
+        if variant is not None:
+            return split_statements(variant.read_text(encoding="utf-8"))
+        statements = split_statements(self.path.read_text(encoding="utf-8"))
+        return statements if dialect == SQLITE else [postgres_ddl(s) for s in statements]
 
 
 def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     """Migrations in `directory`, ordered by version; versions must run 1, 2, 3... without gaps."""
-    migrations = []
+    migrations, variants = [], {}
     for path in sorted(directory.glob("*.sql")):
         match = _MIGRATION_NAME.match(path.name)
         if not match:
-            raise MigrationError(f"Migration file {path.name!r} is not named NNNN_name.sql")
+            variant = _VARIANT_NAME.match(path.name)
+            if variant and variant.group(3) in DIALECTS and variant.group(3) != SQLITE:
+                variants.setdefault((int(variant.group(1)), variant.group(2)), []).append((variant.group(3), path))
+                continue
+            raise MigrationError(f"Migration file {path.name!r} is not named NNNN_name.sql (or NNNN_name.postgresql.sql)")
         migrations.append(Migration(int(match.group(1)), match.group(2), path))
+    for key, files in variants.items():
+        if key not in {(m.version, m.name) for m in migrations}:
+            raise MigrationError(f"Migration variant {files[0][1].name!r} has no {key[0]:04d}_{key[1]}.sql beside it")
+    migrations = [Migration(m.version, m.name, m.path, tuple(variants.get((m.version, m.name), ()))) for m in migrations]
     for expected, migration in enumerate(migrations, start=1):
         if migration.version != expected:
             raise MigrationError(f"Migration versions must be consecutive from 1; expected {expected:04d}, found {migration.path.name}")
@@ -119,6 +137,8 @@ def parse_optional_time(text: str | None) -> datetime | None:
 class Transaction:
     """The write connection inside an open transaction; only valid within `Database.transaction()`."""
 
+    dialect = SQLITE
+
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
 
@@ -136,9 +156,16 @@ class Transaction:
         async with self._connection.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
 
 class Database:
-    """An open Tunesmith database. Create with `await Database.open(path)`; close with `await db.close()` or `async with`."""
+    """An open Tunesmith database on SQLite. Create with `await Database.open(path)` (or, for either engine,
+    `storage.open_database`); close with `await db.close()` or `async with`."""
+
+    dialect = SQLITE
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
                  busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
@@ -251,6 +278,11 @@ class Database:
 
     async def schema_version(self) -> int:
         return await current_version(self._reader)
+
+    async def table_columns(self) -> dict[str, list[str]]:
+        """Every Tunesmith table and its columns (for checks such as /forget-me's "no row left" test)."""
+        tables = await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        return {t["name"]: [c["name"] for c in await self.fetchall(f'PRAGMA table_info("{t["name"]}")')] for t in tables}
 
     async def pragma(self, name: str) -> Any:
         """The value of a connection pragma as the reader sees it (journal_mode, foreign_keys, busy_timeout...)."""

@@ -122,15 +122,16 @@ class JobRepository:
                         await touch_user(tx, user_id)
                     rows = []
                     for job in batch:  # the row is known from what was inserted: no read back inside the commit
-                        cursor = await tx.execute(
+                        job_id = await tx.fetchval(
                             """
                             INSERT INTO jobs (kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id,
                                               request, status, created_at)
                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+                            RETURNING id
                             """,
                             job.params,
                         )
-                        rows.append(_inserted(cursor.lastrowid, job.params))
+                        rows.append(_inserted(int(job_id), job.params))
             except BaseException as exc:  # the whole batch failed: each caller gets the error (a busy database, say)
                 for job in batch:
                     if not job.done.done():

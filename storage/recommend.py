@@ -48,14 +48,14 @@ async def recommend(
     50,000 ratings that is seconds of work, and decoding the rows on the event loop alone held it for 0.3 s,
     delaying every other command's acknowledgement (see BENCHMARKS.md, `tunesmith bench recommend-ack`).
     """
-    where = "guild_id IS ?" if guild_id is None else "guild_id = ?"
+    where, params = ("guild_id IS NULL", ()) if guild_id is None else ("guild_id = ?", (guild_id,))
     # The same selection as TrackRepository.for_guild and RatingRepository.for_guild, without building objects here.
-    track_rows = await db.fetchall(f"SELECT {_LIGHT} FROM tracks WHERE {where} ORDER BY id DESC", (guild_id,))
+    track_rows = await db.fetchall(f"SELECT {_LIGHT} FROM tracks WHERE {where} ORDER BY id DESC", params)
     if not track_rows:
         return []
     rating_rows = await db.fetchall(
         f"SELECT r.user_id, r.track_id, r.score FROM ratings r JOIN tracks t ON t.id = r.track_id WHERE t.{where} ORDER BY r.track_id, r.user_id",
-        (guild_id,),
+        params,
     )
 
     def rank() -> list[Recommendation]:

@@ -156,11 +156,10 @@ class TrackRepository:
                 values.update(user_id=None, prompt=None)
             if values["user_id"] is not None:
                 await touch_user(tx, values["user_id"])
-            cursor = await tx.execute(
-                f"INSERT INTO tracks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+            row = await tx.fetchone(
+                f"INSERT INTO tracks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) RETURNING *",
                 [values[name] for name in _COLUMNS],
             )
-            row = await tx.fetchone("SELECT * FROM tracks WHERE id = ?", (cursor.lastrowid,))
         assert row is not None
         return _from_row(row)
 

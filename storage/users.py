@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.database import Database, Transaction, parse_time, utc_now
+from storage.dialect import json_integer, json_set_null, json_text
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,15 @@ class UserRepository:
                 # Other people's requests to regenerate one of those tracks hold the same text.
                 await tx.execute(
                     f"""
-                    UPDATE jobs SET request = json_set(request, '$.request.prompt', NULL)
-                    WHERE json_extract(request, '$.relation') = 'regenerate' AND json_extract(request, '$.parent_id') IN ({marks})
+                    UPDATE jobs SET request = {json_set_null(tx.dialect, 'request', '$.request.prompt')}
+                    WHERE {json_text(tx.dialect, 'request', '$.relation')} = 'regenerate'
+                      AND {json_integer(tx.dialect, 'request', '$.parent_id')} IN ({marks})
                     """,
                     copy_ids,
                 )
             detached = await tx.execute(
-                """
-                UPDATE jobs SET user_id = NULL, interaction_token = NULL, request = json_set(request, '$.request.prompt', NULL)
+                f"""
+                UPDATE jobs SET user_id = NULL, interaction_token = NULL, request = {json_set_null(tx.dialect, 'request', '$.request.prompt')}
                 WHERE user_id = ? AND status IN ('queued', 'running')
                 """,
                 (user_id,),

@@ -11,4 +11,4 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-pytest_plugins = ["tests.helpers.playground", "tests.helpers.bot", "tests.helpers.music"]
+pytest_plugins = ["tests.helpers.playground", "tests.helpers.bot", "tests.helpers.music", "tests.helpers.postgres"]

@@ -165,7 +165,7 @@ async def seed_library(storage, guild_id: int, channel_id: int, n_tracks: int, n
     now = utc_now()
     async with storage.db.transaction() as tx:
         for user in members:
-            await tx.execute("INSERT OR IGNORE INTO users (id, created_at, last_seen_at) VALUES (?, ?, ?)", (user, now, now))
+            await tx.execute("INSERT INTO users (id, created_at, last_seen_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", (user, now, now))
         first = int((await tx.fetchone("SELECT COALESCE(MAX(id), 0) AS top FROM tracks"))["top"]) + 1
         for i in range(n_tracks):
             new = NewTrack(guild_id=guild_id, channel_id=channel_id, user_id=members[int(rng.integers(n_members))], style=STYLES[int(rng.integers(len(STYLES)))],
@@ -211,7 +211,7 @@ async def measure_recommend_acks(tracks: int, ratings: int, members: int, reques
         async with bot.services.storage.db.transaction() as tx:
             now = "2026-12-01T00:00:00+00:00"
             for user, seeded in zip(users, ids):
-                await tx.execute("INSERT OR IGNORE INTO users (id, created_at, last_seen_at) VALUES (?, ?, ?)", (user.id, now, now))
+                await tx.execute("INSERT INTO users (id, created_at, last_seen_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", (user.id, now, now))
                 await tx.execute("UPDATE ratings SET user_id = ? WHERE user_id = ?", (user.id, seeded))
 
         async def one(name: str) -> tuple[float, float]:

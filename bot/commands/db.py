@@ -1,4 +1,5 @@
-"""`tunesmith db check | backup | restore`: look after the database file (<data_dir>/tunesmith.sqlite3)."""
+"""`tunesmith db check | backup | restore`: look after the database file (<data_dir>/tunesmith.sqlite3), or, with
+`database_url` set, the PostgreSQL database (storage/pg_admin.py: pg_dump backups, pg_restore instructions)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def register(app: typer.Typer) -> None:
         from storage.backup import check_database, list_backups
 
         settings = _settings()
+        if settings.uses_postgres and database is None:
+            _check_postgres(settings.database_url)
+            return
         path = database or settings.database_path
         report = _or_exit(lambda: check_database(path))
         console = Console(soft_wrap=True)
@@ -41,6 +45,13 @@ def register(app: typer.Typer) -> None:
         from storage.backup import backup_database, take_backup
 
         settings = _settings()
+        if settings.uses_postgres:
+            from storage.pg_admin import dump_postgres
+            from storage.postgres import redact_url
+
+            dumped = _or_exit(lambda: dump_postgres(settings.database_url, to, settings.backups_dir))
+            Console(soft_wrap=True).print(f"✅ Backed up {redact_url(settings.database_url)} to {dumped} (pg_dump, custom format).")
+            return
         target = _or_exit(lambda: backup_database(settings.database_path, to) if to else take_backup(settings.database_path, settings.backups_dir))
         Console(soft_wrap=True).print(f"✅ Backed up {settings.database_path} to {target}.")
 
@@ -50,6 +61,10 @@ def register(app: typer.Typer) -> None:
         from storage.backup import list_backups, restore_database
 
         settings = _settings()
+        if settings.uses_postgres:
+            from storage.pg_admin import restore_instructions
+
+            _fail(restore_instructions(settings.database_url, backup))
         if backup is None:
             backups = list_backups(settings.backups_dir)
             if not backups:
@@ -60,6 +75,24 @@ def register(app: typer.Typer) -> None:
         console.print(f"✅ Restored {settings.database_path} from {backup}.")
         if kept is not None:
             console.print(f"The database as it was before is kept in {kept}.")
+
+
+def _check_postgres(url: str) -> None:
+    from storage.pg_admin import check_postgres
+    from storage.postgres import redact_url
+
+    report = _or_exit(lambda: check_postgres(url))
+    console = Console(soft_wrap=True)
+    where = redact_url(url)
+    if report.ok:
+        tracks = "" if report.tracks is None else f", {report.tracks} tracks"
+        console.print(f"✅ {where} answers: schema version {report.schema_version}{tracks}. "
+                      "PostgreSQL keeps its own data consistent; check its files with pg_amcheck.")
+        return
+    console.print(f"❌ {where}:")
+    for problem in report.problems[:20]:
+        console.print(f"  - {problem}")
+    raise typer.Exit(1)
 
 
 def _settings():

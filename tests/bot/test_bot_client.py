@@ -89,3 +89,18 @@ async def test_commands_during_shutdown_are_refused_with_a_clear_message(tunesmi
     tunesmith.shutting_down = True
     message = await answer(playground, "alice", "settings show")
     assert is_ephemeral(message) and message["content"] == RESTARTING
+
+
+async def test_with_database_url_the_bot_keeps_its_data_on_postgresql(start_tunesmith: StartTunesmith, playground: Playground,
+                                                                    postgres_url: str, tmp_path: Path) -> None:
+    from storage import PostgresDatabase
+
+    settings = make_settings(tmp_path / "data", database_url=postgres_url)
+    async with await Storage.open(settings.database, settings.media_dir) as storage:
+        job = await storage.jobs.create("compose", {"style": "jazz"}, user_id=7)
+    bot = await start_tunesmith(enabled_cogs=["plugins", "settings"], database_url=postgres_url)
+    assert isinstance(bot.services.storage.db, PostgresDatabase)
+    assert [j.id for j in bot.interrupted_jobs] == [job.id]
+    message = await answer(playground, "alice", "settings show")
+    assert "Tunesmith settings for this server" in message["embeds"][0]["title"]
+    assert not (tmp_path / "data" / "tunesmith.sqlite3").exists()  # nothing went to SQLite

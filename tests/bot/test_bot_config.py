@@ -73,3 +73,14 @@ def test_typos_and_bad_values_are_refused(tmp_path: Path) -> None:
 
 def test_log_level_is_case_insensitive(tmp_path: Path) -> None:
     assert settings_from(tmp_path / "none.toml")(log_level="debug").log_level == "DEBUG"
+
+
+def test_database_url_is_empty_for_sqlite_or_a_postgresql_url(tmp_path: Path) -> None:
+    make = settings_from(tmp_path / "none.toml")
+    sqlite = make(data_dir=tmp_path)
+    assert sqlite.database_url == "" and sqlite.database == tmp_path / "tunesmith.sqlite3" and not sqlite.uses_postgres
+    url = "postgresql://tunesmith@db.example:5432/tunesmith"
+    postgres = make(data_dir=tmp_path, database_url=url)
+    assert postgres.database == url and postgres.uses_postgres
+    with pytest.raises(ValidationError, match="database_url"):
+        make(database_url="mysql://nope")

@@ -9,8 +9,9 @@ from storage import Storage
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await Storage.open(tmp_path / "tunesmith.sqlite3", tmp_path / "media")
+async def storage(database_target: Path | str, tmp_path: Path) -> AsyncIterator[Storage]:
+    """A fresh Storage, once on SQLite and once on PostgreSQL (tests/helpers/postgres.py)."""
+    opened = await Storage.open(database_target, tmp_path / "media")
     try:
         yield opened
     finally:

@@ -1,6 +1,6 @@
 """A child process for the durability test: rates a track over and over, printing each acknowledged write.
 
-Usage: python rating_writer.py DATABASE MEDIA_DIR TRACK_ID
+Usage: python rating_writer.py DATABASE MEDIA_DIR TRACK_ID  (DATABASE: a SQLite file or a postgresql:// URL)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from storage import Storage
 
 
-async def main(database: Path, media: Path, track_id: int) -> None:
+async def main(database: str, media: Path, track_id: int) -> None:
     async with await Storage.open(database, media) as storage:
         user_id = 1
         while True:
@@ -23,4 +23,4 @@ async def main(database: Path, media: Path, track_id: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])))  # a file's path or a postgresql:// URL

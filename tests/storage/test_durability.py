@@ -14,8 +14,8 @@ WRITER = Path(__file__).with_name("rating_writer.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_sigkilled_writer_loses_no_acknowledged_rating(tmp_path: Path) -> None:
-    db, media = tmp_path / "db.sqlite3", tmp_path / "media"
+async def test_sigkilled_writer_loses_no_acknowledged_rating(database_target: Path | str, tmp_path: Path) -> None:
+    db, media = database_target, tmp_path / "media"
     async with await Storage.open(db, media) as storage:
         track = await storage.tracks.add(new_track())
 
@@ -45,8 +45,8 @@ async def test_sigkilled_writer_loses_no_acknowledged_rating(tmp_path: Path) -> 
     assert missing == []
 
 
-async def test_hundred_concurrent_writers_never_see_database_is_locked(tmp_path: Path) -> None:
-    db, media = tmp_path / "db.sqlite3", tmp_path / "media"
+async def test_hundred_concurrent_writers_never_see_database_is_locked(database_target: Path | str, tmp_path: Path) -> None:
+    db, media = database_target, tmp_path / "media"
     async with await Storage.open(db, media) as storage:
         tracks = [await storage.tracks.add(new_track()) for _ in range(5)]
 

@@ -28,8 +28,8 @@ async def test_failure_keeps_the_message(storage: Storage) -> None:
     assert failed.status == "failed" and failed.error == "The engine ran out of time."
 
 
-async def test_in_flight_jobs_are_interrupted_on_restart_and_can_resume(tmp_path: Path) -> None:
-    db, media = tmp_path / "db.sqlite3", tmp_path / "media"
+async def test_in_flight_jobs_are_interrupted_on_restart_and_can_resume(database_target: Path | str, tmp_path: Path) -> None:
+    db, media = database_target, tmp_path / "media"
     async with await Storage.open(db, media) as before:
         queued = await before.jobs.create("compose", {"n": 1}, user_id=1, guild_id=7, interaction_token="a")
         running = await before.jobs.create("variation", {"n": 2}, user_id=2, guild_id=7, interaction_token="b")
@@ -53,30 +53,30 @@ async def test_in_flight_jobs_are_interrupted_on_restart_and_can_resume(tmp_path
         assert [j.id for j in await after.jobs.in_flight(user_id=1)] == [queued.id]
 
 
-async def test_jobs_created_together_are_each_committed_with_their_own_row(tmp_path):
+async def test_jobs_created_together_are_each_committed_with_their_own_row(database_target, tmp_path):
     """Group commit: fifty creates at once share transactions, yet each returns its own committed row."""
     import asyncio
 
     from storage import Storage
 
-    async with await Storage.open(tmp_path / "db.sqlite", tmp_path / "media") as storage:
+    async with await Storage.open(database_target, tmp_path / "media") as storage:
         jobs = await asyncio.gather(*(storage.jobs.create("compose", {"n": i}, user_id=100 + i % 5, interaction_token=f"t{i}")
                                       for i in range(50)))
         assert len({job.id for job in jobs}) == 50 and [job.request["n"] for job in jobs] == list(range(50))
         assert [await storage.jobs.get(job.id) for job in jobs] == jobs  # what create returns is what was stored
-        async with await Storage.open(tmp_path / "db.sqlite", tmp_path / "media") as other:
+        async with await Storage.open(database_target, tmp_path / "media") as other:
             tokens = {row["interaction_token"] for row in await other.db.fetchall("SELECT interaction_token FROM jobs")}
         assert tokens == {f"t{i}" for i in range(50)}
 
 
-async def test_a_restarting_shard_interrupts_only_the_jobs_of_its_own_servers(tmp_path: Path) -> None:
+async def test_a_restarting_shard_interrupts_only_the_jobs_of_its_own_servers(database_target: Path | str, tmp_path: Path) -> None:
     """Two bot processes (shards) share the database: one restarting must not touch the other's live jobs,
     and two claiming at once never both get the same job."""
     import asyncio
 
     from bot.sharding import ShardScope, shard_of
 
-    db, media = tmp_path / "db.sqlite3", tmp_path / "media"
+    db, media = database_target, tmp_path / "media"
     guilds = {shard: [g for g in range(1 << 22, 40 << 22, 1 << 22) if shard_of(g, 2) == shard][:3] for shard in (0, 1)}
     async with await Storage.open(db, media) as writer:
         jobs = {shard: [await writer.jobs.create("compose", {}, user_id=1, guild_id=g) for g in ids] for shard, ids in guilds.items()}

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from storage import ModelVersionError, Storage
+from tests.helpers.postgres import integrity_errors
 
 
 async def test_activation_is_exclusive_and_rollback_walks_back(storage: Storage) -> None:
@@ -57,5 +56,5 @@ async def test_database_itself_refuses_two_active_versions(storage: Storage) -> 
     await storage.models.register("v1", "a.pt")
     await storage.models.register("v2", "b.pt")
     await storage.models.activate("v1")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(integrity_errors()):
         await storage.db.execute("UPDATE model_versions SET active = 1 WHERE version = 'v2'")

@@ -35,3 +35,10 @@ async def test_newcomer_gets_popular_tracks(storage: Storage) -> None:
 
 async def test_empty_server(storage: Storage) -> None:
     assert await storage.recommend(1, guild_id=12345) == []
+
+
+async def test_recommendations_outside_a_server_query_the_tracks_without_one(storage: Storage) -> None:
+    made = await storage.tracks.add(new_track(user_id=5, guild_id=None))
+    await storage.tracks.add(new_track(user_id=5, guild_id=500))
+    recs = await storage.recommend(6, guild_id=None)
+    assert [r.track.id for r in recs] == [made.id]

@@ -8,13 +8,12 @@ OTHER = 123456789098765432
 
 
 async def _cells_holding(storage: Storage, value: int) -> list[str]:
-    """Every table.column (over the whole schema, found through sqlite_master) with a cell equal to `value`."""
+    """Every table.column (over the whole schema, found through the database's catalogue: sqlite_master, or
+    PostgreSQL's information_schema) with a cell equal to `value`, as a number or as text."""
     found = []
-    tables = await storage.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-    for table in (t["name"] for t in tables):
-        for column in await storage.db.fetchall(f"PRAGMA table_info({table})"):
-            name = column["name"]
-            count = await storage.db.fetchval(f'SELECT COUNT(*) FROM "{table}" WHERE "{name}" = ? OR "{name}" = ?', (value, str(value)))
+    for table, columns in (await storage.db.table_columns()).items():
+        for name in columns:
+            count = await storage.db.fetchval(f'SELECT COUNT(*) FROM "{table}" WHERE CAST("{name}" AS TEXT) = ?', (str(value),))
             if count:
                 found.append(f"{table}.{name}")
     return found

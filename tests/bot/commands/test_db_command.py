@@ -67,3 +67,45 @@ def test_clear_messages_without_a_database_or_a_backup(data_dir: Path) -> None:
     assert check.exit_code == 2 and "There is no database at" in check.output and "Traceback" not in check.output
     restore = db("restore")
     assert restore.exit_code == 2 and "There is no backup in" in restore.output
+
+
+# PostgreSQL (database_url set): check reads it, backup is pg_dump's, restore says what to run instead.
+
+
+@pytest.fixture
+def pg_settings(data_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TUNESMITH_DATABASE_URL", postgres_url)
+    return postgres_url
+
+
+async def test_postgres_check_backup_and_restore_advice(pg_settings: str, data_dir: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    async with await Storage.open(pg_settings, data_dir / "media") as storage:
+        await storage.tracks.add(new_track(prompt="on the server"))
+    check = db("check")
+    assert check.exit_code == 0, check.output
+    assert "schema version 4" in check.output and "1 tracks" in check.output
+
+    target = tmp_path / "dump" / "tunesmith.pgdump"
+    backup = db("backup", "--to", str(target))
+    if shutil.which("pg_dump") is None:
+        assert backup.exit_code == 2 and "pg_dump" in backup.output and "Traceback" not in backup.output
+    else:
+        assert backup.exit_code == 0, backup.output
+        assert target.is_file() and "pg_dump" in backup.output
+        listing = subprocess.run(["pg_restore", "--list", str(target)], capture_output=True, text=True)
+        assert listing.returncode == 0 and "TABLE DATA public tracks" in listing.stdout
+
+    restore = db("restore", str(target))
+    assert restore.exit_code == 2
+    assert "pg_restore --clean" in restore.output and str(target) in restore.output
+
+
+def test_postgres_unreachable_is_a_message_not_a_traceback(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUNESMITH_DATABASE_URL", "postgresql://tunesmith:secret@127.0.0.1:1/nowhere")
+    result = db("check")
+    assert result.exit_code == 2
+    assert "Cannot reach the PostgreSQL database" in result.output and "secret" not in result.output
+    assert "Traceback" not in result.output
