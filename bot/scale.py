@@ -462,7 +462,7 @@ async def measure_sharded(data_dir: Path, *, backend: str, renderers: int, shard
                           address: str | None, guilds_per_shard: int = 2) -> ShardBenchRun:
     """One configuration: `shards` shard processes; p50 end to end one compose at a time (the shards in turn),
     then `composes` at once across every server; each user's /compose from the command to its track."""
-    env = {"TUNESMITH_RENDER_WORKERS": str(renderers), "TUNESMITH_LOG_LEVEL": "WARNING"}
+    env = {"TUNESMITH_RENDER_WORKERS": str(renderers), "TUNESMITH_LOG_LEVEL": "WARNING", "TUNESMITH_REQUEST_TIMEOUT_SECONDS": "900"}
     if backend == "ray":
         assert address is not None
         env.update(TUNESMITH_ENGINE_BACKEND="ray", TUNESMITH_RAY_ADDRESS=address)
@@ -507,7 +507,7 @@ async def bench_shards(shards: int, composes: int, e2e: int, bars: int, address:
             report = None
             if faults:
                 env = {"TUNESMITH_ENGINE_BACKEND": "ray", "TUNESMITH_RAY_ADDRESS": address, "TUNESMITH_RENDER_WORKERS": "1",
-                       "TUNESMITH_LOG_LEVEL": "WARNING"}
+                       "TUNESMITH_LOG_LEVEL": "WARNING", "TUNESMITH_REQUEST_TIMEOUT_SECONDS": "900"}
                 async with ShardedBot(Path(folder) / "faults", shard_count=shards, guilds_per_shard=4, users=40, env=env) as bot:
                     report = await run_scenario(bot, faults, bars=bars, kill_render=True, kill_shard=1)
     finally:

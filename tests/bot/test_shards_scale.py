@@ -6,8 +6,9 @@ followed by a track when they do), no acknowledged rating and no finished track 
 the killed shard's jobs are interrupted and each of them is told once, buttons on a track the killed process
 made work on the new one. Behaviour only: nothing here measures time (`tunesmith bench scale --shards 2` does).
 
-The short run (20 composes, each shard's engine embedded) is in `make test`; the heavy one (200 composes on a
-local Ray cluster, a head and a worker node started and stopped here) is marked `scale`:
+The short run (20 composes, each shard's engine embedded, one SQLite file shared by both processes) is in
+`make test`; the heavy one (200 composes on a local Ray cluster, a head and a worker node started and stopped
+here, and PostgreSQL, tests/helpers/postgres.py) is marked `scale`:
 `python -m pytest -m scale tests/bot/test_shards_scale.py`.
 """
 
@@ -56,7 +57,7 @@ async def test_two_shard_processes_share_the_database_and_survive_one_being_kill
 
 @pytest.mark.scale
 @pytest.mark.timeout(1800)
-async def test_two_hundred_composes_on_two_shards_and_a_ray_cluster_with_a_render_replica_and_a_shard_killed(tmp_path: Path) -> None:
+async def test_two_hundred_composes_on_two_shards_and_a_ray_cluster_with_a_render_replica_and_a_shard_killed(tmp_path: Path, postgres_url: str) -> None:
     pytest.importorskip("ray.serve", reason="the Ray backend needs tunesmith[scale]")
     from engine.service.ray_backend import LocalRayCluster
 
@@ -64,8 +65,10 @@ async def test_two_hundred_composes_on_two_shards_and_a_ray_cluster_with_a_rende
     cluster = LocalRayCluster(head_cpus=2, workers=1, worker_cpus=2)
     address = cluster.start()
     try:
-        env = {"TUNESMITH_ENGINE_BACKEND": "ray", "TUNESMITH_RAY_ADDRESS": address, "TUNESMITH_RENDER_WORKERS": "1"}
-        async with ShardedBot(tmp_path / "data", guilds_per_shard=4, users=40, env=env) as bot:
+        # 100 composes at once on two cores take minutes: the time-out is the queue's, not a hung piece's.
+        env = {"TUNESMITH_ENGINE_BACKEND": "ray", "TUNESMITH_RAY_ADDRESS": address, "TUNESMITH_RENDER_WORKERS": "1",
+               "TUNESMITH_REQUEST_TIMEOUT_SECONDS": "900"}
+        async with ShardedBot(tmp_path / "data", guilds_per_shard=4, users=40, env=env, database_url=postgres_url) as bot:
             report = await run_scenario(bot, composes, bars=4, kill_render=True, kill_shard=1)
             check(report, bot, composes)
             assert report.render_replicas_killed == 1
