@@ -459,14 +459,15 @@ class ShardBenchRun:
 
 
 async def measure_sharded(data_dir: Path, *, backend: str, renderers: int, shards: int, composes: int, e2e: int, bars: int,
-                          address: str | None, guilds_per_shard: int = 2) -> ShardBenchRun:
+                          address: str | None, guilds_per_shard: int = 2, database_url: str = "") -> ShardBenchRun:
     """One configuration: `shards` shard processes; p50 end to end one compose at a time (the shards in turn),
     then `composes` at once across every server; each user's /compose from the command to its track."""
     env = {"TUNESMITH_RENDER_WORKERS": str(renderers), "TUNESMITH_LOG_LEVEL": "WARNING", "TUNESMITH_REQUEST_TIMEOUT_SECONDS": "900"}
     if backend == "ray":
         assert address is not None
         env.update(TUNESMITH_ENGINE_BACKEND="ray", TUNESMITH_RAY_ADDRESS=address)
-    async with ShardedBot(data_dir, shard_count=shards, guilds_per_shard=guilds_per_shard, users=max(8, composes), env=env) as bot:
+    async with ShardedBot(data_dir, shard_count=shards, guilds_per_shard=guilds_per_shard, users=max(8, composes), env=env,
+                          database_url=database_url) as bot:
         for s in range(shards):  # warm-up: each shard's first model call and first render
             await bot.compose(50_000 + s, bars=bars, timeout=600, guild_id=bot.guilds[s][0])
         singles = []
@@ -482,7 +483,8 @@ async def measure_sharded(data_dir: Path, *, backend: str, renderers: int, shard
     return ShardBenchRun(backend, renderers, singles, answered / elapsed, composes, answered)
 
 
-async def bench_shards(shards: int, composes: int, e2e: int, bars: int, address: str | None, faults: int) -> tuple[list[Any], dict[str, Any]]:
+async def bench_shards(shards: int, composes: int, e2e: int, bars: int, address: str | None, faults: int,
+                       database_url: str = "") -> tuple[list[Any], dict[str, Any]]:
     """Embedded 1 renderer per shard, Ray 1 and 2 render replicas per shard, then the fault scenario on Ray
     (`faults` composes, a render replica and shard 1 killed); rows for print_table and the facts behind them."""
     import tempfile
@@ -503,12 +505,13 @@ async def bench_shards(shards: int, composes: int, e2e: int, bars: int, address:
         with tempfile.TemporaryDirectory(prefix="tunesmith-bench-shards-") as folder:
             for n, (backend, renderers) in enumerate([("embedded", 1), ("ray", 1), ("ray", 2)]):
                 runs.append(await measure_sharded(Path(folder) / f"run{n}", backend=backend, renderers=renderers, shards=shards,
-                                                  composes=composes, e2e=e2e, bars=bars, address=address))
+                                                  composes=composes, e2e=e2e, bars=bars, address=address, database_url=database_url))
             report = None
             if faults:
                 env = {"TUNESMITH_ENGINE_BACKEND": "ray", "TUNESMITH_RAY_ADDRESS": address, "TUNESMITH_RENDER_WORKERS": "1",
                        "TUNESMITH_LOG_LEVEL": "WARNING", "TUNESMITH_REQUEST_TIMEOUT_SECONDS": "900"}
-                async with ShardedBot(Path(folder) / "faults", shard_count=shards, guilds_per_shard=4, users=40, env=env) as bot:
+                async with ShardedBot(Path(folder) / "faults", shard_count=shards, guilds_per_shard=4, users=40, env=env,
+                                      database_url=database_url) as bot:
                     report = await run_scenario(bot, faults, bars=bars, kill_render=True, kill_shard=1)
     finally:
         if cluster is not None:

@@ -363,7 +363,7 @@ def bench_load(composes: int = 1000, users: int = 50, concurrency: int = 50, bar
     print_table(report.rows(), f"Load test: {composes} composes from {users} users, {concurrency} at once ({report.seconds:.0f} s)")
 
 
-def bench_scale_shards(shards: int, composes: int, e2e: int, bars: int, address: str | None, faults: int) -> None:
+def bench_scale_shards(shards: int, composes: int, e2e: int, bars: int, address: str | None, faults: int, database_url: str = "") -> None:
     """The whole sharded bot (bot.scale): shard processes, the playground, embedded engines or a Ray cluster."""
     import asyncio
 
@@ -374,7 +374,7 @@ def bench_scale_shards(shards: int, composes: int, e2e: int, bars: int, address:
 
     require_ray()
     started = time.perf_counter()
-    rows, facts = asyncio.run(bench_shards(shards, composes, e2e, bars, address, faults))
+    rows, facts = asyncio.run(bench_shards(shards, composes, e2e, bars, address, faults, database_url))
     print_table(rows, f"Sharded bot: {shards} shard processes, playground, {bars} bars, {facts['cores']} cores, load "
                       f"{facts['load_before']:.1f} before, {facts['load_after']:.1f} after ({time.perf_counter() - started:.0f} s)")
     print(f"2 vs 1 render replicas per shard on Ray: x{facts['ray_speedup']:.2f}")
@@ -498,11 +498,12 @@ def register(app: typer.Typer) -> None:
         rounds: int = typer.Option(2, "--rounds", min=1, help="Rounds of the four throughput runs, taking turns"),
         shards: int = typer.Option(0, "--shards", min=0, help="The whole bot as N shard processes through the playground (0: the engine alone)"),
         faults: int = typer.Option(0, "--faults", min=0, help="With --shards: then this many composes with a render replica and shard 1 killed"),
+        database_url: str = typer.Option("", "--database-url", help="With --shards: the shared database (a postgresql:// URL; default one SQLite file)"),
     ) -> None:
         """Throughput with 1 and 2 render replicas on Ray Serve (and 1 and 2 embedded workers), and the Ray path's p50 overhead.
         With --shards N the same comparison for the whole sharded bot (N shard processes, the playground, one database)."""
         if shards:
-            bench_scale_shards(shards, composes, e2e, bars, address, faults)
+            bench_scale_shards(shards, composes, e2e, bars, address, faults, database_url)
         else:
             bench_scale(composes, e2e, bars, address, rounds)
 
