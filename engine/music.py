@@ -188,7 +188,11 @@ class Meter:
 
 @dataclass
 class Piece:
-    """A piece of music on the grid. Melody is monophonic; drums use General MIDI percussion pitches."""
+    """A piece of music on the grid. Melody is monophonic; drums use General MIDI percussion pitches.
+
+    Only the music and where it came from: a generated piece's style and mood are in its MusicalPlan
+    (engine/plan/), a data set's labels for a piece in engine.data.labelled.Labels.
+    """
 
     bars: int
     key: Key = field(default_factory=Key)
@@ -198,10 +202,6 @@ class Piece:
     harmony: list[Chord] = field(default_factory=list)
     bass: list[Note] = field(default_factory=list)
     drums: list[Note] = field(default_factory=list)
-    style: str | None = None
-    mood: str | None = None
-    valence: float | None = None
-    arousal: float | None = None
     source: str = ""  # data set or "generated"
     name: str = ""  # piece identifier within its source
 

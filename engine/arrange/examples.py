@@ -16,7 +16,7 @@ def ii_v_i(bars: int = 8, tempo: float = 140.0) -> Piece:
     harmony = _chords([("D", "min7"), ("G", "7"), ("C", "maj7"), ("C", "maj7")], bars, 16)
     line = [62, 65, 69, 72, 71, 67, 65, 64, 59, 62, 65, 67, 64, 67, 71, 74, 72, 69, 67, 64]
     melody = [Note(line[i % len(line)], i * 2, 2, 96) for i in range(bars * 8) if i % 8 != 7]
-    return Piece(bars=bars, key=Key(0, "major"), tempo=tempo, melody=melody, harmony=harmony, style="jazz")
+    return Piece(bars=bars, key=Key(0, "major"), tempo=tempo, melody=melody, harmony=harmony)
 
 
 def folk_tune(bars: int = 8, tempo: float = 110.0, meter: Meter = Meter(4, 4)) -> Piece:
@@ -25,4 +25,4 @@ def folk_tune(bars: int = 8, tempo: float = 110.0, meter: Meter = Meter(4, 4)) -
     harmony = _chords([("G", "maj"), ("C", "maj"), ("G", "maj"), ("D", "7")], bars, spb)
     tune = [67, 69, 71, 67, 72, 71, 69, 67, 71, 72, 74, 71, 69, 67, 66, 62]
     melody = [Note(tune[i % len(tune)], i * 4, 4, 92) for i in range(bars * spb // 4)]
-    return Piece(bars=bars, key=Key(7, "major"), meter=meter, tempo=tempo, melody=melody, harmony=harmony, style="folk")
+    return Piece(bars=bars, key=Key(7, "major"), meter=meter, tempo=tempo, melody=melody, harmony=harmony)

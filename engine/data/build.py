@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.cache import SEGMENT_BARS, SEGMENT_STEPS, SPLITS, CorpusCache
+from engine.data.labelled import Labels
 from engine.data.mood import mood_features, valence_arousal_from_features
 from engine.data.readers.base import Reader, wrap_errors
 from engine.data.readers.emopia import song_id
@@ -31,7 +32,8 @@ from engine.music import Piece
 from engine.vocab import MOODS, STYLE_DERIVATION, STYLES, nearest_mood
 
 # Bump when readers or segmenting change what an item yields: invalidates the parsed-item cache.
-PARSE_VERSION = 4
+# 5: readers return labelled pieces (engine.data.labelled), Piece has no labels of its own.
+PARSE_VERSION = 5
 SPLIT_SEED = "tunesmith-split-1"
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 
@@ -87,18 +89,18 @@ def group_of(piece: Piece) -> str:
     return f"{piece.source}:{base}"
 
 
-def piece_record(piece: Piece, default_style: str) -> PieceRecord:
-    """Label one piece (mood from its labels, else estimated) and cut it into segments."""
-    labelled = piece.valence is not None and piece.arousal is not None
+def piece_record(piece: Piece, labels: Labels, default_style: str) -> PieceRecord:
+    """Label one piece (the source's style, else `default_style`; its mood labels, else an estimate) and cut it into segments."""
+    labelled = labels.has_mood
     features = mood_features(piece)
     if labelled:
-        valence, arousal = float(piece.valence), float(piece.arousal)
+        valence, arousal = float(labels.valence), float(labels.arousal)
     else:
         valence, arousal = valence_arousal_from_features(features)
-    style = piece.style if piece.style in STYLES else default_style
+    style = labels.style if labels.style in STYLES else default_style
     record = PieceRecord(
         source=piece.source, name=piece.name, group=group_of(piece), style=style,
-        mood=piece.mood or nearest_mood(valence, arousal), valence=valence, arousal=arousal, mood_labelled=labelled,
+        mood=labels.mood or nearest_mood(valence, arousal), valence=valence, arousal=arousal, mood_labelled=labelled,
         tempo=float(piece.tempo), meter=f"{piece.meter.numerator}/{piece.meter.denominator}", bars=piece.bars, key=piece.key.name,
         mood_features=[float(x) for x in features],
     )
@@ -124,9 +126,9 @@ def process_item(task: tuple[str, Reader, str, str]) -> ItemResult:
     started = time.perf_counter()
     result = ItemResult(source, item)
     try:
-        for piece in reader.read(item):
+        for piece, labels in reader.read(item):
             try:
-                result.records.append(piece_record(piece, default_style))
+                result.records.append(piece_record(piece, labels, default_style))
             except Exception as exc:  # one odd piece must not lose the item's others
                 result.records.append(PieceRecord(source, piece.name, group_of(piece), default_style, "", 0.0, 0.0, False,
                                                   float(piece.tempo), "", piece.bars, "", excluded=f"segmenting failed: {wrap_errors(piece.name, exc)}"))

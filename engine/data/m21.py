@@ -183,21 +183,21 @@ def _melody_part(parts):
     return parts[0]
 
 
-def score_to_piece(score, *, name: str, source: str, style: str | None, default_tempo: float = 100.0, key: Key | None = None) -> Piece:
+def score_to_piece(score, *, name: str, source: str, default_tempo: float = 100.0, key: Key | None = None) -> Piece:
     """Convert a parsed music21 Score (or Part) to a Piece; raises ScoreConversionError when unusable."""
     from music21 import stream
 
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
     meter, factor = _meter(score)
     if factor == 1:
-        return _convert(score, parts, meter, name=name, source=source, style=style, default_tempo=default_tempo, key=key)
+        return _convert(score, parts, meter, name=name, source=source, default_tempo=default_tempo, key=key)
     # Convert on the written values' grid (a 4/2 bar is 32 steps), then shrink to the target meter.
     written = Meter(meter.numerator, meter.denominator // factor)
-    piece = _convert(score, parts, written, name=name, source=source, style=style, default_tempo=default_tempo, key=key)
+    piece = _convert(score, parts, written, name=name, source=source, default_tempo=default_tempo, key=key)
     return _diminish(piece, factor, meter)
 
 
-def _convert(score, parts, meter: Meter, *, name: str, source: str, style: str | None, default_tempo: float, key: Key | None) -> Piece:
+def _convert(score, parts, meter: Meter, *, name: str, source: str, default_tempo: float, key: Key | None) -> Piece:
     from music21 import stream
 
     melody_part = _melody_part(parts)
@@ -226,5 +226,5 @@ def _convert(score, parts, meter: Meter, *, name: str, source: str, style: str |
         bars = max(1, math.ceil(last / meter.steps_per_bar))
     return Piece(
         bars=bars, key=key, meter=meter, tempo=_tempo(score, default_tempo), melody=melody, harmony=harmony,
-        bass=bass, style=style, source=source, name=name,
+        bass=bass, source=source, name=name,
     )

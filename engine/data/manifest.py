@@ -120,7 +120,8 @@ docs/bench/corpus.md (10 minutes on two shared cores).
 
 ## How the corpus is made
 
-- **Readers** (engine/data/readers/, one per format) turn files into `Piece`s on a 16th-note grid:
+- **Readers** (engine/data/readers/, one per format) turn files into `Piece`s on a 16th-note grid, each
+  with the labels its source gives it (`engine.data.labelled.Labels`: style, mood, valence/arousal):
   Weimar Jazz Database CSVs (notes + beat track with chords and bass), MusicXML / compressed MusicXML
   and ABC through music21 (chord-melody, OpenEWLD, Nottingham, music21's corpus), CoCoPops Humdrum
   (`**kern` + `**harte`, read directly because music21's Humdrum parser fails on these files), Impro-Visor

@@ -171,7 +171,6 @@ def midi_to_piece(
     *,
     name: str = "",
     source_name: str = "midi",
-    style: str | None = None,
     key: Key | None = None,
     harmony: Sequence[Chord] | None = None,
     estimate_bass: bool = True,
@@ -245,7 +244,6 @@ def midi_to_piece(
         harmony=list(harmony),
         bass=bass,
         drums=sorted(roles["drums"], key=lambda n: (n.start, n.pitch)),
-        style=style,
         source=source_name,
         name=name,
     )

@@ -39,13 +39,13 @@ def load_labelled(shared_dir: Path, limit: int | None = None) -> list[LabelledSe
         feats, labels, groups = [], [], []
         for item in reader.items(root)[:limit]:
             try:
-                piece = reader.read(item)[0]
+                piece, given = reader.read(item)[0]
             except ReaderError:
                 continue
-            if piece.valence is None or piece.arousal is None:
+            if not given.has_mood:
                 continue
             feats.append(mood_features(piece))
-            labels.append((piece.valence, piece.arousal))
+            labels.append((given.valence, given.arousal))
             groups.append(song_id(piece.name) if folder == "emopia" else piece.name)
         sets.append(LabelledSet(folder, np.array(feats), np.array(labels), groups))
     return sets

@@ -188,8 +188,8 @@ def measure_item(task: tuple[Source, str]) -> ItemOutcome:
     warnings.filterwarnings("ignore")
     outcome = ItemOutcome(source.name, item)
     try:
-        for piece in source.reader.read(item):
-            style = piece.style if piece.style in STYLES else source.style
+        for piece, labels in source.reader.read(item):
+            style = labels.style if labels.style in STYLES else source.style
             if style not in STYLES:
                 continue
             split = SPLITS[split_of(group_of(piece))]

@@ -38,7 +38,7 @@ class RandomGenerator:
             harmony.append(Chord(int(rng.integers(12)), quality, bar * 16, 16))
         bass = [Note(int(rng.integers(36, 52)), b * STEPS_PER_BEAT, STEPS_PER_BEAT, 80) for b in range(steps // STEPS_PER_BEAT)]
         return Piece(bars=request.bars, key=Key(0, "major"), tempo=float(request.tempo or 110), melody=melody, harmony=harmony,
-                     bass=bass, style=request.style, mood=request.mood, source="random")
+                     bass=bass, source="random")
 
 
 class HeldOutGenerator:
@@ -72,6 +72,6 @@ class HeldOutGenerator:
                        mode=int(c.mode[i]), tempo=float(c.tempo[i]))
         bars = min(request.bars, piece.bars)
         piece = piece.window(0, bars) if bars < piece.bars else piece
-        piece.style, piece.mood, piece.source = request.style, request.mood, "held-out"
+        piece.source = "held-out"
         piece.name = f"{c.pieces[int(c.piece[i])]['source']}:{c.pieces[int(c.piece[i])]['name']}"
         return piece

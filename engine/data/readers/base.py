@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from engine.music import Piece
+from engine.data.labelled import LabelledPiece
 
 
 class ReaderError(ValueError):
@@ -14,7 +14,8 @@ class ReaderError(ValueError):
 
 class Reader(ABC):
     """Reads one data-set format. `items` lists work units (usually files) under a root folder, cheaply;
-    `read` turns one item into pieces. Readers are plain picklable objects so two worker processes can share the work."""
+    `read` turns one item into pieces, each with the labels the data set gives it (engine.data.labelled).
+    Readers are plain picklable objects so two worker processes can share the work."""
 
     #: the data set's name in manifests (e.g. "wjd-solos")
     source: str = ""
@@ -26,8 +27,8 @@ class Reader(ABC):
         """Work units under `root`, sorted so builds are reproducible."""
 
     @abstractmethod
-    def read(self, item: str) -> list[Piece]:
-        """The pieces in one work unit; raises ReaderError for malformed input."""
+    def read(self, item: str) -> list[LabelledPiece]:
+        """The pieces in one work unit with their labels; raises ReaderError for malformed input."""
 
 
 def wrap_errors(item: str, exc: Exception) -> ReaderError:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.data.chords import merge_chords, try_parse_chord_symbol
 from engine.data.key_estimation import estimate_key
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.readers.base import Reader, ReaderError
 from engine.music import Chord, Key, Meter, Note, Piece
 
@@ -60,7 +61,7 @@ class CocopopsReader(Reader):
         # "X.varms.hum" repeats "X.hum" with loudness/valence spines: read each song once.
         return sorted(str(p) for p in files if not (p.name.endswith(".varms.hum") and str(p).replace(".varms.hum", ".hum") in plain))
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         path = Path(item)
         try:
             lines = path.read_text(encoding="utf-8", errors="strict").splitlines()
@@ -169,8 +170,8 @@ class CocopopsReader(Reader):
             key = estimated
         elif key.mode == "major" and estimated == Key((key.tonic + 9) % 12, "minor"):
             key = estimated  # the annotations name keys by their major signature; the notes decide the relative minor
-        return [Piece(bars=bars, key=key, meter=meter, tempo=_tempo_guess(lines), melody=mono,
-                      harmony=harmony, style=style, source=self.source, name=name)]
+        piece = Piece(bars=bars, key=key, meter=meter, tempo=_tempo_guess(lines), melody=mono, harmony=harmony, source=self.source, name=name)
+        return [LabelledPiece(piece, Labels(style=style))]
 
 
 def _tempo_guess(lines: list[str]) -> float:

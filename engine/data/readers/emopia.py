@@ -8,10 +8,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.midi import MidiReadError, midi_to_piece
 from engine.data.readers.base import Reader, ReaderError
-from engine.music import Piece
-from engine.vocab import nearest_mood
 
 # Quadrant -> (valence, arousal). 0.6 rather than 1: a quadrant says which side, not how far.
 QUADRANTS = {1: (0.6, 0.6), 2: (-0.6, 0.6), 3: (-0.6, -0.6), 4: (0.6, -0.6)}
@@ -40,20 +39,18 @@ class EmopiaReader(Reader):
             raise ReaderError(f"{archive}: cannot open the EMOPIA archive ({exc})") from exc
         return sorted(f"{archive}{MEMBER_SEPARATOR}{n}" for n in names)
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         archive, _, member = item.partition(MEMBER_SEPARATOR)
         q = quadrant_of(member)
         try:
             with zipfile.ZipFile(archive) as zf:
                 data = zf.read(member)
-            piece = midi_to_piece(data, name=Path(member).stem, source_name=self.source, style=self.style)
+            piece = midi_to_piece(data, name=Path(member).stem, source_name=self.source)
         except (OSError, KeyError, zipfile.BadZipFile, MidiReadError) as exc:
             raise ReaderError(f"{item}: {exc}") from exc
-        piece.valence, piece.arousal = QUADRANTS[q]
-        piece.mood = nearest_mood(piece.valence, piece.arousal)
         # Clips of one song share a video id: the split must keep them together.
         piece.name = Path(member).stem
-        return [piece]
+        return [LabelledPiece(piece, Labels.of_mood(*QUADRANTS[q], style=self.style))]
 
 
 def song_id(name: str) -> str:

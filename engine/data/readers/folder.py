@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.midi import MidiReadError, midi_to_piece
 from engine.data.readers.base import Reader, ReaderError
 from engine.data.readers.score_files import SCORE_SUFFIXES, ScoreFileReader
-from engine.music import Piece
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 
@@ -26,11 +26,11 @@ class FolderReader(Reader):
         suffixes = MIDI_SUFFIXES + SCORE_SUFFIXES
         return sorted(str(p) for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         path = Path(item)
         if path.suffix.lower() in MIDI_SUFFIXES:
             try:
-                return [midi_to_piece(path, source_name=self.source, style=self.style)]
+                return [LabelledPiece(midi_to_piece(path, source_name=self.source), Labels(style=self.style))]
             except MidiReadError as exc:
                 raise ReaderError(str(exc)) from exc
         return ScoreFileReader(style=self.style, source=self.source).read(item)

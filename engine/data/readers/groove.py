@@ -8,9 +8,10 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.midi import MidiReadError, midi_to_piece
 from engine.data.readers.base import Reader, ReaderError
-from engine.music import Meter, Piece
+from engine.music import Meter
 
 # Groove MIDI's style names (the part before '/') -> our styles.
 GROOVE_STYLES = {
@@ -40,7 +41,7 @@ class GrooveReader(Reader):
         info = read_info(Path(root) / "info.csv")
         return sorted(str(Path(root) / name) for name in info)
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         path = Path(item)
         root = next((p for p in path.parents if (p / "info.csv").is_file()), None)
         if root is None:
@@ -56,6 +57,5 @@ class GrooveReader(Reader):
             raise ReaderError(f"{path}: {exc}") from exc
         if piece.melody or piece.bass or not piece.drums:
             raise ReaderError(f"{path}: expected a drums-only file")
-        piece.style = GROOVE_STYLES.get(row["style"].split("/")[0])
         piece.name = f"{path.parent.parent.name}/{path.parent.name}/{path.stem}"
-        return [piece]
+        return [LabelledPiece(piece, Labels(style=GROOVE_STYLES.get(row["style"].split("/")[0])))]

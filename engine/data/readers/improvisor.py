@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.data.chords import merge_chords, try_parse_chord_symbol
 from engine.data.key_estimation import estimate_key
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.readers.base import Reader, ReaderError
 from engine.music import Chord, Meter, Note, Piece
 
@@ -111,7 +112,7 @@ class ImprovisorReader(Reader):
         base = Path(root) / "leadsheets"
         return sorted(str(p) for p in base.rglob("*.ls") if not any(part in self.skip_folders for part in p.relative_to(base).parts))
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         path = Path(item)
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -175,8 +176,9 @@ class ImprovisorReader(Reader):
                 harmony += [Chord(c.root, c.quality, c.start + k * form_steps, c.duration, c.bass) for c in form]
         harmony = merge_chords(harmony)
         bars = max(1, -(-max(total, max(n.end for n in melody)) // meter.steps_per_bar))
-        return [Piece(bars=bars, key=estimate_key(melody, harmony), meter=meter, tempo=tempo, melody=melody, harmony=harmony,
-                      style=_style_for(style_name, title), source=self.source, name=f"{path.parent.name}/{path.stem}")]
+        piece = Piece(bars=bars, key=estimate_key(melody, harmony), meter=meter, tempo=tempo, melody=melody, harmony=harmony,
+                      source=self.source, name=f"{path.parent.name}/{path.stem}")
+        return [LabelledPiece(piece, Labels(style=_style_for(style_name, title)))]
 
     @staticmethod
     def _chords(text: str, meter: Meter, path: Path) -> tuple[list[Chord], int]:

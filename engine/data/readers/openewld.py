@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from engine.data.labelled import LabelledPiece
 from engine.data.readers.base import ReaderError
 from engine.data.readers.score_files import ScoreFileReader
-from engine.music import Piece
 
 # Discogs genres and styles in the database -> our styles. Styles (more specific) win over genres.
 _STYLE_MAP = {"bossa nova": "latin", "latin jazz": "latin", "samba": "latin", "cha-cha": "latin", "mambo": "latin",
@@ -53,13 +53,11 @@ class OpenEwldReader(ScoreFileReader):
     pattern: str = "*.mxl"
     _styles: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         path = Path(item)
         root = next((p for p in path.parents if (p / "OpenEWLD.db").is_file()), None)
         if root is not None and not self._styles:
             self._styles.update(work_styles(root / "OpenEWLD.db"))
         rel = str(path.relative_to(root)) if root is not None else path.name
-        pieces = super().read(item)
-        for p in pieces:
-            p.style = self._styles.get(rel, self.style)
-        return pieces
+        style = self._styles.get(rel, self.style)
+        return [LabelledPiece(piece, replace(labels, style=style)) for piece, labels in super().read(item)]

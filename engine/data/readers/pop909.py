@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.data.chords import merge_chords, try_parse_chord_symbol
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.midi import MidiReadError, load_midi, midi_to_piece, seconds_to_step
 from engine.data.readers.base import Reader, ReaderError
-from engine.music import Chord, Key, Meter, Piece
+from engine.music import Chord, Key, Meter
 
 
 def read_chord_file(path: Path, pm) -> list[Chord]:
@@ -59,7 +60,7 @@ class Pop909Reader(Reader):
     def items(self, root: Path) -> list[str]:
         return sorted(str(p / f"{p.name}.mid") for p in Path(root).iterdir() if p.is_dir() and (p / f"{p.name}.mid").is_file())
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         path = Path(item)
         try:
             pm = load_midi(path)
@@ -69,8 +70,8 @@ class Pop909Reader(Reader):
             beat_path = path.parent / "beat_midi.txt"
             downbeat = read_first_downbeat(beat_path) if beat_path.is_file() else None
             # The files' time signatures (2/4, 1/4) are not the music's: the songs are 4/4, bars start at the annotated downbeats.
-            piece = midi_to_piece(pm, name=path.stem, source_name=self.source, style=self.style, key=key, harmony=harmony,
+            piece = midi_to_piece(pm, name=path.stem, source_name=self.source, key=key, harmony=harmony,
                                   meter=Meter(4, 4), first_downbeat=downbeat)
         except (MidiReadError, ValueError, OSError) as exc:
             raise ReaderError(f"{path}: {exc}") from exc
-        return [piece]
+        return [LabelledPiece(piece, Labels(style=self.style))]

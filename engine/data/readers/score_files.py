@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.m21 import ScoreConversionError, score_to_piece
 from engine.data.readers.base import Reader, ReaderError, wrap_errors
-from engine.music import Piece
 
 SCORE_SUFFIXES = (".xml", ".musicxml", ".mxl", ".abc", ".krn", ".hum")
 _FORMATS = {".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "musicxml", ".abc": "abc", ".krn": "humdrum", ".hum": "humdrum"}
@@ -110,7 +110,7 @@ class ScoreFileReader(Reader):
         """Score files under `root`; ABC files count one item per tune."""
         return expand_abc_items(sorted(str(p) for p in Path(root).rglob(self.pattern) if p.suffix.lower() in SCORE_SUFFIXES and p.is_file()))
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         file_part, sep, tune = item.partition(TUNE_SEPARATOR)
         path = Path(file_part)
         if sep:
@@ -127,7 +127,8 @@ class ScoreFileReader(Reader):
             number = int(tune) + 1 if sep else i + 1
             name = base if len(scores) == 1 and not sep else f"{base}#{number}:{_title(score, '')}"
             try:
-                pieces.append(score_to_piece(score, name=name, source=self.source, style=style, default_tempo=self.default_tempo))
+                piece = score_to_piece(score, name=name, source=self.source, default_tempo=self.default_tempo)
+                pieces.append(LabelledPiece(piece, Labels(style=style)))
             except (ScoreConversionError, Exception) as exc:  # one bad tune must not lose the others
                 errors.append(wrap_errors(name, exc))
         if not pieces and errors:

@@ -7,10 +7,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.midi import MidiReadError, midi_to_piece
 from engine.data.readers.base import Reader, ReaderError
-from engine.music import Piece
-from engine.vocab import nearest_mood
 
 _SCALE = 0.6  # labels are signs; the mood plane's points sit inside the unit square
 
@@ -37,14 +36,13 @@ class VgmidiReader(Reader):
     def items(self, root: Path) -> list[str]:
         return sorted(str(p) for p in (Path(root) / "labelled" / "midi").glob("*.mid"))
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         path = Path(item)
         labels = read_labels(path.parent.parent.parent / "vgmidi_labelled.csv")
         try:
-            piece = midi_to_piece(path, source_name=self.source, style=self.style)
+            piece = midi_to_piece(path, source_name=self.source)
         except MidiReadError as exc:
             raise ReaderError(str(exc)) from exc
         if path.stem in labels:
-            piece.valence, piece.arousal = labels[path.stem]
-            piece.mood = nearest_mood(piece.valence, piece.arousal)
-        return [piece]
+            return [LabelledPiece(piece, Labels.of_mood(*labels[path.stem], style=self.style))]
+        return [LabelledPiece(piece, Labels(style=self.style))]

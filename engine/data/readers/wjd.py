@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine.data.chords import merge_chords, try_parse_chord_symbol
 from engine.data.key_estimation import estimate_key
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.readers.base import Reader, ReaderError
 from engine.music import STEPS_PER_BEAT, Chord, Meter, Note, Piece
 
@@ -43,7 +44,7 @@ class WjdReader(Reader):
     def items(self, root: Path) -> list[str]:
         return sorted(str(p) for p in (Path(root) / "mcsv_melody").glob("*.csv"))
 
-    def read(self, item: str) -> list[Piece]:
+    def read(self, item: str) -> list[LabelledPiece]:
         melody_path = Path(item)
         beat_path = melody_path.parent.parent / "mcsv_beat" / f"{melody_path.stem}_beattrack.csv"
         notes_rows = _rows(melody_path, _MELODY_COLUMNS)
@@ -109,9 +110,6 @@ class WjdReader(Reader):
         performer, _, rest = melody_path.stem.partition("_")
         tune = rest.removesuffix("_FINAL")
         style = "blues" if "blues" in tune.lower() else "jazz"
-        return [
-            Piece(
-                bars=bars, key=estimate_key(mono, harmony), meter=meter, tempo=round(tempo, 1), melody=mono,
-                harmony=harmony, bass=bass, style=style, source=self.source, name=f"{performer}_{tune}",
-            )
-        ]
+        piece = Piece(bars=bars, key=estimate_key(mono, harmony), meter=meter, tempo=round(tempo, 1), melody=mono,
+                      harmony=harmony, bass=bass, source=self.source, name=f"{performer}_{tune}")
+        return [LabelledPiece(piece, Labels(style=style))]

@@ -87,7 +87,7 @@ def test_piece_to_midi_names_tracks_for_other_tools(piece):
 def test_round_trips_a_real_pop909_file(shared_data, tmp_path):
     from engine.data.readers.pop909 import Pop909Reader
 
-    original = Pop909Reader().read(str(shared_data / "pop909" / "001" / "001.mid"))[0]
+    original = Pop909Reader().read(str(shared_data / "pop909" / "001" / "001.mid"))[0].piece
     back = midi_to_piece(write_midi(original, tmp_path / "001.mid"))
     assert _signature(back.melody) == _signature(original.melody)
     assert _signature(back.bass) == _signature(original.bass)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from tests.engine.data.data_pieces import scale_piece
 
+from engine.data.labelled import Labels, LabelledPiece
 from engine.data.midi import write_midi
 from engine.data.readers.base import ReaderError
 from engine.data.readers.cocopops import CocopopsReader, kern_duration, kern_pitch
@@ -18,6 +19,7 @@ from engine.data.readers.score_files import ScoreFileReader
 from engine.data.readers.vgmidi import VgmidiReader
 from engine.data.readers.wjd import WjdReader
 from engine.music import Key, Meter, Note
+from engine.vocab import STYLES
 
 _WJD_MELODY = ["onset", "duration", "period", "division", "bar", "beat", "tatum", "beat_duration", "signature", "pitch", "loud_max",
                "loud_median", "phrase_id", "phrase_begin", "chorus_id", "chord", "form", "idea"]
@@ -45,11 +47,11 @@ def test_wjd_reads_notes_chords_and_bass_on_the_grid(tmp_path):
     item = _write_wjd(tmp_path)
     reader = WjdReader()
     assert reader.items(tmp_path) == [str(item)]
-    piece = reader.read(str(item))[0]
+    piece, labels = reader.read(str(item))[0]
     assert [(n.pitch, n.start) for n in piece.melody] == [(65, 0), (67, 2), (69, 4), (70, 16), (72, 18)]
     assert [(c.symbol(), c.start, c.duration) for c in piece.harmony] == [("F7", 0, 16), ("Bb7", 16, 16)]
     assert len(piece.bass) == 8 and piece.bass[0].pitch == 41
-    assert piece.style == "blues" and piece.tempo == 120.0 and piece.name == "Bird_BluesForAlice"
+    assert labels.style == "blues" and piece.tempo == 120.0 and piece.name == "Bird_BluesForAlice"
 
 
 def test_wjd_malformed_csv_raises_reader_error(tmp_path):
@@ -81,10 +83,10 @@ IV\tC:maj7\tb-\t1.0
 def test_cocopops_humdrum_reader_times_rows_by_timebase(tmp_path):
     path = tmp_path / "Band_Song_1970.hum"
     path.write_text(_HUM)
-    piece = CocopopsReader().read(str(path))[0]
+    piece, labels = CocopopsReader().read(str(path))[0]
     assert [(n.pitch, n.start, n.duration) for n in piece.melody] == [(67, 0, 4), (69, 4, 2), (70, 8, 2), (73, 10, 6)]
     assert [(c.symbol(), c.start, c.duration) for c in piece.harmony] == [("G", 0, 8), ("Cmaj7", 8, 8)]
-    assert piece.key == Key(7, "major") and piece.meter == Meter(4, 4)
+    assert piece.key == Key(7, "major") and piece.meter == Meter(4, 4) and labels.style == "rock"
 
 
 def test_kern_tokens():
@@ -122,11 +124,11 @@ def test_abc_file_with_two_tunes_and_chord_symbols(tmp_path):
     path.write_text(_ABC)
     pieces = ScoreFileReader(style="folk", source="test").read(str(path))
     assert len(pieces) == 2
-    reel, jig = pieces
+    (reel, reel_labels), (jig, _) = pieces
     assert reel.meter == Meter(4, 4) and jig.meter == Meter(6, 8)
     assert [c.symbol() for c in reel.harmony[:3]] == ["D", "G", "A7"]
     assert reel.melody[0].pitch == 62 and reel.melody[0].duration == 2 and reel.bars == 4
-    assert reel.key == Key(2, "major") and reel.style == "folk"
+    assert reel.key == Key(2, "major") and reel_labels.style == "folk"
 
 
 def test_musicxml_round_trip_of_a_written_score(tmp_path):
@@ -142,9 +144,9 @@ def test_musicxml_round_trip_of_a_written_score(tmp_path):
         part.append(note.Note(p, quarterLength=1))
     path = tmp_path / "song.musicxml"
     stream.Score([part]).write("musicxml", fp=str(path))
-    piece = ScoreFileReader(style="jazz", source="test").read(str(path))[0]
+    piece, labels = ScoreFileReader(style="jazz", source="test").read(str(path))[0]
     assert [n.pitch for n in piece.melody] == [60, 64, 67, 71, 62, 65, 69, 72]
-    assert [(c.symbol(), c.start) for c in piece.harmony] == [("Cmaj7", 0), ("Dm7", 16)]
+    assert [(c.symbol(), c.start) for c in piece.harmony] == [("Cmaj7", 0), ("Dm7", 16)] and labels.style == "jazz"
     assert converter is not None
 
 
@@ -166,9 +168,9 @@ def test_emopia_reader_labels_from_the_quadrant(tmp_path):
     reader = EmopiaReader()
     items = reader.items(tmp_path)
     assert len(items) == 3
-    dark = reader.read(items[0])[0]  # sorted: Q2, Q3, Q4
-    assert (dark.valence, dark.arousal, dark.mood) == (-0.6, 0.6, "dark")
-    calm = reader.read(items[2])[0]
+    piece, dark = reader.read(items[0])[0]  # sorted: Q2, Q3, Q4
+    assert (dark.valence, dark.arousal, dark.mood, dark.style) == (-0.6, 0.6, "dark", "pop") and piece.name == "Q2_abc_0"
+    _, calm = reader.read(items[2])[0]
     assert calm.valence > 0 > calm.arousal and calm.mood in ("calm", "dreamy")
     with pytest.raises(ReaderError, match="Q3_bad_0.mid: .*not a MIDI file"):
         reader.read(items[1])
@@ -179,8 +181,8 @@ def test_vgmidi_reader_labels_from_the_csv(tmp_path):
     write_midi(scale_piece(), tmp_path / "labelled" / "midi" / "Game_Console_Title_Boss Theme.mid")
     (tmp_path / "vgmidi_labelled.csv").write_text(
         "id,series,console,game,piece,midi,valence,arousal\n1,S,C,G,Boss Theme,labelled/phrases/Game_Console_Title_Boss Theme_0.mid,-1,1\n")
-    piece = VgmidiReader().read(VgmidiReader().items(tmp_path)[0])[0]
-    assert (piece.valence, piece.arousal, piece.mood, piece.style) == (-0.6, 0.6, "dark", "game")
+    piece, labels = VgmidiReader().read(VgmidiReader().items(tmp_path)[0])[0]
+    assert (labels.valence, labels.arousal, labels.mood, labels.style) == (-0.6, 0.6, "dark", "game") and piece.melody
 
 
 def test_pop909_reader_uses_the_annotations(tmp_path):
@@ -189,9 +191,9 @@ def test_pop909_reader_uses_the_annotations(tmp_path):
     write_midi(scale_piece(bars=4), song / "001.mid")  # tempo 120: a 16th is 0.125 s
     (song / "chord_midi.txt").write_text("0.0\t2.0\tA:min7\n2.0\t4.0\tD:7\n4.0\t8.0\tN\n")
     (song / "key_audio.txt").write_text("0.0\t8.0\tA:min\n")
-    piece = Pop909Reader().read(Pop909Reader().items(tmp_path)[0])[0]
+    piece, labels = Pop909Reader().read(Pop909Reader().items(tmp_path)[0])[0]
     assert [(c.symbol(), c.start, c.duration) for c in piece.harmony] == [("Am7", 0, 16), ("D7", 16, 16), ("N.C.", 32, 32)]
-    assert piece.key == Key(9, "minor") and piece.style == "pop"
+    assert piece.key == Key(9, "minor") and labels == Labels(style="pop")
     (song / "chord_midi.txt").write_text("0.0 oops\n")
     with pytest.raises(ReaderError, match="expected 'start end label'"):
         Pop909Reader().read(str(song / "001.mid"))
@@ -204,7 +206,7 @@ def test_folder_reader_mixes_midi_and_scores_and_names_bad_files(tmp_path):
     reader = FolderReader(style="latin", source="host:x")
     items = reader.items(tmp_path)
     assert [Path(i).name for i in items] == ["a.mid", "b.abc", "c.mid"]
-    assert reader.read(items[0])[0].style == "latin"
+    assert reader.read(items[0])[0].labels.style == "latin"
     assert len(reader.read(items[1])) == 2
     with pytest.raises(ReaderError, match="c.mid"):
         reader.read(items[2])
@@ -217,7 +219,7 @@ def test_registered_source_reads_its_first_real_file(shared_data, name):
     items = source.items()
     assert items, f"{name}: no items"
     pieces = source.reader.read(items[0])
-    assert pieces and all(p.melody and p.source == name for p in pieces)
+    assert pieces and all(p.melody and p.source == name and labels.style in STYLES for p, labels in pieces)
 
 
 _LS = """(title Blue Test)
@@ -253,12 +255,12 @@ def test_improvisor_reader_reads_chords_melody_and_choruses(tmp_path):
     (tmp_path / "leadsheets" / "solos").mkdir(parents=True)
     path = tmp_path / "leadsheets" / "solos" / "blue.ls"
     path.write_text(_LS)
-    piece = ImprovisorReader().read(ImprovisorReader().items(tmp_path)[0])[0]
+    piece, labels = ImprovisorReader().read(ImprovisorReader().items(tmp_path)[0])[0]
     assert [(n.pitch, n.start, n.duration) for n in piece.melody[:4]] == [(65, 0, 2), (69, 2, 2), (72, 4, 4), (70, 16, 6)]
     assert [n.duration for n in piece.melody[4:7]] == [2, 3, 3]  # a 16th grid rounds triplets
     assert piece.melody[-1].pitch == 53 and piece.melody[-1].start == 32  # chorus 2 starts on the next pass of the form
     assert [(c.symbol(), c.start, c.duration) for c in piece.harmony] == [("F7", 0, 16), ("Bb7", 16, 16), ("F7", 32, 16), ("Bb7", 48, 16)]
-    assert piece.style == "blues" and piece.tempo == 140.0
+    assert labels.style == "blues" and piece.tempo == 140.0
     assert parse_note("d+4+8") == (74, note_duration("4.")) and parse_note("(slur") is None
 
 
@@ -277,7 +279,7 @@ def test_improvisor_chord_chart_without_melody_is_reported(tmp_path):
 def test_old_notation_meters_read_halves_as_quarters(tmp_path):
     path = tmp_path / "old.abc"
     path.write_text("X:1\nT:Old Song\nM:4/2\nL:1/4\nK:C\nC2 D2 E2 F2|G4 A4|G8|\n")
-    piece = ScoreFileReader(style="folk").read(str(path))[0]
+    piece, _ = ScoreFileReader(style="folk").read(str(path))[0]
     assert piece.meter == Meter(4, 4) and piece.bars == 3
     assert [(n.pitch, n.start, n.duration) for n in piece.melody] == [(60, 0, 4), (62, 4, 4), (64, 8, 4), (65, 12, 4), (67, 16, 8), (69, 24, 8), (67, 32, 16)]
 
@@ -296,8 +298,8 @@ def test_groove_reader_reads_drums_with_style_and_meter(tmp_path):
         "drummer1,drummer1/session1,drummer1/session1/2,rock,120,beat,4-4,drummer1/session1/2_rock_120_beat_4-4.mid\n")
     reader = GrooveReader()
     items = reader.items(tmp_path)
-    piece = reader.read(items[0])[0]
-    assert piece.style == "latin" and piece.meter == Meter(4, 4) and not piece.melody
+    piece, labels = reader.read(items[0])[0]
+    assert labels.style == "latin" and piece.meter == Meter(4, 4) and not piece.melody
     assert [(n.pitch, n.start) for n in piece.drums[:3]] == [(36, 0), (42, 2), (42, 4)]
     with pytest.raises(ReaderError, match="drums-only"):
         reader.read(items[1])
@@ -310,5 +312,32 @@ def test_groove_reads_its_first_real_file(shared_data):
     from engine.data.readers.registry import drum_sources
 
     source = drum_sources(shared_data)[0]
-    piece = source.reader.read(source.items()[0])[0]
-    assert piece.drums and not piece.melody and piece.style in ("pop", "rock", "jazz", "latin", "blues")
+    piece, labels = source.reader.read(source.items()[0])[0]
+    assert piece.drums and not piece.melody and labels.style in ("pop", "rock", "jazz", "latin", "blues")
+
+
+def test_labels_carry_the_mood_plane_point_and_its_nearest_mood():
+    labels = Labels.of_mood(-0.6, -0.6, style="game")
+    assert (labels.style, labels.mood, labels.has_mood) == ("game", "sad", True)
+    assert not Labels(style="folk").has_mood and not Labels(valence=0.5).has_mood
+    piece, given = LabelledPiece(scale_piece())  # a piece without labels
+    assert given == Labels() and piece.bars == 8
+
+
+def test_mood_calibration_reads_the_labelled_pieces_of_both_sets(tmp_path):
+    from engine.data.mood_calibration import load_labelled
+
+    midi = write_midi(scale_piece(), tmp_path / "clip.mid").read_bytes()
+    (tmp_path / "emopia").mkdir()
+    with zipfile.ZipFile(tmp_path / "emopia" / "midis.zip", "w") as zf:
+        zf.writestr("midis/Q2_abc_0.mid", midi)
+        zf.writestr("midis/Q3_bad_0.mid", b"not midi")  # unreadable: skipped
+        zf.writestr("midis/Q4_xyz_1.mid", midi)
+    vg = tmp_path / "vgmidi"
+    (vg / "labelled" / "midi").mkdir(parents=True)
+    write_midi(scale_piece(), vg / "labelled" / "midi" / "G_C_T_Boss.mid")
+    write_midi(scale_piece(), vg / "labelled" / "midi" / "G_C_T_Unlabelled.mid")  # not in the CSV: skipped
+    (vg / "vgmidi_labelled.csv").write_text("id,series,console,game,piece,midi,valence,arousal\n1,S,C,G,Boss,labelled/phrases/G_C_T_Boss_0.mid,1,-1\n")
+    emopia, vgmidi = load_labelled(tmp_path)
+    assert emopia.labels.tolist() == [[-0.6, 0.6], [0.6, -0.6]] and emopia.groups == ["abc", "xyz"] and emopia.features.shape[0] == 2
+    assert vgmidi.labels.tolist() == [[0.6, -0.6]] and vgmidi.groups == ["G_C_T_Boss"]

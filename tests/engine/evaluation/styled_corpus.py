@@ -38,7 +38,7 @@ def synthetic_piece(style: str, seed: int, bars: int = 12) -> Piece:
         else:
             root, quality = (key.tonic + (0, 10, 5, 0)[b % 4]) % 12, "maj"
         harmony.append(Chord(root, quality, b * 16, 16))
-    return Piece(bars=bars, key=key, melody=melody, harmony=harmony, style=style, source="synthetic", name=f"{style}{seed}", tempo=110.0)
+    return Piece(bars=bars, key=key, melody=melody, harmony=harmony, source="synthetic", name=f"{style}{seed}", tempo=110.0)
 
 
 def make_cache(pieces_per_style: int = 30) -> CorpusCache:

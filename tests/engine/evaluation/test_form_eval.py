@@ -28,7 +28,7 @@ def repeating_piece(request: ComposeRequest) -> Piece:
     phrase = [Note(60 + (i % 3) * 2, b * 16 + i * 4, 4) for b in range(4) for i in range(4)]
     melody = phrase + [Note(n.pitch, n.start + 64, n.duration) for n in phrase]
     harmony = [Chord(0 if b % 2 == 0 else 7, "maj", b * 16, 16) for b in range(request.bars)]
-    return Piece(bars=request.bars, key=Key(0, "major"), melody=melody, harmony=harmony, style=request.style, mood=request.mood)
+    return Piece(bars=request.bars, key=Key(0, "major"), melody=melody, harmony=harmony)
 
 
 def generate_repeating(requests: list[ComposeRequest]) -> list[Piece]:

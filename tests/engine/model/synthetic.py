@@ -20,7 +20,7 @@ _STYLE_SHAPES = {
 _SCALE = (0, 2, 4, 5, 7, 9, 11, 12, 14, 16)
 
 
-def synthetic_piece(style: str, rng: np.random.Generator, mood: str = "happy") -> Piece:
+def synthetic_piece(style: str, rng: np.random.Generator) -> Piece:
     note_len, progression, drum_pattern = _STYLE_SHAPES[style]
     melody, harmony, bass, drums = [], [], [], []
     offset = int(rng.integers(0, 4))
@@ -37,9 +37,8 @@ def synthetic_piece(style: str, rng: np.random.Generator, mood: str = "happy") -
             melody.append(Note(60 + _SCALE[degree], bar * 16 + s, note_len))
         for pitch, steps in drum_pattern:
             drums.extend(Note(pitch, bar * 16 + s, 1) for s in steps)
-    m = MOODS[mood]
     return Piece(bars=SEGMENT_BARS, key=Key(0, "major"), tempo=100.0 if style == "classical" else 140.0, melody=melody,
-                 harmony=harmony, bass=bass, drums=drums, style=style, mood=mood, valence=m.valence, arousal=m.arousal)
+                 harmony=harmony, bass=bass, drums=drums)
 
 
 def synthetic_cache(per_style: int = 12, styles: tuple[str, ...] = ("jazz", "folk", "classical"), seed: int = 0) -> CorpusCache:
@@ -49,7 +48,7 @@ def synthetic_cache(per_style: int = 12, styles: tuple[str, ...] = ("jazz", "fol
     for si, style in enumerate(styles):
         for i in range(per_style):
             mood = moods[(si + i) % len(moods)]
-            piece = synthetic_piece(style, rng, mood)
+            piece = synthetic_piece(style, rng)
             split = {5: 1, 4: 2}.get(i % 6, 0)  # of every six pieces, one for validation and one for testing
             rows.append((encode(piece), si, moods.index(mood), piece, split))
     n = len(rows)
@@ -63,14 +62,14 @@ def synthetic_cache(per_style: int = 12, styles: tuple[str, ...] = ("jazz", "fol
         mode=np.zeros(n, dtype=np.int8),
         style=np.array([r[1] for r in rows], dtype=np.int8),
         mood=np.array([r[2] for r in rows], dtype=np.int8),
-        valence=np.array([r[3].valence for r in rows], dtype=np.float32),
-        arousal=np.array([r[3].arousal for r in rows], dtype=np.float32),
+        valence=np.array([MOODS[moods[r[2]]].valence for r in rows], dtype=np.float32),
+        arousal=np.array([MOODS[moods[r[2]]].arousal for r in rows], dtype=np.float32),
         mood_labelled=np.ones(n, dtype=bool),
         tempo=np.array([r[3].tempo for r in rows], dtype=np.float32),
         split=np.array([r[4] for r in rows], dtype=np.int8),
         piece=np.arange(n, dtype=np.int32),
         first_bar=np.zeros(n, dtype=np.int16),
-        pieces=[{"source": "synthetic", "name": f"{r[3].style}-{i}", "style": r[3].style} for i, r in enumerate(rows)],
+        pieces=[{"source": "synthetic", "name": f"{styles[r[1]]}-{i}", "style": styles[r[1]]} for i, r in enumerate(rows)],
         styles=list(styles),
         moods=moods,
     )
