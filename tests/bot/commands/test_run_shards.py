@@ -75,3 +75,32 @@ async def test_two_shard_processes_start_under_one_parent_and_die_with_it(tmp_pa
         assert text.count("Stopped") >= 2 and "Traceback" not in text
     else:
         assert code == -signal.SIGKILL
+
+
+async def test_a_shard_process_that_dies_after_it_was_up_is_started_again(tmp_path: Path) -> None:
+    from bot.shards import RESTART_ONLY_AFTER_UP_S
+
+    process, _url = await _start(tmp_path)
+    log: list[str] = []
+    try:
+        await _both_shards_up(process, log)
+        before = _shard_children(process.pid)
+        assert len(before) == 2
+        await asyncio.sleep(RESTART_ONLY_AFTER_UP_S + 1)  # up long enough to count as a crash, not a failed start
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while loop.time() < deadline:
+            now = _shard_children(process.pid)
+            if len(now) == 2 and victim not in now:
+                break
+            await asyncio.sleep(0.2)
+        assert len(now) == 2 and victim not in now and process.returncode is None
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 60) == 0
+        assert await wait_until_gone(now, timeout=60) == set()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
