@@ -112,7 +112,11 @@ class ShardedBot:
         self.started: list[Compose] = []  # every compose and click so far, as soon as it is sent
 
     async def __aenter__(self) -> "ShardedBot":
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # a shard that failed to start must not leave the others running
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -163,9 +167,12 @@ class ShardedBot:
         before = self._ready_count(shard)
         log = open(shard.log_path, "ab")  # noqa: SIM115 - the child keeps it
         try:
+            from bot.shards import _child_preexec  # the shard dies with this process, even if it is killed
+
             shard.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot.cli", "run", "--shard-child", "--playground-url", self.playground.url,
                 cwd=PROJECT_ROOT, env=self.environment(shard_id), stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL,
+                preexec_fn=_child_preexec,
             )  # fmt: skip
         finally:
             log.close()
