@@ -8,13 +8,18 @@ APT_PACKAGES := libfluidsynth3 ffmpeg fluid-soundfont-gm
 # postgresql: the storage tests start a real PostgreSQL server of their own (tests/helpers/postgres.py)
 TEST_APT_PACKAGES := chromium postgresql
 
-.PHONY: run test setup test-setup bench clean system-deps
+.PHONY: run test test-scale setup test-setup bench clean system-deps
 
 run: setup
 	$(BIN)/tunesmith run
 
 test: test-setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The heaviest scale runs (marked `scale`, left out of `make test`): 200 composes on two shard processes, a local
+# Ray cluster and PostgreSQL, with a render replica and a shard killed (about 5 minutes on 2 cores).
+test-scale: test-setup
+	$(BIN)/python -m pytest -m scale $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/tunesmith bench

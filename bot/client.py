@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -24,6 +25,7 @@ from bot.logging import register_secret
 from bot.permissions import AccessPolicy
 from bot.plugins import PluginManager, PluginOutcome
 from bot.services import Services
+from bot.sharding import ShardScope
 from bot.tree import TunesmithTree
 from bot.version import BOT_VERSION
 from storage import DatabaseBusyError, DatabaseOpenError, Job, Storage
@@ -66,7 +68,11 @@ class TunesmithBot(commands.Bot):
         `guild_ready_timeout`: how long discord.py waits for more guilds before READY (the playground has one).
         `reidentify_delay`: pause before identifying again after a lost session; Discord allows one IDENTIFY per
         5 s, the playground has no such limit."""
+        shards: dict[str, Any] = {}
+        if isinstance(self, commands.AutoShardedBot):  # ShardedTunesmithBot: this process's shards of shard_count
+            shards = {"shard_count": settings.shard_count, "shard_ids": list(settings.shard_ids) or None}
         super().__init__(
+            **shards,
             command_prefix=commands.when_mentioned,
             intents=default_intents(),
             tree_cls=TunesmithTree,
@@ -96,6 +102,16 @@ class TunesmithBot(commands.Bot):
     def settings(self) -> Settings:
         return self.services.settings
 
+    @property
+    def shard_scope(self) -> ShardScope:
+        return self.settings.shard_scope
+
+    @property
+    def holds_jobs_of(self) -> Callable[[int | None], bool] | None:
+        """Whose jobs this process may interrupt, resume or answer: the servers its shards hold (None: all)."""
+        scope = self.shard_scope
+        return scope.holds if scope.sharded else None
+
     # Start ----------------------------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
@@ -109,7 +125,8 @@ class TunesmithBot(commands.Bot):
             except (OSError, sqlite3.Error) as exc:
                 raise StartupError(f"Cannot open the data folder {self.settings.data_dir} ({exc}). Check the data_dir setting.") from exc
             self.services.attach_storage(storage)
-        self.interrupted_jobs = await self.services.storage.jobs.mark_interrupted_on_startup()
+        # Only this process's servers: another shard's jobs, in the same database, are that shard's to resume.
+        self.interrupted_jobs = await self.services.storage.jobs.mark_interrupted_on_startup(self.holds_jobs_of)
         if self.interrupted_jobs:
             log.warning("Jobs from the previous run were interrupted", extra={"count": len(self.interrupted_jobs)})
 
@@ -124,7 +141,7 @@ class TunesmithBot(commands.Bot):
         # Everything made during start-up lives as long as the bot: moving it out of the collector's view keeps
         # full collections (and the pauses they cause under a burst of interactions) short.
         gc.freeze()
-        log.info("Bot set up", extra={"version": self.version, "plugins": ",".join(loaded) or "none"})
+        log.info("Bot set up", extra={"version": self.version, "plugins": ",".join(loaded) or "none", "shards": self.shard_scope.describe()})
 
     async def sync_commands(self) -> list[discord.app_commands.AppCommand]:
         """Publish the current commands: to the sync guild when set (instant), else globally."""
@@ -187,7 +204,7 @@ class TunesmithBot(commands.Bot):
         storage = self.services.storage
         try:
             # Whatever the engine could not finish in its grace period is recorded, so users can be told.
-            left = await storage.jobs.mark_interrupted_on_startup()
+            left = await storage.jobs.mark_interrupted_on_startup(self.holds_jobs_of)
             if left:
                 log.warning("Jobs interrupted by shutdown", extra={"count": len(left)})
         except Exception:
@@ -198,3 +215,14 @@ class TunesmithBot(commands.Bot):
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("Unhandled error in event handler", extra={"event": event_method})
+
+
+class ShardedTunesmithBot(TunesmithBot, commands.AutoShardedBot):
+    """The bot with settings.shard_count: discord.py's AutoShardedBot running this process's `shard_ids` (all of
+    them when none are named) in one process. Several such processes, each with its own shard_ids, share the
+    database and the media folder (docs/DEPLOY.md, "Shards")."""
+
+
+def bot_class(settings: Settings) -> type[TunesmithBot]:
+    """TunesmithBot unsharded (the default), ShardedTunesmithBot when shard_count is set."""
+    return ShardedTunesmithBot if settings.shard_count is not None else TunesmithBot

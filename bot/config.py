@@ -8,10 +8,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+if TYPE_CHECKING:
+    from bot.sharding import ShardScope
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Only cogs that exist: an enabled cog that is missing is reported as "not found" at start-up.
@@ -38,9 +41,18 @@ class Settings(BaseSettings):
 
     # Where things live.
     data_dir: Path = Field(default=PROJECT_ROOT / "var", description="Database, rendered files and model versions")
+    media_dir: Path | None = Field(
+        default=None,
+        description="Rendered MIDI, MP3 and pictures; default <data_dir>/media. Shards on several hosts need it on a shared filesystem",
+    )
     shared_data_dir: Path = Field(default=PROJECT_ROOT.parent / "shared" / "data", description="Training data sets, when present")
     checkpoint: Path | None = Field(default=None, description="Model checkpoint; default: the active version, else the shipped one")
     soundfont: Path | None = Field(default=None, description="SoundFont for audio; default: the best installed General MIDI one")
+
+    # Sharding (docs/DEPLOY.md, "Shards"): this process runs shard_ids of shard_count gateway shards; several
+    # processes share the database and the media folder. No shard_count: one unsharded bot (the default).
+    shard_count: int | None = Field(default=None, ge=1, description="Gateway shards of the whole bot, over all its processes")
+    shard_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=(), description='This process\'s shards, e.g. "0,1"; empty: all shard_count of them')
 
     # Playground (used when there is no Discord token).
     playground_host: str = "127.0.0.1"
@@ -113,6 +125,33 @@ class Settings(BaseSettings):
             raise ValueError("log_format must be 'console' or 'json'")
         return value
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: Any) -> tuple[int, ...]:
+        from bot.sharding import parse_shard_ids
+
+        if isinstance(value, str) and value.strip().startswith("["):  # a JSON list, as other list settings take
+            import json
+
+            value = json.loads(value)
+        return parse_shard_ids(value)
+
+    @model_validator(mode="after")
+    def _check_shards(self) -> "Settings":
+        if self.shard_ids and self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count: how many shards the whole bot has (e.g. shard_count = 2, shard_ids = \"0\")")
+        if self.shard_count is not None and any(not 0 <= i < self.shard_count for i in self.shard_ids):
+            raise ValueError(f"shard_ids {list(self.shard_ids)} must be between 0 and shard_count - 1 ({self.shard_count - 1})")
+        if self.media_dir is None:
+            self.media_dir = self.data_dir / "media"
+        return self
+
+    @property
+    def shard_scope(self) -> "ShardScope":
+        from bot.sharding import ShardScope
+
+        return ShardScope(self.shard_count, tuple(self.shard_ids))
+
     @model_validator(mode="after")
     def _check_ray(self) -> "Settings":
         if self.engine_backend == "ray":
@@ -142,10 +181,6 @@ class Settings(BaseSettings):
     @property
     def backups_dir(self) -> Path:
         return self.data_dir / "backups"
-
-    @property
-    def media_dir(self) -> Path:
-        return self.data_dir / "media"
 
     @property
     def models_dir(self) -> Path:

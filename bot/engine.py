@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.errors import StartupError
 from engine.render import check_render_dependencies
 from engine.service import EngineFailure, EngineService, ModelLoadError
-from storage import Storage
+from storage import ModelVersionError, Storage
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,11 @@ async def record_serving_version(storage: Storage, version: str | None, checkpoi
     if version is None:
         return
     if await storage.models.get(version) is None:
-        await storage.models.register(version, str(checkpoint or SHIPPED_CHECKPOINT))
+        try:
+            await storage.models.register(version, str(checkpoint or SHIPPED_CHECKPOINT))
+        except ModelVersionError:
+            if await storage.models.get(version) is None:
+                raise  # not another shard starting at the same moment: a real conflict
+
     if await storage.models.active() is None:
         await storage.models.activate(version)

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import discord
 
-from bot.client import StartupError, TunesmithBot
+from bot.client import StartupError, TunesmithBot, bot_class
 from bot.config import Settings
 from bot.logging import register_secret
 from storage.backup import BackupSchedule
@@ -49,11 +49,19 @@ async def run_bot(
     port: int | None = None,
     announce: Callable[[str], None] = print,
     stop: asyncio.Event | None = None,
+    playground_url: str | None = None,
+    playground_token: str | None = None,
 ) -> int:
     """Run until `stop` is set (by default: until SIGINT/SIGTERM); returns the process exit code.
 
     `announce` receives the line telling people where to try the bot (the playground's address).
+    `playground_url` (with its bot token): connect to a playground that is already running, as each shard
+    process of `tunesmith run --shards N` does, instead of starting one.
     """
+    if playground_url is not None:
+        if not playground_token:
+            raise RunError("Connecting to a running playground needs its bot token.")
+        return await _run_on_playground(settings, playground_url, playground_token, announce, stop)
     target = choose_target(settings, target)
     if stop is None:
         stop = asyncio.Event()
@@ -73,15 +81,31 @@ async def run_bot(
             stack.push_async_callback(playground.stop)
             configure_discord(playground.url)
             token = playground.bot_token
-            bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, guild_ready_timeout=0.1, reidentify_delay=0.1)
+            # Sharded, the playground's servers are spread over the shards: commands are global, as on Discord.
+            sync_guild = None if settings.shard_count is not None else playground.guild_id
+            bot = bot_class(settings)(settings, sync_guild_id=sync_guild, guild_ready_timeout=0.1, reidentify_delay=0.1)
             where = f"Open {playground.url} to try Tunesmith"
         else:
             assert settings.discord_token is not None
             token = settings.discord_token.get_secret_value()
-            bot = TunesmithBot(settings)
+            bot = bot_class(settings)(settings)
             where = "Connected to Discord"
         register_secret(token)
         return await _serve(bot, token, stop, lambda: _announce_ready(bot, where, announce))
+
+
+async def _run_on_playground(settings: Settings, url: str, token: str, announce: Callable[[str], None], stop: asyncio.Event | None) -> int:
+    from bot.playground import configure_discord
+
+    if stop is None:
+        stop = asyncio.Event()
+        _install_signal_handlers(stop)
+    configure_discord(url)
+    register_secret(token)
+    # Commands are global: the playground's servers may be spread over several shards.
+    bot = bot_class(settings)(settings, sync_guild_id=None, guild_ready_timeout=0.1, reidentify_delay=0.1)
+    where = f"Connected to the playground at {url} ({settings.shard_scope.describe()})"
+    return await _serve(bot, token, stop, lambda: _announce_ready(bot, where, announce))
 
 
 async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: Callable[[], None]) -> int:
@@ -90,8 +114,9 @@ async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: C
     stopping = asyncio.create_task(stop.wait(), name="tunesmith-stop")
     backups: asyncio.Task[None] | None = None
     try:
-        done, _ = await asyncio.wait({running, ready}, return_when=asyncio.FIRST_COMPLETED)
-        if ready in done:
+        # A stop before READY counts too: a shard whose parent died while it connected must not wait for ever.
+        done, _ = await asyncio.wait({running, ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done and not stop.is_set():
             on_ready()
             backups = _start_backups(bot)
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -115,6 +140,8 @@ def _start_backups(bot: TunesmithBot) -> asyncio.Task[None] | None:
     settings = bot.settings
     if settings.backup_interval_hours <= 0 or not bot.services.has_storage:
         return None
+    if settings.shard_scope.sharded and 0 not in settings.shard_scope.ids:
+        return None  # shards share one database: the process running shard 0 backs it up
     if bot.services.storage.db.path is None:  # PostgreSQL: backed up by the server's own tools
         log.info("Online backups are SQLite's; on PostgreSQL back up with pg_dump (docs/DEPLOY.md)")
         return None

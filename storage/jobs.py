@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -194,20 +194,25 @@ class JobRepository:
             rows = await self._db.fetchall("SELECT * FROM jobs WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit))
         return [_from_row(r) for r in rows]
 
-    async def mark_interrupted_on_startup(self) -> list[Job]:
+    async def mark_interrupted_on_startup(self, holds: Callable[[int | None], bool] | None = None) -> list[Job]:
         """At startup, before accepting work: every job still queued or running was cut off by the last
         shutdown or crash. Mark them interrupted and return them, so the bot can resume each (`requeue`) or
-        tell its user."""
+        tell its user.
+
+        `holds(guild_id)` limits this to the jobs of the servers (None: DMs) this process holds, when several
+        bot processes (shards) share the database: another live shard's jobs are not touched. Each row is
+        claimed in one write transaction, only while it is still in flight, so no job is returned twice."""
         now = utc_now()
         async with self._db.transaction() as tx:
-            rows = await tx.fetchall("SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")
-            ids = [r["id"] for r in rows]
+            rows = await tx.fetchall("SELECT id, guild_id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")
+            ids = [r["id"] for r in rows if holds is None or holds(r["guild_id"])]
             await tx.executemany(
-                "UPDATE jobs SET status = 'interrupted', finished_at = ?, error = 'The bot restarted before this finished.' WHERE id = ?",
+                "UPDATE jobs SET status = 'interrupted', finished_at = ?, error = 'The bot restarted before this finished.' "
+                "WHERE id = ? AND status IN ('queued', 'running')",
                 [(now, job_id) for job_id in ids],
             )
             updated = await tx.fetchall(f"SELECT * FROM jobs WHERE id IN ({', '.join('?' * len(ids))}) ORDER BY id", ids) if ids else []
-        return [_from_row(r) for r in updated]
+        return [_from_row(r) for r in updated if r["status"] == "interrupted"]
 
     async def _move(self, job_id: int, allowed_from: tuple[str, ...], to: JobStatus, assignments: str, params: tuple[Any, ...]) -> Job:
         async with self._db.transaction() as tx:

@@ -44,6 +44,7 @@ class RateableMessage:
     message_id: int
     channel_id: int | None
     created_at: datetime
+    guild_id: int | None = None  # which shard's: a sharded bot reconciles only its own servers' tracks
 
 
 def _checked_score(score: object) -> int:
@@ -111,11 +112,11 @@ class RatingRepository:
     async def rateable_messages(self, since: datetime, limit: int) -> list[RateableMessage]:
         """Posted tracks made at or after `since`, newest first, at most `limit`: whose reactions to reconcile."""
         rows = await self._db.fetchall(
-            "SELECT id, message_id, channel_id, created_at FROM tracks WHERE message_id IS NOT NULL AND created_at >= ? "
+            "SELECT id, message_id, channel_id, created_at, guild_id FROM tracks WHERE message_id IS NOT NULL AND created_at >= ? "
             "ORDER BY created_at DESC LIMIT ?",
             (since.astimezone(UTC).isoformat(timespec="microseconds"), limit),
         )
-        return [RateableMessage(int(r[0]), int(r[1]), None if r[2] is None else int(r[2]), parse_time(r[3])) for r in rows]
+        return [RateableMessage(int(r[0]), int(r[1]), None if r[2] is None else int(r[2]), parse_time(r[3]), None if r[4] is None else int(r[4])) for r in rows]
 
     async def get(self, user_id: int, track_id: int) -> Rating | None:
         row = await self._db.fetchone("SELECT * FROM ratings WHERE user_id = ? AND track_id = ?", (user_id, track_id))

@@ -363,6 +363,24 @@ def bench_load(composes: int = 1000, users: int = 50, concurrency: int = 50, bar
     print_table(report.rows(), f"Load test: {composes} composes from {users} users, {concurrency} at once ({report.seconds:.0f} s)")
 
 
+def bench_scale_shards(shards: int, composes: int, e2e: int, bars: int, address: str | None, faults: int, database_url: str = "") -> None:
+    """The whole sharded bot (bot.scale): shard processes, the playground, embedded engines or a Ray cluster."""
+    import asyncio
+
+    from engine.service.bench import print_table
+    from engine.service.ray_backend import require_ray
+
+    from bot.scale import bench_shards
+
+    require_ray()
+    started = time.perf_counter()
+    rows, facts = asyncio.run(bench_shards(shards, composes, e2e, bars, address, faults, database_url))
+    print_table(rows, f"Sharded bot: {shards} shard processes, playground, {bars} bars, {facts['cores']} cores, load "
+                      f"{facts['load_before']:.1f} before, {facts['load_after']:.1f} after ({time.perf_counter() - started:.0f} s)")
+    if "ray_speedup" in facts:
+        print(f"2 vs 1 render replicas per shard on Ray: x{facts['ray_speedup']:.2f}")
+
+
 def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str | None = None, rounds: int = 2) -> None:
     """The engine on Ray Serve against the embedded one (needs tunesmith[scale]); see docs/DEPLOY.md."""
     from bot.config import get_settings
@@ -474,14 +492,21 @@ def register(app: typer.Typer) -> None:
     # --- issue 16: the engine on Ray Serve (engine.service.ray_backend.bench) ---
     @bench_app.command("scale")
     def scale_command(
-        composes: int = typer.Option(24, "--composes", min=2, help="Composes submitted at once for each throughput row"),
+        composes: int = typer.Option(24, "--composes", min=0, help="Composes submitted at once for each throughput row (0 with --shards: no throughput rows)"),
         e2e: int = typer.Option(20, "--e2e", min=1, help="Composes sent one at a time for the p50 rows"),
         bars: int = typer.Option(8, "--bars", min=4, max=32),
         address: str | None = typer.Option(None, "--address", help="A running Ray cluster's host:port (default: start one on 127.0.0.1)"),
         rounds: int = typer.Option(2, "--rounds", min=1, help="Rounds of the four throughput runs, taking turns"),
+        shards: int = typer.Option(0, "--shards", min=0, help="The whole bot as N shard processes through the playground (0: the engine alone)"),
+        faults: int = typer.Option(0, "--faults", min=0, help="With --shards: then this many composes with a render replica and shard 1 killed"),
+        database_url: str = typer.Option("", "--database-url", help="With --shards: the shared database (a postgresql:// URL; default one SQLite file)"),
     ) -> None:
-        """Throughput with 1 and 2 render replicas on Ray Serve (and 1 and 2 embedded workers), and the Ray path's p50 overhead."""
-        bench_scale(composes, e2e, bars, address, rounds)
+        """Throughput with 1 and 2 render replicas on Ray Serve (and 1 and 2 embedded workers), and the Ray path's p50 overhead.
+        With --shards N the same comparison for the whole sharded bot (N shard processes, the playground, one database)."""
+        if shards:
+            bench_scale_shards(shards, composes, e2e, bars, address, faults, database_url)
+        else:
+            bench_scale(composes, e2e, bars, address, rounds)
 
     @bench_app.command("render")
     def render_command(

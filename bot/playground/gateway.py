@@ -117,6 +117,15 @@ class GatewaySession:
         shard_id, count = self.shard
         return (guild_id >> 22) % count == shard_id
 
+    @property
+    def shard_key(self) -> tuple[int, int] | None:
+        """Which shard this session is (None: an unsharded bot): a new IDENTIFY replaces the session of its own shard."""
+        return (int(self.shard[0]), int(self.shard[1])) if self.shard else None
+
+    def handles_dms(self) -> bool:
+        """DMs (events with no guild) go to shard 0, as on Discord."""
+        return not self.shard or self.shard[0] == 0
+
     def can_resume_from(self, seq: int, resume_window: float) -> bool:
         if self.disconnected_at is not None and time.monotonic() - self.disconnected_at > resume_window:
             return False
@@ -151,13 +160,21 @@ class Gateway:
         self.heartbeat_interval = heartbeat_interval
         self.resume_window = resume_window
         self._sessions: dict[str, GatewaySession] = {}
-        self.current: GatewaySession | None = None
+        # The live session of each shard (one key, None, for an unsharded bot): several shards, in one bot
+        # process or in several, are connected at once and each gets its own guilds' events.
+        self._by_shard: dict[tuple[int, int] | None, GatewaySession] = {}
+        self.current: GatewaySession | None = None  # the most recently identified or resumed session
         self._connected = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
     def connected(self) -> bool:
-        return self.current is not None and self.current.connection is not None
+        return any(s.connection is not None for s in self._by_shard.values())
+
+    @property
+    def shard_sessions(self) -> dict[tuple[int, int] | None, GatewaySession]:
+        """The live session of each shard."""
+        return dict(self._by_shard)
 
     async def wait_connected(self, timeout: float) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -170,21 +187,28 @@ class Gateway:
         strip_content: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         intent: int | None = None,
         guild_id: int | None = None,
+        session: GatewaySession | None = None,
     ) -> bool:
         """Send a DISPATCH to the bot's session (buffered while it is disconnected). False if no session.
         `intent` overrides the event's usual intent (DM events need the DIRECT_* ones); an event of
-        `guild_id` goes only to the shard that holds that guild."""
-        session = self.current
-        if session is None or not session.wants(event, intent) or (guild_id is not None and not session.handles_guild(guild_id)):
-            return session is not None
-        if strip_content is not None and not session.intents & INTENT_MESSAGE_CONTENT:
-            data = strip_content(data)
-        session.seq += 1
-        frame = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
-        session.buffer.append(frame)
-        if session.connection is not None:
-            session.connection.send(frame)
-        return True
+        `guild_id` goes only to the shard that holds that guild, one without a guild to shard 0; `session`
+        sends it to that session only (READY and what follows an IDENTIFY)."""
+        if session is not None:
+            targets = [session]
+        elif guild_id is not None:
+            targets = [s for s in self._by_shard.values() if s.handles_guild(guild_id)]
+        else:
+            targets = [s for s in self._by_shard.values() if s.handles_dms()]
+        for target in targets:
+            if not target.wants(event, intent):
+                continue
+            payload = strip_content(data) if strip_content is not None and not target.intents & INTENT_MESSAGE_CONTENT else data
+            target.seq += 1
+            frame = {"op": DISPATCH, "t": event, "s": target.seq, "d": payload}
+            target.buffer.append(frame)
+            if target.connection is not None:
+                target.connection.send(frame)
+        return bool(self._by_shard)
 
     async def drop(self, *, resumable: bool = True) -> None:
         """Close the bot's socket as a network failure would; without `resumable` the session is forgotten."""
@@ -225,7 +249,7 @@ class Gateway:
             if session is not None and session.connection is connection:
                 session.connection = None
                 session.disconnected_at = time.monotonic()
-                if session is self.current:
+                if not self.connected:
                     self._connected.clear()
                 self._log.record(ev.GATEWAY_DISCONNECT, session_id=session.session_id, close_code=socket.close_code)
                 log.debug("gateway session %s disconnected (close code %s)", session.session_id, socket.close_code)
@@ -272,7 +296,7 @@ class Gateway:
                 await connection.close(CLOSE_NOT_AUTHENTICATED, "Not authenticated")
                 return None
             elif op == REQUEST_GUILD_MEMBERS:
-                self.dispatch("GUILD_MEMBERS_CHUNK", self._members_chunk(session, data or {}))
+                self.dispatch("GUILD_MEMBERS_CHUNK", self._members_chunk(session, data or {}), session=session)
             elif op in (PRESENCE_UPDATE, VOICE_STATE_UPDATE):
                 pass  # accepted; the playground has no presence or voice
             else:
@@ -292,15 +316,17 @@ class Gateway:
             await connection.close(*refusal)
             return None
         session.connection = connection
-        if self.current is not None and self.current.connection is not None:
-            # A fresh IDENTIFY from the same bot replaces its old session.
-            await self.current.connection.close(CLOSE_RECONNECT, "Superseded by a new session")
+        old = self._by_shard.get(session.shard_key)
+        if old is not None and old.connection is not None:
+            # A fresh IDENTIFY from the same bot (for the same shard) replaces its old session.
+            await old.connection.close(CLOSE_RECONNECT, "Superseded by a new session")
         self._sessions[session.session_id] = session
+        self._by_shard[session.shard_key] = session
         self.current = session
         self._log.record(ev.GATEWAY_IDENTIFY, session_id=session.session_id, intents=session.intents)
         log.debug("gateway session %s identified (intents %d)", session.session_id, session.intents)
         for event, payload in self._identify_payloads(session):
-            self.dispatch(event, payload)
+            self.dispatch(event, payload, session=session)
         self._connected.set()
         return session
 
@@ -322,8 +348,9 @@ class Gateway:
         for frame in missed:
             connection.send(frame)
         self.current = session
+        self._by_shard[session.shard_key] = session
         self._log.record(ev.GATEWAY_RESUME, session_id=session.session_id, replayed=len(missed))
         log.debug("gateway session %s resumed, %d events replayed", session.session_id, len(missed))
-        self.dispatch("RESUMED", {"_trace": ["playground"]})
+        self.dispatch("RESUMED", {"_trace": ["playground"]}, session=session)
         self._connected.set()
         return session

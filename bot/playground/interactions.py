@@ -217,7 +217,7 @@ class InteractionService:
         record.payload = payload
         self.by_id[record.id] = record
         self.by_token[record.token] = record
-        state.gateway.dispatch("INTERACTION_CREATE", payload)
+        state.gateway.dispatch("INTERACTION_CREATE", payload, guild_id=None if guild is None else guild.id)
         state.events.record(ev.INTERACTION_CREATE, interaction_id=str(record.id), type=kind, user_id=str(user.id), label=label, data=copy.deepcopy(data))
         asyncio.get_running_loop().call_later(state.limits.ack_deadline, self._expire_if_unanswered, record)
         return InteractionHandle(self, record)

@@ -110,6 +110,9 @@ class RatingCog(commands.Cog, name="Rating"):
         settings = self.bot.settings
         since = datetime.now(UTC) - timedelta(days=settings.rating_reconcile_days)
         messages = await self.bot.services.storage.ratings.rateable_messages(since, settings.rating_reconcile_max_tracks)
+        holds = getattr(self.bot, "holds_jobs_of", None)
+        if holds is not None:  # sharded: the other shards read their own servers' tracks
+            messages = [m for m in messages if holds(m.guild_id)]
         for message in messages:
             self.sync.reread(message.message_id, message.channel_id)
         if messages:

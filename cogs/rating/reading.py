@@ -31,7 +31,7 @@ class ReactionReader:
             try:
                 return await self._read(channel_id, message_id)
             except discord.HTTPException as exc:
-                log.warning("Could not read a track's reactions", extra={"message": message_id, "status": exc.status})
+                log.warning("Could not read a track's reactions", extra={"message_id": message_id, "status": exc.status})
                 return None
 
     async def _read(self, channel_id: int, message_id: int) -> dict[int, set[int]] | None:

@@ -92,3 +92,6 @@ async def start_bot(playground: Playground) -> AsyncIterator[StartBot]:
             return await stack.enter_async_context(running_bot(playground or default, bot, timeout=timeout))
 
         yield start
+
+
+from bot.scale import add_guilds_on_shards  # noqa: E402  (re-exported for the tests)

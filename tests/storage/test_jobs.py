@@ -67,3 +67,42 @@ async def test_jobs_created_together_are_each_committed_with_their_own_row(datab
         async with await Storage.open(database_target, tmp_path / "media") as other:
             tokens = {row["interaction_token"] for row in await other.db.fetchall("SELECT interaction_token FROM jobs")}
         assert tokens == {f"t{i}" for i in range(50)}
+
+
+async def test_a_restarting_shard_interrupts_only_the_jobs_of_its_own_servers(database_target: Path | str, tmp_path: Path) -> None:
+    """Two bot processes (shards) share the database: one restarting must not touch the other's live jobs,
+    and two claiming at once never both get the same job."""
+    import asyncio
+
+    from bot.sharding import ShardScope, shard_of
+
+    db, media = database_target, tmp_path / "media"
+    guilds = {shard: [g for g in range(1 << 22, 40 << 22, 1 << 22) if shard_of(g, 2) == shard][:3] for shard in (0, 1)}
+    async with await Storage.open(db, media) as writer:
+        jobs = {shard: [await writer.jobs.create("compose", {}, user_id=1, guild_id=g) for g in ids] for shard, ids in guilds.items()}
+        dm = await writer.jobs.create("compose", {}, user_id=2, guild_id=None)
+    shard0, shard1 = ShardScope(2, (0,)), ShardScope(2, (1,))
+    async with await Storage.open(db, media) as first, await Storage.open(db, media) as second:
+        zero, one = await asyncio.gather(first.jobs.mark_interrupted_on_startup(shard0.holds), second.jobs.mark_interrupted_on_startup(shard1.holds))
+        assert [j.id for j in zero] == [j.id for j in jobs[0]] + [dm.id]  # DMs are shard 0's
+        assert [j.id for j in one] == [j.id for j in jobs[1]]
+        both = ShardScope(2, ())
+        assert both.holds(guilds[1][0]) and both.ids == (0, 1)
+        # Claimed once: a second claim by a process holding every shard finds nothing left.
+        assert await first.jobs.mark_interrupted_on_startup(both.holds) == []
+
+
+def test_shard_settings(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from tests.helpers.bot import make_settings
+
+    settings = make_settings(tmp_path, shard_count=4, shard_ids="1, 3")
+    assert settings.shard_ids == (1, 3) and settings.shard_scope.describe() == "shards 1,3 of 4"
+    assert settings.media_dir == tmp_path / "media"
+    assert make_settings(tmp_path, media_dir=tmp_path / "shared").media_dir == tmp_path / "shared"
+    assert not make_settings(tmp_path).shard_scope.sharded
+    with pytest.raises(ValidationError, match="between 0 and shard_count - 1"):
+        make_settings(tmp_path, shard_count=2, shard_ids="2")
+    with pytest.raises(ValidationError, match="needs shard_count"):
+        make_settings(tmp_path, shard_ids="0")

@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import os
 import socket
+import time
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -86,7 +87,18 @@ def connect(address: str, namespace: str = "tunesmith", check_timeout_s: float =
             ray.init(address=f"{host}:{port}", namespace=namespace, log_to_driver=False, logging_level=logging.WARNING)
         except Exception as exc:
             raise EngineFailure(f"Could not join the Ray cluster at {host}:{port}: {exc}") from exc
-    serve.start(proxy_location="Disabled")
+    from ray.exceptions import ActorAlreadyExistsError
+
+    for attempt in range(5):
+        try:
+            serve.start(proxy_location="Disabled")
+            return
+        except ActorAlreadyExistsError:
+            # Another driver (another shard starting at the same moment) created Serve's controller between
+            # Serve looking for it and creating it: the next try finds it and connects to it.
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 class LocalRayCluster:

@@ -381,6 +381,29 @@ class RayRenderPool:
             await asyncio.to_thread(_delete_app, self.app_name)
 
 
+def release_leftover_apps(app_name: str) -> list[str]:
+    """Delete the Serve applications an earlier process with this `app_name` left on the cluster.
+
+    Serve keeps an application running after the driver that deployed it is gone: a shard process killed with
+    SIGKILL (or whose host died) leaves its model and render replicas holding the cluster's CPUs and GPUs, and
+    its successor (the same shard started again, with the same ray_app_name) could not deploy beside them.
+    Each live process must have its own ray_app_name, so what carries this name belongs to no live process."""
+    import re
+
+    from ray import serve
+
+    pattern = re.compile(rf"^{re.escape(app_name)}-(render|model-[0-9]+)$")
+    try:
+        names = [name for name in serve.status().applications if pattern.match(name)]
+    except Exception:
+        log.exception("could not list the Serve applications")
+        return []
+    for name in names:
+        log.warning("deleting Serve application %s, left by an earlier run with ray_app_name %s", name, app_name)
+        _delete_app(name)
+    return names
+
+
 def ray_engine_service(
     checkpoint: Path | None = None,
     soundfont: Path | None = None,
@@ -405,6 +428,7 @@ def ray_engine_service(
     from engine.service.service import EngineService
 
     connect(address)
+    release_leftover_apps(app_name)
     model = RayModelStage(composer_factory, app_name=app_name, hang_timeout_s=timeout_s, replicas=model_replicas,
                           cpus=model_cpus, gpus=model_gpus, max_batch_requests=model_batch_requests)
     renders = RayRenderPool(render_replicas, max_replicas=render_max_replicas, app_name=app_name, soundfont=soundfont,
@@ -414,4 +438,4 @@ def ray_engine_service(
                          model_stage=model, render_pool=renders, **service_options)
 
 
-__all__ = ["RayModelStage", "RayRenderPool", "ray_engine_service", "replica_actors"]
+__all__ = ["RayModelStage", "RayRenderPool", "ray_engine_service", "release_leftover_apps", "replica_actors"]

@@ -264,3 +264,30 @@ async def test_the_global_rate_limit_is_marked_global(playground_factory: Playgr
                     assert (await response.json())["global"] is True
     assert answers[:2] == [(200, None, None), (200, None, None)] and answers[2] == (429, "true", "1.1 google")
     assert any(e.kind == "rate_limited" and e.data["global_"] for e in pg.events)
+
+
+async def test_two_shards_connected_at_once_each_receive_their_own_guilds_and_interactions(playground_factory: PlaygroundFactory, start_bot: StartBot) -> None:
+    from tests.helpers.playground import add_guilds_on_shards
+
+    pg = await playground_factory()
+    by_shard = await add_guilds_on_shards(pg, 2, 2)
+    bots = [await start_bot(ScopeBot(shard_id=shard, shard_count=2), pg) for shard in (0, 1)]
+    received: dict[int, list[int | None]] = {0: [], 1: []}
+    for shard, bot in enumerate(bots):
+
+        async def record(interaction: discord.Interaction, shard: int = shard) -> None:
+            received[shard].append(interaction.guild_id)
+
+        bot.add_listener(record, "on_interaction")
+    await bots[0].tree.sync()
+    for shard, bot in enumerate(bots):
+        assert {g.id for g in bot.guilds} == set(by_shard[shard])  # the first shard's session was not superseded
+    assert set(pg.state.gateway.shard_sessions) == {(0, 2), (1, 2)}
+    for shard in (0, 1):
+        guild = pg.guild(by_shard[shard][-1])
+        pg.add_member(guild, pg.users[0])
+        handle = await pg.run_command(pg.users[0], "where", channel_id=guild.default_channel.id)
+        assert (await handle.followup())["content"].startswith(f"guild {guild.id}")
+    handle = await pg.run_command(pg.users[0], "where", channel_id=pg.dm_channel_id(pg.users[0]))
+    assert (await handle.followup())["content"].startswith("dm")
+    assert received == {0: [by_shard[0][-1], None], 1: [by_shard[1][-1]]}  # DMs go to shard 0, as on Discord
