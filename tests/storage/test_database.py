@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from storage.database import MIGRATIONS_DIR, Database, MigrationError, discover_migrations, split_statements
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 LATEST = len(discover_migrations())
 

@@ -8,7 +8,7 @@ import pytest
 from engine.music import Piece
 from engine.request import ComposeRequest, EngineInputError
 from engine.service import EngineBusy, EngineFailure, EngineJob, EngineTimeout, JobKind
-from service_fakes import fake_composer, only_default_model
+from tests.helpers.service_fakes import FakeFaults, fake_composer, only_default_model
 
 
 def compose(user: str = "g:u", **request) -> EngineJob:
@@ -102,9 +102,9 @@ async def test_a_job_over_the_time_limit_fails_with_a_timeout(make_service):
 
 
 async def test_a_failing_model_call_fails_only_the_poisoned_request(make_service):
-    service = await make_service(pipeline_depth=3, per_user_cap=3)
+    service = await make_service(pipeline_depth=3, per_user_cap=3, faults=FakeFaults(model_raises={13}))
     good = [service.submit(compose(seed=1)), service.submit(compose(seed=2))]
-    bad = service.submit(compose(prompt="poison"))
+    bad = service.submit(compose(seed=13))
     with pytest.raises(EngineFailure, match=r"Something went wrong while writing your piece \(RuntimeError\)"):
         await bad.result()
     results = [await t.result() for t in good]
@@ -114,10 +114,10 @@ async def test_a_failing_model_call_fails_only_the_poisoned_request(make_service
 
 
 async def test_a_request_that_crashes_the_model_fails_alone_and_the_model_is_restarted(make_service):
-    service = await make_service(per_user_cap=3, pipeline_depth=3)
+    service = await make_service(per_user_cap=3, pipeline_depth=3, faults=FakeFaults(model_dies={13}))
     first_pid = service.model_pid()
     good = [service.submit(compose(seed=1)), service.submit(compose(seed=2))]
-    crasher = service.submit(compose(prompt="segfault"))
+    crasher = service.submit(compose(seed=13))
     with pytest.raises(EngineFailure, match="composer crashed"):
         await crasher.result()
     results = [await t.result() for t in good]
@@ -134,10 +134,10 @@ async def test_a_model_process_killed_while_idle_is_replaced_without_failing_any
 
 
 async def test_a_hung_model_is_killed_at_the_time_limit_and_restarted(make_service):
-    service = await make_service(timeout_s=0.5)
+    service = await make_service(timeout_s=0.5, faults=FakeFaults(model_hangs={13}))
     hung_pid = service.model_pid()
     with pytest.raises(EngineTimeout):
-        await service.submit(compose(prompt="hang")).result()
+        await service.submit(compose(seed=13)).result()
     # The next job goes to the restarted process; wait for it, so a loaded machine's slow start-up is not
     # counted against the job's own half-second limit.
     for _ in range(600):

@@ -11,7 +11,7 @@ from engine.postprocess import STYLE_RULES, empty_bars, postprocess_tokens
 from engine.request import ComposeRequest, EngineInputError
 from engine.tokens import decode
 from engine.vocab import MOODS
-from reference import clamp_ranges
+from tests.helpers.reference import clamp_ranges
 
 
 def _same(a: Piece, b: Piece) -> bool:
