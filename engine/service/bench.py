@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 from engine.request import ComposeRequest
 from engine.service.errors import EngineBusy, EngineFailure
-from engine.service.jobs import EngineJob
+from engine.service.jobs import EngineJob, JobTimings
 from engine.service.lag import LoopLagMonitor, percentile
 from engine.service.memory import resident_bytes
 from engine.service.service import MiB, EngineService
@@ -94,7 +94,7 @@ def bench_latency(n: int = 20, bars: int = 8, **service_options: Any) -> list[Be
     """One job at a time through the service (submit -> TrackResult): the service's share of end-to-end latency,
     with where the time went (the floor is render+encode of the same jobs, measured in the workers)."""
 
-    async def run() -> list[dict[str, float]]:
+    async def run() -> list[JobTimings]:
         async with EngineService(**service_options) as service:
             timings = []
             for request in itertools.islice(requests(bars), n + 1):
@@ -105,11 +105,11 @@ def bench_latency(n: int = 20, bars: int = 8, **service_options: Any) -> list[Be
     timings = asyncio.run(run())
 
     def column(key: str) -> list[float]:
-        return [t[key] for t in timings]
+        return [getattr(t, key) for t in timings]
 
     totals = column("total")
-    floor = [t["render"] + t["encode"] for t in timings]
-    overhead = [t["total"] - t["generate"] - t["render_stage"] for t in timings]  # queueing, batching, hand-offs
+    floor = [t.render + t.encode for t in timings]
+    overhead = [t.total - t.generate - t.render_stage for t in timings]  # queueing, batching, hand-offs
     ratio = statistics.median(totals) / statistics.median(floor)
     return [
         latency_row("service end to end, 1 in flight", totals, target="p99 <= 1000 ms", key="latency.e2e"),
@@ -138,7 +138,7 @@ def bench_throughput(seconds: float = 20.0, bars: int = 8, concurrency: int | No
 
     async def run() -> ThroughputResult:
         async with EngineService(**service_options) as service:
-            clients = concurrency or 2 * service.stats()["render_workers"] + 2
+            clients = concurrency or 2 * service.stats().render_workers + 2
             loop = asyncio.get_running_loop()
             stop_at = loop.time() + seconds
             finished: list[float] = []
@@ -155,7 +155,7 @@ def bench_throughput(seconds: float = 20.0, bars: int = 8, concurrency: int | No
                         failed += 1
                         continue
                     finished.append(loop.time())
-                    totals.append(result.timings["total"])
+                    totals.append(result.timings.total)
 
             async with LoopLagMonitor() as lag:
                 await asyncio.gather(*(client(i) for i in range(clients)))
@@ -165,7 +165,7 @@ def bench_throughput(seconds: float = 20.0, bars: int = 8, concurrency: int | No
         span = finished[-1] - finished[0] if len(finished) > 1 else float("nan")
         summary = lag.summary()
         return ThroughputResult((len(finished) - 1) / span, len(finished), failed, totals, summary.p50_ms, summary.p99_ms,
-                                stats["mean_batch_size"], memory)
+                                stats.mean_batch_size, memory)
 
     return asyncio.run(run())
 

@@ -67,7 +67,7 @@ async def test_composes_through_ray_share_one_model_call(make_ray_service):
     assert all(r.track.mp3.startswith(b"mp3") and r.composition.model_version == "v1" for r in results)
     assert service.model_version == "v1"
     stats = service.stats()
-    assert stats["completed"] == 8 and stats["batches_run"] == 1 and stats["render_workers"] == 2
+    assert stats.completed == 8 and stats.batches_run == 1 and stats.render_workers == 2
 
 
 async def test_serve_batch_merges_batches_that_arrive_while_the_model_is_busy(ray_cluster):
@@ -103,13 +103,13 @@ async def test_positions_count_down_and_cancellation_frees_places(make_ray_servi
         await withdrawn.result()
     # A job cancelled while it renders on the cluster: its place frees, the next job still finishes.
     rendering = service.submit(compose("g:b", seed=20))
-    while rendering.position() != 0 or service.stats()["in_flight"] == 0:
+    while rendering.position() != 0 or service.stats().in_flight == 0:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)
     assert rendering.cancel()
     after = await service.submit(compose("g:c", seed=21)).result()
     assert after.composition.request.seed == 21
-    assert service.stats()["cancelled"] == 2
+    assert service.stats().cancelled == 2
 
 
 async def test_a_job_past_the_timeout_gets_a_clear_answer_and_the_engine_recovers(make_ray_service):
@@ -171,7 +171,7 @@ async def test_a_killed_render_replica_is_retried_and_a_replica_that_keeps_dying
     ray.kill(ray.get_actor(replica, namespace="serve"), no_restart=False)
     result = await ticket.result()  # tried once more on the replica Serve put in its place
     assert result.composition.request.seed == 5
-    assert service.stats()["worker_crashes"] == 1
+    assert service.stats().worker_crashes == 1
     # A piece that kills every replica it is rendered on: one retry, then the user is told.
     with pytest.raises(EngineFailure, match="The audio renderer crashed while rendering your piece. Please try again."):
         await service.submit(compose(seed=6)).result()
@@ -185,7 +185,7 @@ async def test_a_model_replica_that_dies_fails_only_the_job_that_killed_it(make_
     assert (await good.result()).composition.request.seed == 1
     with pytest.raises(EngineFailure, match="The composer crashed while writing your piece"):
         await bad.result()
-    assert service.stats()["model_crashes"] >= 1
+    assert service.stats().model_crashes >= 1
     assert (await service.submit(compose(seed=3)).result()).composition.request.seed == 3
 
 
@@ -267,4 +267,4 @@ async def test_a_hung_model_replica_is_replaced_and_the_next_piece_is_made(make_
         await service.submit(compose(seed=1)).result()
     result = await service.submit(compose(seed=2)).result()  # on the replica Serve put in the hung one's place
     assert result.composition.request.seed == 2
-    assert service.stats()["model_hangs"] == 1
+    assert service.stats().model_hangs == 1

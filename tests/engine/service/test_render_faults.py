@@ -41,7 +41,7 @@ async def test_worker_killed_mid_job_fails_that_job_and_the_next_one_succeeds(ma
     assert (await waiting.result()).track.mp3
     assert (await service.submit(compose("g:a")).result()).track.mp3
     stats = service.stats()
-    assert stats["worker_crashes"] == 1 and stats["worker_restarts"] == 1
+    assert stats.worker_crashes == 1 and stats.worker_restarts == 1
     assert pid not in service.render_worker_pids()
 
 
@@ -52,7 +52,7 @@ async def test_a_crashing_job_does_not_take_down_jobs_on_other_workers(make_serv
     with pytest.raises(EngineFailure, match="renderer crashed"):
         await crash.result()
     assert (await slow.result()).track.mp3
-    await wait_for(lambda: service.stats()["worker_restarts"] == 1)
+    await wait_for(lambda: service.stats().worker_restarts == 1)
     assert len(service.render_worker_pids()) == 2
 
 
@@ -62,14 +62,14 @@ async def test_an_exception_in_the_renderer_is_reported_and_the_worker_kept(make
     with pytest.raises(EngineFailure, match=r"while rendering your piece \(ValueError\)"):
         await service.submit(compose("g:a", FAULTY)).result()
     assert (await service.submit(compose("g:a")).result()).track.mp3
-    assert service.render_worker_pids() == pids and service.stats()["worker_restarts"] == 0
+    assert service.render_worker_pids() == pids and service.stats().worker_restarts == 0
 
 
 async def test_a_hung_render_is_killed_at_the_time_limit(make_service):
     service = await make_service(timeout_s=0.5, faults=FakeFaults(render_seconds={FAULTY: 30}))
     with pytest.raises(EngineTimeout):
         await service.submit(compose("g:a", FAULTY)).result()
-    await wait_for(lambda: service.stats()["worker_hangs"] == 1 and service.stats()["worker_restarts"] == 1)
+    await wait_for(lambda: service.stats().worker_hangs == 1 and service.stats().worker_restarts == 1)
     assert (await service.submit(compose("g:a")).result()).track.mp3
 
 
@@ -81,12 +81,12 @@ async def test_a_lone_piece_draws_its_picture_on_a_second_idle_worker(make_servi
     result = await service.submit(compose("g:a")).result()
     sound_pid, picture_pid = result.track.arrangement, int(result.track.png.split(b":")[1])
     assert sound_pid != picture_pid and {sound_pid, picture_pid} == set(service.render_worker_pids())
-    assert result.timings["picture"] == 0.003 and result.timings["render"] == 0.002
+    assert result.timings.picture == 0.003 and result.timings.render == 0.002
     # Two pieces from one batch keep a worker each: nothing is split.
     pair = [service.submit(compose("g:a")), service.submit(compose("g:b"))]
     for ticket in pair:
         assert (await ticket.result()).track.png == b"png"
-    assert service.stats()["split_renders"] == 1
+    assert service.stats().split_renders == 1
 
 
 async def test_a_worker_killed_while_idle_costs_nobody_their_piece(make_service):
@@ -97,8 +97,8 @@ async def test_a_worker_killed_while_idle_costs_nobody_their_piece(make_service)
     await wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids))  # reaped
     await asyncio.sleep(0.2)  # and noticed by their executors
     assert (await service.submit(compose("g:a")).result()).track.mp3
-    await wait_for(lambda: service.stats()["worker_restarts"] == 2)
-    assert service.stats()["worker_crashes"] == 2 and service.stats()["failed"] == 0
+    await wait_for(lambda: service.stats().worker_restarts == 2)
+    assert service.stats().worker_crashes == 2 and service.stats().failed == 0
 
 
 async def test_a_renderer_that_cannot_start_says_why():
