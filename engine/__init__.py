@@ -3,4 +3,6 @@ ask (request, labels of styles and moods in vocab, prompt reading), the musical 
 (plan), the models and their training (model, train, finetune, checkpoint), generation (generate), the
 arranger (arrange), rendering to MIDI, MP3 and pictures (render), evaluation against real music
 (evaluation), the training corpus (data) and the service that runs it all in worker processes (service).
+The seams between them are torch-free: `composition` (what the model wrote), `protocols` (the Composer and
+the Engine the bot uses) and `errors` (every error a user sees carries its message).
 """
