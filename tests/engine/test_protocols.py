@@ -29,7 +29,7 @@ def test_the_fake_composer_takes_what_the_protocol_gives(method: str) -> None:
     assert isinstance(FakeComposer(), Composer)
 
 
-@pytest.mark.parametrize("member", ["model_version", "submit", "swap_model", "stats", "stop"])
+@pytest.mark.parametrize("member", ["model_version", "submit", "swap_model", "stats", "stop", "model_pid", "render_worker_pids"])
 def test_the_engine_services_have_what_the_bot_uses(member: str) -> None:
     from engine.service import EngineService
 
