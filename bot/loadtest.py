@@ -25,7 +25,7 @@ from bot.playground import InteractionHandle, Playground, configure_discord
 from engine.service.bench import BenchRow, latency_row, memory_rows
 from engine.service.lag import LoopLagMonitor
 from engine.service.memory import resident_bytes
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 
 MiB = 1024 * 1024
 ACK_DEADLINE_S = 3.0

@@ -153,7 +153,7 @@ async def seed_library(storage, guild_id: int, channel_id: int, n_tracks: int, n
     members in one server; returns the members' ids. Written straight into the database, in a few transactions."""
     import numpy as np
 
-    from engine.vocab import MOODS, STYLES
+    from engine.labels import MOODS, STYLES
     from storage import NewTrack
     from storage.database import utc_now
     from storage.tracks import _COLUMNS  # the same columns TrackRepository.add writes

@@ -28,7 +28,7 @@ from engine.plan import MusicalPlan, derive_seed, make_plan
 from engine.postprocess import decode_in_key, postprocess_tokens
 from engine.request import ComposeRequest, EngineInputError
 from engine.tokens import STEPS_PER_BAR, Encoded, encode
-from engine.vocab import STYLE_DERIVATION, STYLES
+from engine.labels import STYLE_DERIVATION, STYLES
 
 log = logging.getLogger(__name__)
 

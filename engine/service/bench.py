@@ -24,7 +24,7 @@ from engine.service.jobs import EngineJob, JobTimings
 from engine.service.lag import LoopLagMonitor, percentile
 from engine.service.memory import resident_bytes
 from engine.service.service import MiB, EngineService
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 
 STAGES = ("generate", "arrange", "render", "encode", "picture")
 

@@ -11,7 +11,7 @@ import numpy as np
 from engine.composition import Composition
 from engine.music import Piece
 from engine.request import MAX_BARS, MIN_BARS, ComposeRequest, EngineInputError
-from engine.vocab import normalise_mood, normalise_style
+from engine.labels import normalise_mood, normalise_style
 
 if TYPE_CHECKING:  # engine.render is heavy; the bot process only needs the type
     from engine.render import RenderedTrack

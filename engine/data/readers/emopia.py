@@ -11,7 +11,7 @@ from pathlib import Path
 from engine.data.midi import MidiReadError, midi_to_piece
 from engine.data.readers.base import Reader, ReaderError
 from engine.music import Piece
-from engine.vocab import nearest_mood
+from engine.labels import nearest_mood
 
 # Quadrant -> (valence, arousal). 0.6 rather than 1: a quadrant says which side, not how far.
 QUADRANTS = {1: (0.6, 0.6), 2: (-0.6, 0.6), 3: (-0.6, -0.6), 4: (0.6, -0.6)}

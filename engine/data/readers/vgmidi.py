@@ -10,7 +10,7 @@ from pathlib import Path
 from engine.data.midi import MidiReadError, midi_to_piece
 from engine.data.readers.base import Reader, ReaderError
 from engine.music import Piece
-from engine.vocab import nearest_mood
+from engine.labels import nearest_mood
 
 _SCALE = 0.6  # labels are signs; the mood plane's points sit inside the unit square
 

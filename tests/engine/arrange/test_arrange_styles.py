@@ -12,7 +12,7 @@ from engine.arrange.examples import folk_tune, ii_v_i
 from engine.arrange.patterns import PATTERNS_PATH, load_patterns
 from engine.arrange.styles import STYLE_SPECS
 from engine.music import Meter, Note
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 
 
 @pytest.mark.parametrize("style", STYLES)

@@ -11,7 +11,7 @@ from engine.music import Chord, Key, Meter, Note, Piece
 from engine.postprocess import STYLE_RULES, empty_bars, postprocess_tokens
 from engine.request import ComposeRequest, EngineInputError
 from engine.tokens import decode
-from engine.vocab import MOODS
+from engine.labels import MOODS
 from tests.helpers.reference import clamp_ranges
 
 
@@ -267,7 +267,7 @@ def test_open_choices_follow_the_seed_and_the_moods_minor_rates():
         assert abs(minor - MOOD_MINOR_RATE[mood]) < 0.04, (mood, minor)
         assert {r.key for r in resolved} == set(DEFAULT_KEYS["major"]) | set(DEFAULT_KEYS["minor"])
     styles = [resolve_request(ComposeRequest(seed=s)).style for s in range(2000)]
-    from engine.vocab import STYLES
+    from engine.labels import STYLES
 
     assert set(styles) == set(STYLES) and min(styles.count(s) for s in STYLES) > 100  # ~182 each
     assert resolve_request(ComposeRequest(seed=77)) == resolve_request(ComposeRequest(seed=77))
