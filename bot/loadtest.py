@@ -25,7 +25,7 @@ from bot.playground import InteractionHandle, Playground, configure_discord
 from engine.service.bench import BenchRow, latency_row, memory_rows
 from engine.service.lag import LoopLagMonitor
 from engine.service.memory import resident_bytes
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 
 MiB = 1024 * 1024
 ACK_DEADLINE_S = 3.0
@@ -137,14 +137,15 @@ class LoadReport:
         acks = [o.ack_seconds for o in self.outcomes if o.ack_seconds is not None]
         totals = [o.total_seconds for o in self.outcomes if o.kind == "track" and o.total_seconds is not None]
         return [
-            latency_row("load test: acknowledgement", acks, f"all < {ACK_DEADLINE_S:.0f} s"),
-            latency_row("load test: compose to track", totals),
+            latency_row("load test: acknowledgement", acks, f"all < {ACK_DEADLINE_S:.0f} s", key="load.ack"),
+            latency_row("load test: compose to track", totals, key="load.compose_to_track"),
             BenchRow("load test: answers", value=f"{self.count('track')} tracks, {self.count('busy')} busy, {self.count('error')} errors, "
-                     f"{self.count('unanswered')} unanswered of {len(self.outcomes)}", target="tracks or busy only"),
-            BenchRow("load test: late acknowledgements", value=str(self.late_acks), target="0"),
-            BenchRow("load test: ratings stored", value=f"{self.ratings_stored} of {self.ratings_made}", target="all"),
-            BenchRow("load test: errors logged", value=str(len(self.errors_logged)), target="0"),
-            BenchRow("load test: composes per second", value=f"{self.count('track') / self.seconds:.2f}", samples=self.count("track")),
+                     f"{self.count('unanswered')} unanswered of {len(self.outcomes)}", target="tracks or busy only", key="load.answers"),
+            BenchRow("load test: late acknowledgements", value=str(self.late_acks), target="0", key="load.late_acks"),
+            BenchRow("load test: ratings stored", value=f"{self.ratings_stored} of {self.ratings_made}", target="all", key="load.ratings_stored"),
+            BenchRow("load test: errors logged", value=str(len(self.errors_logged)), target="0", key="load.errors_logged"),
+            BenchRow("load test: composes per second", value=f"{self.count('track') / self.seconds:.2f}", samples=self.count("track"),
+                     key="load.composes_per_second"),
         ]
 
 
@@ -195,18 +196,21 @@ async def bench_e2e(n: int = 20, in_flight: int = 50, bars: int = 8, retrain_ste
         async with running_bot(Path(tmp), users=in_flight) as (playground, bot):
             await compose_once(playground, "bob", request_options(0, bars))  # warm-up: first render loads fonts
             singles = [await compose_once(playground, "bob", request_options(i, bars)) for i in range(1, n + 1)]
-            rows.append(latency_row(f"end to end through the playground, {bars} bars", [o.total_seconds for o in singles if o.total_seconds], "p50 <= 1.3 x floor, p99 <= 1 s"))
-            rows.append(latency_row("acknowledgement, one at a time", [o.ack_seconds for o in singles if o.ack_seconds]))
+            rows.append(latency_row(f"end to end through the playground, {bars} bars", [o.total_seconds for o in singles if o.total_seconds], "p50 <= 1.3 x floor, p99 <= 1 s",
+                                    key="e2e.end_to_end"))
+            rows.append(latency_row("acknowledgement, one at a time", [o.ack_seconds for o in singles if o.ack_seconds], key="e2e.ack"))
 
             start = time.perf_counter()
             burst = await asyncio.gather(*(compose_once(playground, f"user{i:03d}", request_options(100 + i, bars)) for i in range(in_flight)))
             elapsed = time.perf_counter() - start
-            rows.append(latency_row(f"acknowledgement with {in_flight} composes in flight", [o.ack_seconds for o in burst if o.ack_seconds], "p99 <= 100 ms"))
+            rows.append(latency_row(f"acknowledgement with {in_flight} composes in flight", [o.ack_seconds for o in burst if o.ack_seconds], "p99 <= 100 ms",
+                                    key="e2e.ack_in_flight"))
             tracks = sum(o.kind == "track" for o in burst)
-            rows.append(BenchRow(f"composes per second, {in_flight} at once", value=f"{tracks / elapsed:.2f}", samples=tracks))
+            rows.append(BenchRow(f"composes per second, {in_flight} at once", value=f"{tracks / elapsed:.2f}", samples=tracks, key="e2e.composes_per_second"))
             engine = bot.services.engine
-            rows.append(BenchRow("resident memory, bot process (with the playground)", value=f"{resident_bytes() / MiB:.0f} MB", target="<= 600 MB"))
-            rows += memory_rows(engine.render_worker_pids(), engine.model_pid())[1:]
+            rows.append(BenchRow("resident memory, bot process (with the playground)", value=f"{resident_bytes() / MiB:.0f} MB", target="<= 600 MB",
+                                 key="memory.bot"))
+            rows += [r for r in memory_rows(engine.render_worker_pids(), engine.model_pid()) if r.key != "memory.bot"]
 
             # Ratings for the retrain, then the event loop's lag while it runs (composes keep going meanwhile).
             # Three members rate (a server's taste needs ratings from 3+ members).
@@ -222,7 +226,7 @@ async def bench_e2e(n: int = 20, in_flight: int = 50, bars: int = 8, retrain_ste
             done = await playground.wait_for(lambda e: e.kind.startswith("message") and any(
                 m in str(e.data) for m in ("its own taste", "it is not used", "Promoted", "not promoted", "Retrain failed", "cancelled")), timeout=900)
             lag = await monitor.stop()
-            rows.append(BenchRow("event-loop lag during a retrain", lag.p50_ms, lag.p99_ms, samples=lag.samples, target="p99 <= 50 ms",
+            rows.append(BenchRow("event-loop lag during a retrain", lag.p50_ms, lag.p99_ms, samples=lag.samples, target="p99 <= 50 ms", key="e2e.retrain_lag",
                                  value="retrain finished" if "Retrain failed" not in str(done.data) else "retrain FAILED"))
     return rows
 

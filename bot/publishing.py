@@ -129,21 +129,8 @@ def track_files(track: Track, midi: bytes, mp3: bytes, png: bytes) -> list[disco
 
 
 def features_of(result: TrackResult) -> dict[str, float]:
-    """Musical features stored with a track for recommendations: cheap descriptors of the piece."""
-    piece = result.composition.piece
-    melody = piece.melody
-    pitches = [n.pitch for n in melody] or [60]
-    features = {
-        "tempo": float(piece.tempo),
-        "density": len(melody) / max(1, piece.bars),
-        "pitch_mean": float(sum(pitches) / len(pitches)),
-        "pitch_range": float(max(pitches) - min(pitches)),
-        "minor": 1.0 if piece.key.mode == "minor" else 0.0,
-        "duration": float(result.track.duration_seconds),
-    }
-    features["valence"] = float(result.composition.plan.mood.valence)
-    features["arousal"] = float(result.composition.plan.mood.arousal)
-    return features
+    """Musical features stored with a track for recommendations (engine.service.TrackFeatures), by name."""
+    return result.features().as_dict()
 
 
 class TrackPublisher:

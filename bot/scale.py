@@ -29,7 +29,7 @@ from typing import Any
 from bot.config import PROJECT_ROOT
 from bot.playground import InteractionHandle, Playground
 from bot.sharding import shard_of
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 
 MUSIC_COGS = ["plugins", "settings", "compose", "rating", "library", "recommend", "privacy", "retrain"]
 TRACK_FOOTER = re.compile(r"Track #(\d+)")

@@ -24,7 +24,7 @@ from engine.music import Piece
 from engine.request import MAX_BARS, MIN_BARS, ComposeRequest
 from engine.service import EngineJob
 from engine.tokens import piece_from_arrays
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 from storage import Scope, ServerSettings, Track
 from storage.taste import active_taste_path
 

@@ -13,7 +13,7 @@ from bot.errors import UserFacingError
 from bot.interactions import reply
 from bot.permissions import admin_only
 from bot.plugins import PluginManifest
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 from storage import DatabaseBusyError, ServerSettings, ServerSettingsError
 
 if TYPE_CHECKING:

@@ -22,6 +22,30 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 SHIPPED_CHECKPOINT = CHECKPOINT_DIR / "base.pt"
 
 
+@dataclass(frozen=True)
+class CorpusStats:
+    """What a checkpoint knows of its training corpus, read at generation (engine.train.corpus_stats writes it).
+
+    track_rates: the share of training segments with each optional track ("bass", "drums"); a track at 0 is
+        one the model never learned, so it is not sampled. mood_by_style: style -> {"valence": [mean, std],
+        "arousal": [mean, std]}. tempo_by_style: style -> [10th, 90th percentile tempo].
+    """
+
+    track_rates: dict[str, float] = field(default_factory=dict)
+    mood_by_style: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    tempo_by_style: dict[str, list[float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "CorpusStats | None":
+        """As stored in a checkpoint; None for a checkpoint without statistics."""
+        if not data:
+            return None
+        return cls(dict(data.get("track_rates", {})), dict(data.get("mood_by_style", {})), dict(data.get("tempo_by_style", {})))
+
+    def as_dict(self) -> dict:
+        return {"track_rates": self.track_rates, "mood_by_style": self.mood_by_style, "tempo_by_style": self.tempo_by_style}
+
+
 @dataclass
 class LoadedCheckpoint:
     model: ComposerModel
@@ -29,27 +53,27 @@ class LoadedCheckpoint:
     styles: list[str]  # the model's style vocabulary (condition indices)
     version: str
     metrics: dict = field(default_factory=dict)
-    stats: dict = field(default_factory=dict)  # corpus statistics used at generation (e.g. minor-key rates)
+    stats: CorpusStats | None = None  # None: an older checkpoint without corpus statistics
 
 
-def weights_hash(state: dict[str, torch.Tensor], stats: dict | None = None) -> str:
+def weights_hash(state: dict[str, torch.Tensor], stats: CorpusStats | None = None) -> str:
     """A short hash of everything that decides what a checkpoint generates: the weights and, when given,
     the corpus statistics the generator reads (they steer the model's condition)."""
     h = hashlib.sha256()
     for name in sorted(state):
         h.update(name.encode())
         h.update(state[name].detach().cpu().contiguous().numpy().tobytes())
-    if stats:
-        h.update(json.dumps(stats, sort_keys=True).encode())
+    if stats is not None:
+        h.update(json.dumps(stats.as_dict(), sort_keys=True).encode())
     return h.hexdigest()[:8]
 
 
-def make_version(config_name: str, state: dict[str, torch.Tensor], date: _dt.date | None = None, stats: dict | None = None) -> str:
+def make_version(config_name: str, state: dict[str, torch.Tensor], date: _dt.date | None = None, stats: CorpusStats | None = None) -> str:
     date = date or _dt.datetime.now(_dt.timezone.utc).date()
     return f"{config_name}-{date.isoformat()}-{weights_hash(state, stats)}"
 
 
-def save_checkpoint(path: str | Path, model: ComposerModel, styles: list[str], metrics: dict | None = None, stats: dict | None = None) -> str:
+def save_checkpoint(path: str | Path, model: ComposerModel, styles: list[str], metrics: dict | None = None, stats: CorpusStats | None = None) -> str:
     """Write an inference checkpoint; returns its version string."""
     state = {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()) for k, v in model.state_dict().items()}
     version = make_version(model.cfg.name, state, stats=stats)
@@ -60,7 +84,7 @@ def save_checkpoint(path: str | Path, model: ComposerModel, styles: list[str], m
         "styles": list(styles),
         "state_dict": state,
         "metrics": metrics or {},
-        "stats": stats or {},
+        "stats": stats.as_dict() if stats is not None else {},
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,4 +120,5 @@ def load_checkpoint(path: str | Path | None = None, device: str | torch.device =
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"The model checkpoint {path} (version {version}) does not fit the model: {exc}") from exc
     model.to(device).eval()
-    return LoadedCheckpoint(model, config, payload["styles"], version, payload.get("metrics", {}), payload.get("stats", {}))
+    return LoadedCheckpoint(model, config, payload["styles"], version, payload.get("metrics", {}),
+                            CorpusStats.from_dict(payload.get("stats")))

@@ -32,7 +32,7 @@ from engine.data.cache import SEGMENT_BARS, SEGMENT_STEPS, CorpusCache, pack_dru
 from engine.model import Condition, attribute_loss, critic_loss, generator_loss, kl_divergence, reconstruction_losses
 from engine.tokens import N_DRUMS, STEPS_PER_BAR
 from engine.train import TensorCorpus, encode_all
-from engine.vocab import MOODS, STYLE_DERIVATION
+from engine.labels import MOODS, STYLE_DERIVATION
 
 REPLAY_FILE = "replay.npz"  # shipped beside the checkpoint: a sample of the base corpus
 MIN_RATED_TRACKS = 3

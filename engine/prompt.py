@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from engine.vocab import MOOD_ALIASES, MOODS, STYLE_ALIASES, STYLES
+from engine.labels import MOOD_ALIASES, MOODS, STYLE_ALIASES, STYLES
 
 # keyword or phrase -> (style, mood); None abstains. Plural/-y forms are listed where people use them.
 PROMPT_KEYWORDS: dict[str, tuple[str | None, str | None]] = {

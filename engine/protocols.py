@@ -9,7 +9,7 @@ Ray backend's service, or a test's stand-in.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from engine.request import ComposeRequest
 
 if TYPE_CHECKING:
     from engine.service.jobs import EngineJob
+    from engine.service.service import EngineStats
     from engine.service.ticket import JobTicket
 
 
@@ -68,7 +69,13 @@ class Engine(Protocol):
         """Load another model version; the next batch uses it. Raises EngineFailure and keeps the current one."""
         ...
 
-    def stats(self) -> Any: ...
+    def stats(self) -> EngineStats: ...
+
+    def model_pid(self) -> int | None:
+        """The model process's pid (None while none runs), for memory reports."""
+        ...
+
+    def render_worker_pids(self) -> list[int]: ...
 
     async def stop(self) -> None:
         """Refuse new jobs, give in-flight ones a while to finish, then fail the rest. Safe to call twice."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from engine.errors import EngineError
 from engine.music import Key
-from engine.vocab import MOODS, STYLES, normalise_mood, normalise_style
+from engine.labels import MOODS, STYLES, normalise_mood, normalise_style
 
 MIN_BARS, MAX_BARS = 4, 32
 MIN_TEMPO, MAX_TEMPO = 40, 240

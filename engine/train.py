@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.checkpoint import save_checkpoint
+from engine.checkpoint import CorpusStats, save_checkpoint
 from engine.data.cache import CorpusCache
 from engine.model import (
     ComposerModel,
@@ -140,7 +140,7 @@ def cosine_lr(step: int, total: int, peak: float, min_fraction: float, warmup: i
     return peak * (min_fraction + (1 - min_fraction) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def corpus_stats(cache: CorpusCache) -> dict:
+def corpus_stats(cache: CorpusCache) -> CorpusStats:
     """Corpus facts the generator needs: which tracks the model learned (a track no training segment has,
     like drums in a corpus without drum parts, must not be sampled from an untrained head), and each
     style's valence/arousal mean and spread and its 10th-90th percentile tempos (engine.generate keeps the
@@ -153,8 +153,8 @@ def corpus_stats(cache: CorpusCache) -> dict:
             moods[style] = {name: [round(float(v[rows].mean()), 4), round(float(v[rows].std()), 4)]
                             for name, v in (("valence", cache.valence), ("arousal", cache.arousal))}
             tempos[style] = [round(float(t), 1) for t in np.percentile(cache.tempo[rows], [10, 90])]
-    return {"track_rates": {"bass": round(float(cache.has_bass[train].mean()), 4), "drums": round(float(cache.has_drums[train].mean()), 4)},
-            "mood_by_style": moods, "tempo_by_style": tempos}
+    rates = {"bass": round(float(cache.has_bass[train].mean()), 4), "drums": round(float(cache.has_drums[train].mean()), 4)}
+    return CorpusStats(track_rates=rates, mood_by_style=moods, tempo_by_style=tempos)
 
 
 class MetricsLog:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 from storage.recommender import Item, Recommender, RecommenderConfig
 
 LATENT_DIM = 32

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.vocab import normalise_mood, normalise_style
+from engine.labels import normalise_mood, normalise_style
 from storage import codec
 from storage.database import Database, utc_now
 

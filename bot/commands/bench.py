@@ -153,7 +153,7 @@ async def seed_library(storage, guild_id: int, channel_id: int, n_tracks: int, n
     members in one server; returns the members' ids. Written straight into the database, in a few transactions."""
     import numpy as np
 
-    from engine.vocab import MOODS, STYLES
+    from engine.labels import MOODS, STYLES
     from storage import NewTrack
     from storage.database import utc_now
     from storage.tracks import _COLUMNS  # the same columns TrackRepository.add writes
@@ -313,7 +313,7 @@ def bench_performance(stages: int = 30, e2e: int = 20, in_flight: int = 50, retr
 
     from bot.config import get_settings
     from bot.loadtest import bench_e2e
-    from engine.service.bench import BenchRow, bench_gpu_generation, bench_stages, print_table
+    from engine.service.bench import BenchRow, bench_gpu_generation, bench_stages, by_key, print_table
 
     _ready_to_write(markdown)  # a benchmark of minutes must not fail at the end for want of a folder
     started = time.perf_counter()
@@ -321,10 +321,11 @@ def bench_performance(stages: int = 30, e2e: int = 20, in_flight: int = 50, retr
     rows = asyncio.run(bench_e2e(n=e2e, in_flight=in_flight, bars=bars, retrain_steps=retrain_steps))
     settings = get_settings()
     stage_rows = bench_stages(stages, bars, checkpoint=settings.checkpoint, soundfont=settings.soundfont)
-    floor = next(r for r in stage_rows if r.metric == "render+encode floor")
-    e2e_row = next(r for r in rows if r.metric.startswith("end to end"))
-    ratio = BenchRow("end to end p50 / render+encode floor p50", value=f"{e2e_row.p50_ms / floor.p50_ms:.2f}x", target="<= 1.3x")
-    rows = stage_rows + [rows[0], ratio] + rows[1:] + bench_gpu_generation(bars=bars, checkpoint=settings.checkpoint)
+    floor = by_key(stage_rows)["stage.floor"]
+    e2e_row = by_key(rows)["e2e.end_to_end"]
+    ratio = BenchRow("end to end p50 / render+encode floor p50", value=f"{e2e_row.p50_ms / floor.p50_ms:.2f}x", target="<= 1.3x", key="e2e.over_floor")
+    others = [r for r in rows if r is not e2e_row]
+    rows = stage_rows + [e2e_row, ratio] + others + bench_gpu_generation(bars=bars, checkpoint=settings.checkpoint)
     title = f"Tunesmith performance, {bars} bars ({time.perf_counter() - started:.0f} s)"
     print_table(rows, title)
     if markdown is not None:

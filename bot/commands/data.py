@@ -8,7 +8,7 @@ import typer
 
 
 def _parse_source(text: str) -> tuple[Path, str]:
-    from engine.vocab import normalise_style
+    from engine.labels import normalise_style
 
     folder, sep, style = text.rpartition(":")
     if not sep or not folder:

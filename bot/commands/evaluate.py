@@ -143,7 +143,7 @@ def _form(console, model: str | None, n: int, bars: int, styles: list[str], seed
     from engine.evaluation.form_reference import REFERENCE_FILE, ReferenceError, load_reference
     from engine.evaluation.second_judge import SHIPPED_FILE, SecondJudge
     from engine.request import MAX_BARS, MIN_BARS
-    from engine.vocab import normalise_style
+    from engine.labels import normalise_style
 
     if not MIN_BARS <= bars <= MAX_BARS:
         raise typer.BadParameter(f"--bars must be between {MIN_BARS} and {MAX_BARS}")

@@ -1,11 +1,11 @@
-"""How a mood shapes an arrangement, derived from its valence and arousal (engine.vocab.MOODS)."""
+"""How a mood shapes an arrangement, derived from its valence and arousal (engine.labels.MOODS)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from engine.arrange.styles import STYLE_SPECS
-from engine.vocab import MOODS
+from engine.labels import MOODS
 
 
 @dataclass(frozen=True)

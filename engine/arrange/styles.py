@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pretty_midi
 
-from engine.vocab import STYLES
+from engine.labels import STYLES
 
 
 @dataclass(frozen=True)

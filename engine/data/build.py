@@ -29,7 +29,7 @@ from engine.data.readers.emopia import song_id
 from engine.data.readers.registry import Source
 from engine.data.segments import DEFAULT_HOP_BARS, piece_segments
 from engine.music import Piece
-from engine.vocab import MOODS, STYLE_DERIVATION, STYLES, nearest_mood
+from engine.labels import MOODS, STYLE_DERIVATION, STYLES, nearest_mood
 
 # Bump when readers or segmenting change what an item yields: invalidates the parsed-item cache.
 # 5: readers return labelled pieces (engine.data.labelled), Piece has no labels of its own.

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from engine.music import Piece
-from engine.vocab import nearest_mood
+from engine.labels import nearest_mood
 
 
 @dataclass(frozen=True)
 class Labels:
     """A source's labels for one piece; None where the source says nothing.
 
-    `style` is a style name (engine.vocab.STYLES, though a reader may give a name outside them, which the
+    `style` is a style name (engine.labels.STYLES, though a reader may give a name outside them, which the
     build replaces by the source's default style). `valence` (unpleasant -1 .. pleasant +1) and `arousal`
-    (calm -1 .. excited +1) are points on the mood plane of engine.vocab.MOODS, each in [-1, 1]; `mood` is
+    (calm -1 .. excited +1) are points on the mood plane of engine.labels.MOODS, each in [-1, 1]; `mood` is
     the name of one of those moods.
     """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from engine.data.cache import SPLITS
-from engine.vocab import STYLE_DERIVATION
+from engine.labels import STYLE_DERIVATION
 
 _MAX_DROPPED_LISTED = 40
 

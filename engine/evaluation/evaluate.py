@@ -30,7 +30,7 @@ from engine.evaluation.style_classifier import StyleClassifier
 from engine.music import Meter, Piece
 from engine.request import ComposeRequest
 from engine.tokens import decode
-from engine.vocab import MOODS, STYLE_DERIVATION
+from engine.labels import MOODS, STYLE_DERIVATION
 from engine.evaluation.reports import plain, to_json
 
 Generator = Callable[[list[ComposeRequest]], list[Piece]]

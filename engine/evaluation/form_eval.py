@@ -23,7 +23,7 @@ from scipy.stats import binom
 from engine.evaluation.form import arrangement_form, piece_form
 from engine.music import Piece
 from engine.request import ComposeRequest
-from engine.vocab import MOODS, STYLE_DERIVATION
+from engine.labels import MOODS, STYLE_DERIVATION
 from engine.evaluation.reports import plain, to_json
 
 DEFAULT_SEED = 900

@@ -44,7 +44,7 @@ from engine.evaluation.form import (
     ends_on_tonic, midi_notes_on_grid, piece_form, starts_on_tonic,
 )
 from engine.music import Meter, Piece
-from engine.vocab import STYLES
+from engine.labels import STYLES
 
 REFERENCE_FILE = Path(__file__).with_name("form_reference.json")
 SCHEMA_VERSION = 1

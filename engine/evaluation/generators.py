@@ -11,7 +11,7 @@ from engine.data.cache import CorpusCache
 from engine.music import STEPS_PER_BEAT, Chord, Key, Note, Piece
 from engine.request import ComposeRequest
 from engine.tokens import MODEL_QUALITIES, decode
-from engine.vocab import MOODS, STYLE_DERIVATION
+from engine.labels import MOODS, STYLE_DERIVATION
 
 
 class RandomGenerator:

@@ -13,7 +13,7 @@ import torch
 from engine.generate.assemble import block_chords
 from engine.generate.composer import Composer
 from engine.request import ComposeRequest
-from engine.vocab import MOODS
+from engine.labels import MOODS
 
 
 @dataclass(frozen=True)

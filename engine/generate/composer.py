@@ -19,7 +19,7 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 
-from engine.checkpoint import CHECKPOINT_DIR, load_checkpoint
+from engine.checkpoint import CHECKPOINT_DIR, CorpusStats, load_checkpoint
 from engine.composition import Composition
 from engine.generate.assemble import SEGMENT_BARS, apply_form, block_chords, block_materials
 from engine.model import ComposerModel, Condition, Segments, tempo_bucket
@@ -28,7 +28,7 @@ from engine.plan import MusicalPlan, derive_seed, make_plan
 from engine.postprocess import decode_in_key, postprocess_tokens
 from engine.request import ComposeRequest, EngineInputError
 from engine.tokens import STEPS_PER_BAR, Encoded, encode
-from engine.vocab import STYLE_DERIVATION, STYLES
+from engine.labels import STYLE_DERIVATION, STYLES
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,19 @@ Replan = Callable[[list[int], int], list[_Job]]
 
 class Composer:
     def __init__(self, model: ComposerModel, styles: list[str], model_version: str, device: str | torch.device = "cpu",
-                 novelty: NoveltyChecker | None = None, stats: dict | None = None, workers: int = 0):
+                 novelty: NoveltyChecker | None = None, stats: CorpusStats | None = None, workers: int = 0):
         """`workers` > 1 finishes large batches (post-processing, decoding, novelty) in that many forked processes."""
         self.model = model.eval()
         self.workers = workers
         self._pool = None
         # Tracks the training data never had (no drum parts, say) come back empty for the arranger to fill.
-        rates = (stats or {}).get("track_rates", {})
+        self.stats = stats
+        rates = stats.track_rates if stats is not None else {}
         self.writes_bass = rates.get("bass", 1.0) > 0
         self.writes_drums = rates.get("drums", 1.0) > 0
         self.styles = list(styles)
-        self.stats = stats or {}
-        self.mood_by_style = self.stats.get("mood_by_style", {})
-        self.tempo_by_style = self.stats.get("tempo_by_style", {})
+        self.mood_by_style = stats.mood_by_style if stats is not None else {}
+        self.tempo_by_style = stats.tempo_by_style if stats is not None else {}
         self._condition_rows: dict[tuple[str, str, str], tuple[int, float, float, int]] = {}
         self.model_version = model_version
         self.device = torch.device(device)

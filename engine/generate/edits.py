@@ -18,7 +18,7 @@ from engine.music import Key, Meter, Piece
 from engine.plan import derive_seed
 from engine.plan.resolve import MOOD_MINOR_RATE
 from engine.request import MAX_BARS, MAX_TEMPO, MIN_BARS, MIN_TEMPO, ComposeRequest, EngineInputError
-from engine.vocab import normalise_mood
+from engine.labels import normalise_mood
 
 if TYPE_CHECKING:
     from engine.generate.composer import Composer

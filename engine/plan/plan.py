@@ -14,7 +14,7 @@ import numpy as np
 from engine.music import Chord, Key, Meter
 from engine.request import ComposeRequest
 from engine.tokens import decode_harmony
-from engine.vocab import Mood
+from engine.labels import Mood
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from engine.plan.plan import MusicalPlan, Section
 from engine.plan.seeds import derive_seed, pick
 from engine.prompt import read_prompt
 from engine.request import MAX_BARS, MAX_TEMPO, MIN_BARS, MIN_TEMPO, ComposeRequest
-from engine.vocab import MOODS, STYLE_DERIVATION, STYLES
+from engine.labels import MOODS, STYLE_DERIVATION, STYLES
 
 # Default tempo per style (bpm) and a factor per mood: the tempo when neither the request nor its prompt gives one.
 STYLE_TEMPO: dict[str, int] = {

@@ -19,7 +19,7 @@ from engine.arrange.examples import folk_tune, ii_v_i
 from engine.plan import plan_for_piece
 from engine.render.audio import AudioRenderer
 from engine.render.loudness import loudness_lufs
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 
 CC7_MIN, CC7_MAX = 24, 127
 

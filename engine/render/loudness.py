@@ -6,7 +6,7 @@ import numpy as np
 import pyloudnorm
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from engine.vocab import MOODS
+from engine.labels import MOODS
 
 TARGET_LUFS = -16.0  # a mood of no particular arousal, and audio whose mood is unknown
 CEILING_DBFS = -1.0

@@ -12,9 +12,9 @@ renderer in render worker processes, both started by `EngineService.start()`.
 """
 
 from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout, ModelLoadError
-from engine.service.jobs import Composition, EngineJob, JobKind, TrackResult
+from engine.service.jobs import Composition, EngineJob, JobKind, JobTimings, TrackFeatures, TrackResult
 from engine.service.lag import LagSummary, LoopLagMonitor
-from engine.service.service import EngineService
+from engine.service.service import EngineService, EngineStats
 from engine.service.ticket import JobTicket
 
 __all__ = [
@@ -23,11 +23,14 @@ __all__ = [
     "EngineFailure",
     "EngineJob",
     "EngineService",
+    "EngineStats",
     "EngineTimeout",
     "JobKind",
+    "JobTimings",
     "JobTicket",
     "LagSummary",
     "LoopLagMonitor",
     "ModelLoadError",
+    "TrackFeatures",
     "TrackResult",
 ]

@@ -20,18 +20,22 @@ from typing import Any, Iterator
 
 from engine.request import ComposeRequest
 from engine.service.errors import EngineBusy, EngineFailure
-from engine.service.jobs import EngineJob
+from engine.service.jobs import EngineJob, JobTimings
 from engine.service.lag import LoopLagMonitor, percentile
 from engine.service.memory import resident_bytes
 from engine.service.service import MiB, EngineService
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 
 STAGES = ("generate", "arrange", "render", "encode", "picture")
 
 
 @dataclass(frozen=True)
 class BenchRow:
-    """One line of the benchmark table. Latencies in milliseconds; `value` for single numbers (rates, memory)."""
+    """One line of the benchmark table. Latencies in milliseconds; `value` for single numbers (rates, memory).
+
+    `metric` is the line as printed (it may name the run's parameters); `key` names the row for code that
+    looks it up ("latency.e2e", "stage.floor"): `by_key(rows)["stage.floor"]`, never a position in the list.
+    """
 
     metric: str
     p50_ms: float | None = None
@@ -39,6 +43,19 @@ class BenchRow:
     value: str = ""
     samples: int = 0
     target: str = ""
+    key: str = ""
+
+
+def by_key(rows: list[BenchRow]) -> dict[str, BenchRow]:
+    """The named rows of a table by their key (rows without one are left out); a key used twice is an error."""
+    named: dict[str, BenchRow] = {}
+    for row in rows:
+        if not row.key:
+            continue
+        if row.key in named:
+            raise ValueError(f"two benchmark rows are named {row.key!r}")
+        named[row.key] = row
+    return named
 
 
 def requests(bars: int) -> Iterator[ComposeRequest]:
@@ -47,8 +64,8 @@ def requests(bars: int) -> Iterator[ComposeRequest]:
         yield ComposeRequest(style=style, mood=mood, bars=bars, seed=seed).validated()
 
 
-def latency_row(metric: str, seconds: list[float], target: str = "") -> BenchRow:
-    return BenchRow(metric, percentile(seconds, 0.5) * 1000, percentile(seconds, 0.99) * 1000, samples=len(seconds), target=target)
+def latency_row(metric: str, seconds: list[float], target: str = "", key: str = "") -> BenchRow:
+    return BenchRow(metric, percentile(seconds, 0.5) * 1000, percentile(seconds, 0.99) * 1000, samples=len(seconds), target=target, key=key)
 
 
 def bench_stages(n: int = 30, bars: int = 8, checkpoint: Path | None = None, soundfont: Path | None = None) -> list[BenchRow]:
@@ -68,8 +85,8 @@ def bench_stages(n: int = 30, bars: int = 8, checkpoint: Path | None = None, sou
         for stage in STAGES[1:]:
             samples[stage].append(track.timings[stage])
         floor.append(track.timings["render"] + track.timings["encode"])
-    rows = [latency_row(stage, samples[stage]) for stage in STAGES]
-    rows.append(latency_row("render+encode floor", floor))
+    rows = [latency_row(stage, samples[stage], key=f"stage.{stage}") for stage in STAGES]
+    rows.append(latency_row("render+encode floor", floor, key="stage.floor"))
     return rows
 
 
@@ -77,7 +94,7 @@ def bench_latency(n: int = 20, bars: int = 8, **service_options: Any) -> list[Be
     """One job at a time through the service (submit -> TrackResult): the service's share of end-to-end latency,
     with where the time went (the floor is render+encode of the same jobs, measured in the workers)."""
 
-    async def run() -> list[dict[str, float]]:
+    async def run() -> list[JobTimings]:
         async with EngineService(**service_options) as service:
             timings = []
             for request in itertools.islice(requests(bars), n + 1):
@@ -88,19 +105,19 @@ def bench_latency(n: int = 20, bars: int = 8, **service_options: Any) -> list[Be
     timings = asyncio.run(run())
 
     def column(key: str) -> list[float]:
-        return [t[key] for t in timings]
+        return [getattr(t, key) for t in timings]
 
     totals = column("total")
-    floor = [t["render"] + t["encode"] for t in timings]
-    overhead = [t["total"] - t["generate"] - t["render_stage"] for t in timings]  # queueing, batching, hand-offs
+    floor = [t.render + t.encode for t in timings]
+    overhead = [t.total - t.generate - t.render_stage for t in timings]  # queueing, batching, hand-offs
     ratio = statistics.median(totals) / statistics.median(floor)
     return [
-        latency_row("service end to end, 1 in flight", totals, target="p99 <= 1000 ms"),
-        latency_row("  of which generate", column("generate")),
-        latency_row("  of which worker (arrange..picture + IPC)", column("render_stage")),
-        latency_row("  of which service overhead", overhead),
-        latency_row("  render+encode floor, same jobs", floor),
-        BenchRow("  e2e p50 / floor p50", value=f"{ratio:.2f}x", samples=len(totals), target="<= 1.3x (playground e2e)"),
+        latency_row("service end to end, 1 in flight", totals, target="p99 <= 1000 ms", key="latency.e2e"),
+        latency_row("  of which generate", column("generate"), key="latency.generate"),
+        latency_row("  of which worker (arrange..picture + IPC)", column("render_stage"), key="latency.worker"),
+        latency_row("  of which service overhead", overhead, key="latency.overhead"),
+        latency_row("  render+encode floor, same jobs", floor, key="latency.floor"),
+        BenchRow("  e2e p50 / floor p50", value=f"{ratio:.2f}x", samples=len(totals), target="<= 1.3x (playground e2e)", key="latency.e2e_over_floor"),
     ]
 
 
@@ -121,7 +138,7 @@ def bench_throughput(seconds: float = 20.0, bars: int = 8, concurrency: int | No
 
     async def run() -> ThroughputResult:
         async with EngineService(**service_options) as service:
-            clients = concurrency or 2 * service.stats()["render_workers"] + 2
+            clients = concurrency or 2 * service.stats().render_workers + 2
             loop = asyncio.get_running_loop()
             stop_at = loop.time() + seconds
             finished: list[float] = []
@@ -138,7 +155,7 @@ def bench_throughput(seconds: float = 20.0, bars: int = 8, concurrency: int | No
                         failed += 1
                         continue
                     finished.append(loop.time())
-                    totals.append(result.timings["total"])
+                    totals.append(result.timings.total)
 
             async with LoopLagMonitor() as lag:
                 await asyncio.gather(*(client(i) for i in range(clients)))
@@ -148,7 +165,7 @@ def bench_throughput(seconds: float = 20.0, bars: int = 8, concurrency: int | No
         span = finished[-1] - finished[0] if len(finished) > 1 else float("nan")
         summary = lag.summary()
         return ThroughputResult((len(finished) - 1) / span, len(finished), failed, totals, summary.p50_ms, summary.p99_ms,
-                                stats["mean_batch_size"], memory)
+                                stats.mean_batch_size, memory)
 
     return asyncio.run(run())
 
@@ -173,9 +190,10 @@ def bench_in_flight(jobs: int = 50, bars: int = 8, **service_options: Any) -> li
             failures = sum(isinstance(o, BaseException) for o in outcomes)
         summary = lag.summary()
         return [
-            latency_row(f"submit with {jobs} in flight", submit_seconds),
-            BenchRow(f"event-loop lag, {jobs} in flight", summary.p50_ms, summary.p99_ms, samples=summary.samples, target="p99 <= 50 ms"),
-            BenchRow(f"  {jobs} composes drained", value=f"{jobs - failures} ok, {failures} failed", samples=jobs),
+            latency_row(f"submit with {jobs} in flight", submit_seconds, key="in_flight.submit"),
+            BenchRow(f"event-loop lag, {jobs} in flight", summary.p50_ms, summary.p99_ms, samples=summary.samples, target="p99 <= 50 ms",
+                     key="in_flight.loop_lag"),
+            BenchRow(f"  {jobs} composes drained", value=f"{jobs - failures} ok, {failures} failed", samples=jobs, key="in_flight.drained"),
         ]
 
     return asyncio.run(run())
@@ -205,18 +223,18 @@ def bench_gpu_generation(batch_sizes: tuple[int, ...] = (1, 4, 16, 64), bars: in
             seconds.append(time.perf_counter() - started)
         per_second = size / statistics.median(seconds)
         rows.append(BenchRow(f"GPU generate, batch {size}", percentile(seconds, 0.5) * 1000, percentile(seconds, 0.99) * 1000,
-                             value=f"{per_second:.1f} pieces/s", samples=repeats))
+                             value=f"{per_second:.1f} pieces/s", samples=repeats, key=f"gpu.batch_{size}"))
     return rows
 
 
 def memory_rows(worker_pids: list[int] | None = None, model_pid: int | None = None) -> list[BenchRow]:
     """Resident memory of this (the bot's) process, and of the model process and render workers when given."""
-    rows = [BenchRow("resident memory, bot process", value=f"{resident_bytes() / MiB:.0f} MB", target="<= 600 MB")]
+    rows = [BenchRow("resident memory, bot process", value=f"{resident_bytes() / MiB:.0f} MB", target="<= 600 MB", key="memory.bot")]
     if model_pid:
-        rows.append(BenchRow("resident memory, model process", value=f"{resident_bytes(model_pid) / MiB:.0f} MB"))
+        rows.append(BenchRow("resident memory, model process", value=f"{resident_bytes(model_pid) / MiB:.0f} MB", key="memory.model"))
     if worker_pids:
         each = [resident_bytes(pid) / MiB for pid in worker_pids]
-        rows.append(BenchRow("resident memory, render workers", value=" + ".join(f"{m:.0f}" for m in each) + " MB"))
+        rows.append(BenchRow("resident memory, render workers", value=" + ".join(f"{m:.0f}" for m in each) + " MB", key="memory.render_workers"))
     return rows
 
 
@@ -247,10 +265,11 @@ def bench_service(stages: int = 30, latency: int = 20, seconds: float = 20.0, in
     try:
         rows += bench_latency(latency, bars, **service)
         throughput = bench_throughput(seconds, bars, **service)
-        rows.append(latency_row("service end to end, saturated", throughput.totals))
+        rows.append(latency_row("service end to end, saturated", throughput.totals, key="throughput.e2e"))
         rows.append(BenchRow("composes per second, sustained", value=f"{throughput.composes_per_second:.2f}/s",
-                             samples=throughput.completed, target=f"{throughput.failed} failed, mean batch {throughput.mean_batch_size:.1f}"))
-        rows.append(BenchRow("event-loop lag, saturated", throughput.lag_p50_ms, throughput.lag_p99_ms, target="p99 <= 50 ms"))
+                             samples=throughput.completed, target=f"{throughput.failed} failed, mean batch {throughput.mean_batch_size:.1f}",
+                             key="throughput.composes_per_second"))
+        rows.append(BenchRow("event-loop lag, saturated", throughput.lag_p50_ms, throughput.lag_p99_ms, target="p99 <= 50 ms", key="throughput.loop_lag"))
         rows += bench_in_flight(in_flight, bars, **service)
         rows += throughput.memory
         rows += bench_stages(stages, bars, checkpoint, soundfont)

@@ -11,7 +11,7 @@ import numpy as np
 from engine.composition import Composition
 from engine.music import Piece
 from engine.request import MAX_BARS, MIN_BARS, ComposeRequest, EngineInputError
-from engine.vocab import normalise_mood, normalise_style
+from engine.labels import normalise_mood, normalise_style
 
 if TYPE_CHECKING:  # engine.render is heavy; the bot process only needs the type
     from engine.render import RenderedTrack
@@ -100,17 +100,77 @@ def _check_added_bars(bars: int) -> None:
 
 
 @dataclass
-class TrackResult:
-    """A finished job: the model's composition, the rendered files and where the time went.
+class JobTimings:
+    """Where a job's time went, in seconds (None: the job did not get that far, or the stage did not run).
 
-    timings, in seconds: queue (submit to leaving the queue), generate (the whole batch's model call),
-    arrange, render, encode, picture (in the worker), render_stage (handing to a worker and back, wall
-    time), total (submit to result); plus batch_size, the number of jobs in its model batch.
+    queue: submit to leaving the queue; generate: the whole batch's model call; arrange, render, encode,
+    picture: in the render worker; render_stage: handing to a worker and back (wall time); total: submit to
+    result. batch_size: the number of jobs in its model batch.
     """
+
+    queue: float | None = None
+    generate: float | None = None
+    batch_size: int | None = None
+    arrange: float | None = None
+    render: float | None = None
+    encode: float | None = None
+    picture: float | None = None
+    render_stage: float | None = None
+    total: float | None = None
+
+    WORKER_STAGES = ("arrange", "render", "encode", "picture")
+
+    def add_worker_stages(self, stages: dict[str, float]) -> None:
+        """The render worker's own timings (RenderedTrack.timings: arrange, render, encode, picture)."""
+        for stage in self.WORKER_STAGES:
+            if stage in stages:
+                setattr(self, stage, stages[stage])
+
+    def measured(self) -> dict[str, float]:
+        """The timings that were measured, by name (for logs and tables)."""
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+
+@dataclass(frozen=True)
+class TrackFeatures:
+    """Cheap descriptors of a track, stored with it for recommendations (storage keeps them by name)."""
+
+    tempo: float
+    density: float  # melody notes per bar
+    pitch_mean: float
+    pitch_range: float
+    minor: float  # 1.0 in a minor key
+    duration: float  # seconds of audio
+    valence: float  # the plan's mood
+    arousal: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: float(value) for name, value in vars(self).items()}
+
+
+@dataclass
+class TrackResult:
+    """A finished job: the model's composition, the rendered files and where the time went."""
 
     composition: Composition
     track: "RenderedTrack"
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: JobTimings = field(default_factory=JobTimings)
+
+    def features(self) -> TrackFeatures:
+        """The track's features for recommendations: from the piece, its plan's mood and the audio's length."""
+        piece = self.composition.piece
+        melody = piece.melody
+        pitches = [n.pitch for n in melody] or [60]
+        return TrackFeatures(
+            tempo=float(piece.tempo),
+            density=len(melody) / max(1, piece.bars),
+            pitch_mean=float(sum(pitches) / len(pitches)),
+            pitch_range=float(max(pitches) - min(pitches)),
+            minor=1.0 if piece.key.mode == "minor" else 0.0,
+            duration=float(self.track.duration_seconds),
+            valence=float(self.composition.plan.mood.valence),
+            arousal=float(self.composition.plan.mood.arousal),
+        )
 
 
-__all__ = ["Composition", "EngineJob", "JobKind", "TrackResult"]
+__all__ = ["Composition", "EngineJob", "JobKind", "JobTimings", "TrackFeatures", "TrackResult"]

@@ -22,7 +22,7 @@ from typing import Any
 from engine.request import EngineInputError
 from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout, user_facing
 from engine.service.fair_queue import FairQueue
-from engine.service.jobs import Composition, EngineJob, TrackResult
+from engine.service.jobs import Composition, EngineJob, JobTimings, TrackResult
 from engine.service.model_stage import ModelStage
 from engine.service.model_worker import ComposerFactory
 from engine.service.render_pool import RenderPool
@@ -45,7 +45,34 @@ class JobEntry:
     admitted: float | None = None  # left the queue for the pipeline
     timer: asyncio.TimerHandle | None = None
     render_task: asyncio.Task[None] | None = None
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: JobTimings = field(default_factory=JobTimings)
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """A snapshot of the service: its queue, what it has done since it started, its processes' faults."""
+
+    model_version: str | None
+    queued: int
+    in_flight: int
+    users_waiting: int
+    batches_run: int
+    mean_batch_size: float
+    submitted: int
+    completed: int
+    failed: int
+    cancelled: int
+    timed_out: int
+    rejected_busy: int
+    model_crashes: int
+    model_hangs: int
+    worker_restarts: int
+    worker_crashes: int
+    worker_hangs: int
+    split_renders: int
+    render_workers: int
+    mean_render_seconds: float
+    p50_job_seconds: float | None
 
 
 class _Ewma:
@@ -237,32 +264,32 @@ class EngineService:
     def model_pid(self) -> int | None:
         return self._model.pid
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> EngineStats:
         renders = self._renders.stats
         totals = sorted(self._recent_totals)
-        return {
-            "model_version": self.model_version,
-            "queued": len(self._queue),
-            "in_flight": len(self._in_pipeline),
-            "users_waiting": len({e.job.user_key for e in self._queue}),
-            "batches_run": self._batches,
-            "mean_batch_size": self._batched_jobs / self._batches if self._batches else 0.0,
-            "submitted": self._counts["submitted"],
-            "completed": self._counts["completed"],
-            "failed": self._counts["failed"],
-            "cancelled": self._counts["cancelled"],
-            "timed_out": self._counts["timed_out"],
-            "rejected_busy": self._counts["rejected"],
-            "model_crashes": self._model.crashes,
-            "model_hangs": self._model.hangs,
-            "worker_restarts": renders.restarts,
-            "worker_crashes": renders.crashes,
-            "worker_hangs": renders.hangs,
-            "split_renders": renders.split_renders,
-            "render_workers": self._renders.size,
-            "mean_render_seconds": round(self._render_seconds.value, 3),
-            "p50_job_seconds": round(statistics.median(totals), 3) if totals else None,
-        }
+        return EngineStats(
+            model_version=self.model_version,
+            queued=len(self._queue),
+            in_flight=len(self._in_pipeline),
+            users_waiting=len({e.job.user_key for e in self._queue}),
+            batches_run=self._batches,
+            mean_batch_size=self._batched_jobs / self._batches if self._batches else 0.0,
+            submitted=self._counts["submitted"],
+            completed=self._counts["completed"],
+            failed=self._counts["failed"],
+            cancelled=self._counts["cancelled"],
+            timed_out=self._counts["timed_out"],
+            rejected_busy=self._counts["rejected"],
+            model_crashes=self._model.crashes,
+            model_hangs=self._model.hangs,
+            worker_restarts=renders.restarts,
+            worker_crashes=renders.crashes,
+            worker_hangs=renders.hangs,
+            split_renders=renders.split_renders,
+            render_workers=self._renders.size,
+            mean_render_seconds=round(self._render_seconds.value, 3),
+            p50_job_seconds=round(statistics.median(totals), 3) if totals else None,
+        )
 
     # ------------------------------------------------------------------ ticket host
 
@@ -318,7 +345,7 @@ class EngineService:
         now = loop.time()
         for entry in entries:
             entry.admitted = now
-            entry.timings["queue"] = now - entry.submitted
+            entry.timings.queue = now - entry.submitted
             self._in_pipeline.add(entry)
         self._notify()
         return entries
@@ -338,8 +365,8 @@ class EngineService:
         # A lone piece may use a second idle worker for its picture; a batch needs every worker for itself.
         may_split = sum(not isinstance(o, BaseException) for o in outcomes) == 1
         for entry, outcome in zip(entries, outcomes):
-            entry.timings["generate"] = seconds
-            entry.timings["batch_size"] = len(entries)
+            entry.timings.generate = seconds
+            entry.timings.batch_size = len(entries)
             if entry.future.done():  # cancelled or timed out while the model ran
                 continue
             if isinstance(outcome, EngineInputError):  # the user's input, told to them: not an operator's alarm
@@ -366,8 +393,8 @@ class EngineService:
             return
         render_stage = time.perf_counter() - started
         self._render_seconds.add(sum(track.timings.values()) or render_stage)
-        entry.timings.update(track.timings)
-        entry.timings["render_stage"] = render_stage
+        entry.timings.add_worker_stages(track.timings)
+        entry.timings.render_stage = render_stage
         self._finish(entry, result=TrackResult(composition, track, entry.timings))
 
     def _expire(self, entry: JobEntry) -> None:
@@ -389,7 +416,7 @@ class EngineService:
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
-        entry.timings["total"] = now - entry.submitted
+        entry.timings.total = now - entry.submitted
         if cancelled:
             entry.future.cancel()
             self._counts["cancelled"] += 1
@@ -399,7 +426,7 @@ class EngineService:
         else:
             entry.future.set_result(result)
             self._counts["completed"] += 1
-            self._recent_totals.append(entry.timings["total"])
+            self._recent_totals.append(now - entry.submitted)
             if entry.admitted is not None:
                 self._job_seconds.add(now - entry.admitted)
         if entry.timer is not None:
@@ -441,4 +468,4 @@ def _consume_exception(future: asyncio.Future) -> None:
         future.exception()
 
 
-__all__ = ["EngineService", "JobEntry"]
+__all__ = ["EngineService", "EngineStats", "JobEntry"]

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from engine.request import ComposeRequest
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 from storage.export import RatedTrack, _as_arrays
 
 MOOD_NAMES = list(MOODS)

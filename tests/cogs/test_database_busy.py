@@ -81,7 +81,7 @@ async def test_a_compose_asked_while_the_database_is_held_is_composed_and_stored
     bot = await start_bot(TunesmithBot(settings, sync_guild_id=playground.guild_id, engine=engine, guild_ready_timeout=0.05, reidentify_delay=0))
     storage = bot.services.storage
     carol = playground.user("carol").id
-    completed = engine.stats()["completed"]
+    completed = engine.stats().completed
     holder = await DatabaseHolder.hold(settings.database_path)
     try:
         handle = await playground.run_command("carol", "compose", {"style": "folk", "mood": "calm", "seed": 12})
@@ -91,7 +91,7 @@ async def test_a_compose_asked_while_the_database_is_held_is_composed_and_stored
         assert "composed anyway" in told["content"], told
 
         async def music_finished() -> bool:
-            return engine.stats()["completed"] > completed
+            return engine.stats().completed > completed
 
         await wait_until(music_finished)  # the engine finished while the database was still held
         assert await storage.tracks.by_user(carol) == []

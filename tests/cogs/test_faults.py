@@ -35,7 +35,7 @@ async def test_killed_render_worker_gives_a_clear_error_then_recovers(playground
     handle = await playground.run_command("bob", "compose", {"style": "jazz", "mood": "happy", "bars": 32, "seed": 3})
     await handle.acknowledged()
     for _ in range(200):  # wait until the job reaches a worker, then kill every worker
-        if engine.stats().get("in_flight"):
+        if engine.stats().in_flight:
             break
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.3)

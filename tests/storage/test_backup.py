@@ -13,7 +13,7 @@ from storage.backup import (
     AUTOMATIC_PREFIX, BackupSchedule, backup_database, check_database, list_backups, prune_backups, restore_database,
     take_backup,
 )  # fmt: skip
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 
 def damage(path: Path) -> None:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from storage import Storage
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 WRITER = Path(__file__).with_name("concurrent_writer.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]

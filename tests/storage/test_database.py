@@ -9,7 +9,7 @@ from storage import open_database
 from storage.database import MIGRATIONS_DIR, Database, MigrationError, discover_migrations, split_statements
 from storage.postgres import PostgresDatabase, is_postgres_url
 from tests.helpers.postgres import integrity_errors
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 LATEST = len(discover_migrations())
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from storage import Storage
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 WRITER = Path(__file__).with_name("rating_writer.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]

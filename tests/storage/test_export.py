@@ -7,7 +7,7 @@ import pytest
 
 from storage import Storage
 from storage.export import export_ratings, load_tokens, remove_user_from_exports
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 
 async def test_ratings_joined_with_latents_tokens_and_parameters(storage: Storage, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from storage import InvalidRatingError, Scope, Storage, UnknownTrackError
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 
 async def test_one_rating_per_user_per_track_upserts(storage: Storage) -> None:

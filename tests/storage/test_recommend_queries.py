@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage import Storage
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 
 async def test_recommendations_exclude_rated_and_own_tracks_and_carry_reasons(storage: Storage) -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from storage import Scope, Storage, UnknownTrackError
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 
 async def test_round_trip_keeps_every_field(storage: Storage) -> None:

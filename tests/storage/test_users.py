@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from storage import Storage
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 FORGOTTEN = 987654321012345678  # a Discord-sized id that no other value in the database can equal by chance
 OTHER = 123456789098765432

@@ -43,7 +43,7 @@ async def _alternating_latency(embedded: Callable[[], EngineService], on_ray: Ca
             service = (local, remote)[side]
             result = await service.submit(EngineJob.compose(request, user_key="bench:latency")).result()
             if i >= 4:  # the first two of each warm caches
-                totals[side].append(result.timings["total"])
+                totals[side].append(result.timings.total)
         return totals[0], totals[1]
 
 
@@ -55,7 +55,7 @@ async def _throughput(make: Callable[[], EngineService], n: int, bars: int) -> t
         tickets = [service.submit(EngineJob.compose(r, user_key=f"bench:{i}")) for i, r in enumerate(itertools.islice(requests(bars), n))]
         results = await asyncio.gather(*(t.result() for t in tickets))
         elapsed = time.perf_counter() - started
-        return n / elapsed, [r.timings["total"] for r in results]
+        return n / elapsed, [r.timings.total for r in results]
 
 
 def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str | None = None, rounds: int = 2,

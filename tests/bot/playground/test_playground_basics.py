@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playground_bots import PlaygroundTestBot
+from tests.helpers.playground_bots import PlaygroundTestBot
 
 from bot.playground import Playground
 

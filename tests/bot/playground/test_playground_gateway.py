@@ -7,7 +7,7 @@ import asyncio
 
 import discord
 import pytest
-from playground_bots import PlaygroundTestBot
+from tests.helpers.playground_bots import PlaygroundTestBot
 
 from bot.playground import Playground
 

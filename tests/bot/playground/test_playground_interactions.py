@@ -4,7 +4,7 @@ subcommands with permissions, ephemeral messages and attachment options."""
 from __future__ import annotations
 
 import pytest
-from playground_bots import PlaygroundTestBot
+from tests.helpers.playground_bots import PlaygroundTestBot
 
 from bot.playground import Playground, PlaygroundError
 

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import aiohttp
 import discord
-from playground_bots import PlaygroundTestBot
+from tests.helpers.playground_bots import PlaygroundTestBot
 
 from bot.playground import Playground
 

@@ -9,7 +9,7 @@ import io
 import aiohttp
 import discord
 import pytest
-from playground_bots import PlaygroundTestBot
+from tests.helpers.playground_bots import PlaygroundTestBot
 
 from bot.playground import InteractionFailed, Playground
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
-from playground_bots import PlaygroundTestBot
+from tests.helpers.playground_bots import PlaygroundTestBot
 
 from bot.playground import Playground
 from tests.helpers.page import page_headers

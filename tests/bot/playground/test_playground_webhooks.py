@@ -7,7 +7,7 @@ import json
 import aiohttp
 import discord
 import pytest
-from playground_bots import PlaygroundTestBot
+from tests.helpers.playground_bots import PlaygroundTestBot
 
 from bot.playground import Playground
 

@@ -7,12 +7,12 @@ import json
 import pytest
 
 from engine.arrange import STYLE_INSTRUMENTS, arrange, instruments_for, suggested_tempo
-from tests.engine.arrange.plans import plan_for
+from tests.helpers.plans import plan_for
 from engine.arrange.examples import folk_tune, ii_v_i
 from engine.arrange.patterns import PATTERNS_PATH, load_patterns
 from engine.arrange.styles import STYLE_SPECS
 from engine.music import Meter, Note
-from engine.vocab import MOODS, STYLES
+from engine.labels import MOODS, STYLES
 
 
 @pytest.mark.parametrize("style", STYLES)

@@ -9,7 +9,7 @@ import pytest
 from engine.arrange import arrange
 from engine.arrange.examples import folk_tune, ii_v_i
 from engine.music import Chord, Key, Note, Piece
-from tests.engine.arrange.plans import plan_for, with_sections
+from tests.helpers.plans import plan_for, with_sections
 
 SNARES_AND_TOMS = {37, 38, 40, 41, 43, 45, 47, 48, 50}
 TOMS = {41, 43, 45, 47, 48, 50}

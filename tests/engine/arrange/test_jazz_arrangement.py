@@ -7,7 +7,7 @@ import statistics
 import pytest
 
 from engine.arrange import arrange
-from tests.engine.arrange.plans import plan_for
+from tests.helpers.plans import plan_for
 from engine.arrange.examples import ii_v_i
 from engine.music import STEPS_PER_BEAT
 

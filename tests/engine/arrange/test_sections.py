@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.arrange.examples import ii_v_i
 from engine.arrange.sections import FormMap
-from tests.engine.arrange.plans import plan_for, with_sections
+from tests.helpers.plans import plan_for, with_sections
 
 BAND = {"Melody", "Piano", "Bass", "Drums", "Pad"}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.music import Piece
-from tests.engine.data.data_pieces import SHARED_DATA, scale_piece
+from tests.helpers.data_pieces import SHARED_DATA, scale_piece
 
 
 @pytest.fixture

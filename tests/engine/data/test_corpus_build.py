@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from tests.engine.data.data_pieces import scale_piece
+from tests.helpers.data_pieces import scale_piece
 
 from engine.data.build import build_corpus, split_of
 from engine.data.cache import CorpusCache

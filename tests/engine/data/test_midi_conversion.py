@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pretty_midi
 import pytest
-from tests.engine.data.data_pieces import scale_piece
+from tests.helpers.data_pieces import scale_piece
 
 from engine.data.midi import MidiReadError, load_midi, midi_to_piece, piece_to_midi, piece_to_midi_bytes, write_midi
 from engine.music import Key, Meter

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from tests.engine.data.data_pieces import scale_piece
+from tests.helpers.data_pieces import scale_piece
 
 from engine.data.mood import FEATURE_NAMES, agreement, estimate_valence_arousal, fit_weights, mood_features
 from engine.music import Chord, Key, Note

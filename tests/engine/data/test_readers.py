@@ -5,7 +5,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.engine.data.data_pieces import scale_piece
+from tests.helpers.data_pieces import scale_piece
 
 from engine.data.labelled import Labels, LabelledPiece
 from engine.data.midi import write_midi
@@ -19,7 +19,7 @@ from engine.data.readers.score_files import ScoreFileReader
 from engine.data.readers.vgmidi import VgmidiReader
 from engine.data.readers.wjd import WjdReader
 from engine.music import Key, Meter, Note
-from engine.vocab import STYLES
+from engine.labels import STYLES
 
 _WJD_MELODY = ["onset", "duration", "period", "division", "bar", "beat", "tatum", "beat_duration", "signature", "pitch", "loud_max",
                "loud_median", "phrase_id", "phrase_begin", "chorus_id", "chord", "form", "idea"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.data.cache import CorpusCache
-from tests.engine.evaluation.styled_corpus import make_cache
+from tests.helpers.styled_corpus import make_cache
 
 
 @pytest.fixture(scope="session")

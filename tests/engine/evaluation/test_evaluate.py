@@ -9,7 +9,7 @@ from rich.console import Console
 from engine.evaluation.evaluate import evaluate, mood_requests, train_style_classifier
 from engine.evaluation.generators import HeldOutGenerator, RandomGenerator
 from engine.evaluation.novelty import NoveltyIndex
-from engine.vocab import MOODS
+from engine.labels import MOODS
 
 
 @pytest.fixture(scope="module")

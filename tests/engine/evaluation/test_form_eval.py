@@ -1,26 +1,18 @@
-"""`tunesmith eval --form` and the comparison behind it, on hand-made pieces and a hand-made reference."""
+"""The comparison behind `tunesmith eval --form`, on hand-made pieces and a hand-made reference
+(the command itself: tests/bot/commands/test_eval_command.py)."""
 
 from __future__ import annotations
 
-import json
-import math
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.cli import app
 from engine.arrange import arrange as arrange_with_plan
 from engine.plan import plan_for_piece
 from engine.evaluation.form_eval import MEASURES, RATE, compare, evaluate_form, form_requests, reference_window
-from engine.evaluation.form_reference import WindowValues, aggregate, write_reference
+from engine.evaluation.form_reference import WindowValues, aggregate
 from engine.music import Chord, Key, Note, Piece
 from engine.request import ComposeRequest
-
-
-def reference_document(values: dict[str, list[float]], style: str = "folk", bars: int = 8) -> dict:
-    windows = [WindowValues(style, "train", "test-source", bars, {name: v}) for name, vs in values.items() for v in vs]
-    return {"schema": 1, "built": "2026-12-01", "sources": {}, "definitions": {}, "windows": aggregate(windows)}
+from tests.helpers.form_reference import reference_document
 
 
 def repeating_piece(request: ComposeRequest) -> Piece:
@@ -109,32 +101,6 @@ def test_held_out_figures_are_used_only_when_asked():
     assert {r.measure: r.inside for r in compare("folk", measured, reference, 8, "held_out").rows}["lag4_similarity"] is False
     with pytest.raises(ValueError):
         evaluate_form(generate_repeating, ["folk"], reference, n=1, part="valid")
-
-
-def test_the_cli_generates_with_the_shipped_model_and_writes_json(tmp_path: Path):
-    reference = reference_document({"chord_changes_per_bar": [0.5 + 0.1 * i for i in range(12)], "starts_on_tonic": [1.0] * 6 + [0.0] * 6})
-    ref_path = write_reference(reference, tmp_path / "ref.json")
-    out = tmp_path / "form.json"
-    result = CliRunner().invoke(app, ["eval", "--form", "--n", "2", "--style", "folk", "--bars", "8", "--reference", str(ref_path),
-                                      "--json", str(out), "--markdown", str(tmp_path / "form.md")])
-    assert result.exit_code == 0, result.output
-    assert "first chord is the tonic" in result.output and "n/a" in result.output
-    report = json.loads(out.read_text())
-    assert report["seeds"] == [900, 901] and report["bars"] == 8 and report["generator"] == "model shipped"
-    [folk] = report["styles"]
-    rows = {r["measure"]: r for r in folk["rows"]}
-    assert rows["chord_changes_per_bar"]["inside"] in (True, False)
-    assert rows["band_notes_per_bar"]["defined"] == 2  # arranged
-    assert rows["melody_velocity_sd"]["inside"] is None
-    assert "| chord changes per bar |" in (tmp_path / "form.md").read_text()
-
-
-def test_the_cli_refuses_a_missing_reference_and_bad_bars(tmp_path: Path):
-    runner = CliRunner()
-    missing = runner.invoke(app, ["eval", "--form", "--model", "random", "--reference", str(tmp_path / "none.json")])
-    assert missing.exit_code != 0 and "--build-form-reference" in missing.output
-    bad = runner.invoke(app, ["eval", "--form", "--model", "random", "--bars", "64"])
-    assert bad.exit_code != 0 and "--bars" in bad.output
 
 
 def arrange(piece, request):

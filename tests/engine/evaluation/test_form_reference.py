@@ -15,7 +15,7 @@ from engine.evaluation.form_reference import (
     pop909_band_values, spread_items, summarise, validate_reference, window_starts, write_reference,
 )
 from engine.music import Chord, Key, Meter, Note, Piece
-from engine.vocab import STYLES
+from engine.labels import STYLES
 
 
 def tune(bars: int, *, pickup: bool = False, source: str = "essen", velocity: int = 90) -> Piece:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.engine.evaluation.styled_corpus import synthetic_piece
+from tests.helpers.styled_corpus import synthetic_piece
 
 from engine.evaluation.novelty import NoveltyIndex, melody_events, ngram_hashes, piece_melody
 from engine.music import Note, Piece

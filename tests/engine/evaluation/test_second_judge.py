@@ -11,7 +11,7 @@ import pytest
 from engine.evaluation import second_judge
 from engine.evaluation.second_judge import SecondJudge, accuracy_by_style, count_matrix, melody_ngrams, train_second_judge
 from engine.music import Key, Note, Piece
-from tests.engine.evaluation.styled_corpus import STYLES, synthetic_piece
+from tests.helpers.styled_corpus import STYLES, synthetic_piece
 
 
 def test_ngrams_do_not_depend_on_the_key():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.engine.evaluation.styled_corpus import synthetic_piece
+from tests.helpers.styled_corpus import synthetic_piece
 
 from engine.evaluation.evaluate import train_style_classifier
 from engine.evaluation.features import N_FEATURES, cache_features, piece_features

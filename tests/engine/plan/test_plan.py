@@ -11,7 +11,7 @@ from engine.plan.harmony import numeral_token, progression_beats
 from engine.plan.pop_forms import learned_structures, melodic_structure
 from engine.request import ComposeRequest
 from engine.tokens import token_chord
-from engine.vocab import STYLES
+from engine.labels import STYLES
 
 
 def _plan(**kw):

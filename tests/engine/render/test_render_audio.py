@@ -71,7 +71,7 @@ def test_loudness_keeps_the_moods_apart(renderer, style):
 
 
 def test_every_mood_has_a_target_ordered_by_arousal():
-    from engine.vocab import MOODS
+    from engine.labels import MOODS
 
     by_arousal = sorted(MOODS, key=lambda m: MOODS[m].arousal)
     targets = [target_lufs(m) for m in by_arousal]

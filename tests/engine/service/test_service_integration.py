@@ -34,11 +34,11 @@ async def test_real_composer_and_renderer_through_the_service():
         ]
         first, other, again = await asyncio.gather(*(t.result() for t in tickets))
         stats = service.stats()
-    assert stats["batches_run"] == 1 and stats["completed"] == 3
+    assert stats.batches_run == 1 and stats.completed == 3
     assert first.composition.model_version == service.model_version
     assert first.composition.request.style == "jazz" and first.composition.piece.bars == 4
     assert first.track.midi.startswith(b"MThd") and first.track.png.startswith(b"\x89PNG")
     assert len(first.track.mp3) > 1000 and first.track.duration_seconds > 1
     assert again.track.midi == first.track.midi  # same seed, same model: the same piece
     assert other.track.midi != first.track.midi
-    assert {"queue", "generate", "arrange", "render", "encode", "picture", "total"} <= set(first.timings)
+    assert {"queue", "generate", "arrange", "render", "encode", "picture", "total"} <= set(first.timings.measured())

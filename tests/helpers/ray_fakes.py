@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service_fakes import FakeComposer, fake_composer
+from tests.helpers.service_fakes import FakeComposer, fake_composer
 
 
 def fake_composer_unless_missing(path: Path | None, delay_s: float = 0.0) -> FakeComposer:

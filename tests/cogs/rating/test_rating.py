@@ -8,7 +8,7 @@ import pytest_asyncio
 from bot.client import TunesmithBot
 from bot.playground import Playground
 from bot.playground import events as ev
-from tests.cogs.rating_support import all_handled, assert_ratings_match_reactions, eventually, post_track, rule_from_playground
+from tests.helpers.rating import all_handled, assert_ratings_match_reactions, eventually, post_track, rule_from_playground
 from tests.helpers.bot import StartTunesmith, answer
 
 UNLIMITED = 1_000_000  # these tests are about order, not the rate limit

@@ -10,9 +10,9 @@ from bot.client import TunesmithBot
 from bot.playground import Playground, PlaygroundError
 from bot.publishing import RATING_EMOJI
 from storage import Scope, Track
-from tests.cogs.rating_support import eventually, rating_cog
+from tests.helpers.rating import eventually, rating_cog
 from tests.helpers.bot import StartTunesmith
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 
 async def post_in_dm(playground: Playground, bot: TunesmithBot, user_id: int) -> tuple[Track, int]:

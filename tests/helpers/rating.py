@@ -15,7 +15,7 @@ from bot.playground import Playground
 from bot.playground import events as ev
 from bot.publishing import RATING_EMOJI
 from storage import Storage, Track
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 _sentinels = itertools.count(1)
 

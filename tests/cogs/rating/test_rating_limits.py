@@ -4,7 +4,7 @@ the member is told once, and their ratings catch up with their reactions when th
 from __future__ import annotations
 
 from bot.playground import Playground
-from tests.cogs.rating_support import all_handled, assert_ratings_match_reactions, handled_so_far, post_track
+from tests.helpers.rating import all_handled, assert_ratings_match_reactions, handled_so_far, post_track
 from tests.helpers.bot import StartTunesmith
 
 RATE, WINDOW_S = 4, 8.0

@@ -1,20 +1,17 @@
-"""Shared fixtures: one tiny model trained for a few steps on a synthetic cache, once per test session."""
+"""Model fixtures: one tiny model trained for a few steps on a synthetic cache, once per test session.
+
+Registered by the conftest.py of the folders whose tests use them (tests/engine/, tests/bot/commands/).
+"""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from synthetic import synthetic_cache  # noqa: E402
-
-from engine.generate import Composer  # noqa: E402
-from engine.model_config import get_config  # noqa: E402
-from engine.train import train  # noqa: E402
+from engine.generate import Composer
+from engine.model_config import get_config
+from engine.train import train
+from tests.helpers.synthetic import synthetic_cache
 
 # The test machines are small and shared: one intra-op thread avoids contention on these tiny models.
 torch.set_num_threads(1)

@@ -1,10 +1,12 @@
-"""Small stand-ins for the Composer and render_track with the same signatures, fast and scriptable.
+"""Small stand-ins for the Composer and render_track with the same signatures, fast and with explicit faults.
 
-They run in the service's worker processes, so they live at module level and are picklable. The request's
-`prompt` scripts them: "poison" makes the model raise on that request, "segfault" kills the model process,
-"hang" makes the model sleep for a minute,
-"crash" kills the render worker, "explode" makes the renderer raise, "slow:<s>" renders for <s> seconds,
-"marker:<path>" writes the render worker's pid to <path> and then renders slowly (so a test can kill it).
+They run in the service's worker processes, so they live at module level and are picklable; the faults
+travel with them as a `FakeFaults` (a dataclass of switches, each naming the seeds of the requests it
+hits), bound into the factory and the render function with functools.partial:
+
+    faults = FakeFaults(model_raises={13}, renderer_dies={6})
+    EngineService(composer_factory=partial(fake_composer, faults=faults), render_fn=partial(fake_render, faults=faults))
+
 A composition's latent is [seed, size of the generate() call that wrote it], so tests can see the batching.
 """
 
@@ -15,6 +17,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,22 @@ from engine.request import MAX_BARS, ComposeRequest
 from engine.service.render_worker import RenderTask
 
 
+@dataclass(frozen=True)
+class FakeFaults:
+    """What goes wrong in the fakes, by the seed of the request it happens to (no switch set: nothing does)."""
+
+    model_raises: Collection[int] = ()  # the model raises RuntimeError on these requests (and on any batch holding one)
+    model_dies: Collection[int] = ()  # a batch holding one kills the model process (SIGKILL)
+    model_hangs: Collection[int] = ()  # a batch holding one sleeps for a minute
+    renderer_dies: Collection[int] = ()  # the render worker is killed (SIGKILL)
+    renderer_raises: Collection[int] = ()  # the renderer raises ValueError("ffmpeg said no")
+    render_seconds: Mapping[int, float] = field(default_factory=dict)  # these renders take this long
+    pid_files: Mapping[int, str] = field(default_factory=dict)  # the worker writes its pid there, then renders for 2 s
+
+
+NO_FAULTS = FakeFaults()
+
+
 @dataclass
 class FakeTrack:
     midi: bytes
@@ -39,12 +58,15 @@ class FakeTrack:
 
 
 class FakeComposer:
-    def __init__(self, model_version: str = "fake-1", delay_s: float = 0.0) -> None:
+    """A Composer (engine.protocols.Composer) that writes a seeded scale-like melody at once."""
+
+    def __init__(self, model_version: str = "fake-1", delay_s: float = 0.0, faults: FakeFaults = NO_FAULTS) -> None:
         self.model_version = model_version
         self.delay_s = delay_s
+        self.faults = faults
 
     def _compose(self, request: ComposeRequest, kind: str = "compose", batch_size: int = 1) -> Composition:
-        if request.prompt == "poison":
+        if request.seed in self.faults.model_raises:
             raise RuntimeError("poisoned request")
         seed = request.seed if request.seed is not None else random.randrange(2**31)
         plan = make_plan(replace(request, seed=seed, style=request.style or "jazz", mood=request.mood or "calm"))
@@ -55,11 +77,12 @@ class FakeComposer:
 
     def generate(self, requests: list[ComposeRequest]) -> list[Composition]:
         time.sleep(self.delay_s)
-        if any(r.prompt == "hang" for r in requests):
+        seeds = {r.seed for r in requests}
+        if seeds & set(self.faults.model_hangs):
             time.sleep(60)
-        if any(r.prompt == "segfault" for r in requests):
+        if seeds & set(self.faults.model_dies):
             os.kill(os.getpid(), signal.SIGKILL)
-        if any(r.prompt == "poison" for r in requests):
+        if seeds & set(self.faults.model_raises):
             raise RuntimeError("poisoned batch")
         return [self._compose(r, batch_size=len(requests)) for r in requests]
 
@@ -84,9 +107,9 @@ class FakeComposer:
         return np.zeros(4, dtype=np.float32)
 
 
-def fake_composer(path: Path | None, delay_s: float = 0.0) -> FakeComposer:
+def fake_composer(path: Path | None, delay_s: float = 0.0, faults: FakeFaults = NO_FAULTS) -> FakeComposer:
     """A composer factory: the model version is the checkpoint's file name ("v1" for the default model)."""
-    return FakeComposer(model_version=path.name if path else "v1", delay_s=delay_s)
+    return FakeComposer(model_version=path.name if path else "v1", delay_s=delay_s, faults=faults)
 
 
 def only_default_model(path: Path | None) -> FakeComposer:
@@ -96,17 +119,17 @@ def only_default_model(path: Path | None) -> FakeComposer:
     return FakeComposer(model_version="v1")
 
 
-def fake_render(task: RenderTask) -> FakeTrack:
+def fake_render(task: RenderTask, faults: FakeFaults = NO_FAULTS) -> FakeTrack:
     """Runs in a worker process. The MIDI bytes are a digest of the notes, so equal pieces give equal MIDI."""
-    script = task.piece.name
-    if script == "crash":
+    seed = task.plan.request.seed
+    if seed in faults.renderer_dies:
         os.kill(os.getpid(), signal.SIGKILL)
-    if script == "explode":
+    if seed in faults.renderer_raises:
         raise ValueError("ffmpeg said no")
-    if script.startswith("slow:"):
-        time.sleep(float(script.split(":", 1)[1]))
-    if script.startswith("marker:"):
-        Path(script.split(":", 1)[1]).write_text(str(os.getpid()))
+    if seed in faults.render_seconds:
+        time.sleep(faults.render_seconds[seed])
+    if seed in faults.pid_files:
+        Path(faults.pid_files[seed]).write_text(str(os.getpid()))
         time.sleep(2.0)
     notes = repr([(n.pitch, n.start, n.duration) for n in task.piece.melody]).encode()
     midi = hashlib.sha256(notes).digest()
@@ -114,11 +137,12 @@ def fake_render(task: RenderTask) -> FakeTrack:
                      arrangement=None, timings={"arrange": 0.001, "render": 0.002, "encode": 0.001, "picture": 0.001})
 
 
-def fake_sound(task: RenderTask) -> FakeTrack:
+def fake_sound(task: RenderTask, faults: FakeFaults = NO_FAULTS) -> FakeTrack:
     """The audio half of a split render; the worker's pid stands in for the arrangement."""
-    return replace(fake_render(task), png=b"", arrangement=os.getpid(),
+    return replace(fake_render(task, faults), png=b"", arrangement=os.getpid(),
                    timings={"arrange": 0.001, "render": 0.002, "encode": 0.001})
 
 
 def fake_picture(task: RenderTask) -> tuple[bytes, float]:
     return f"png:{os.getpid()}".encode(), 0.003
+

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.music import Chord, Key, Meter, Note, Piece
 
 # The same variable as the settings' shared_data_dir, so a run can point elsewhere (or nowhere, to check the skips).
-SHARED_DATA = Path(os.environ.get("TUNESMITH_SHARED_DATA_DIR", Path(__file__).resolve().parents[3].parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("TUNESMITH_SHARED_DATA_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 
 
 def scale_piece(bars: int = 8, key: Key = Key(0, "major"), meter: Meter = Meter(4, 4), tempo: float = 120.0, offset: int = 0) -> Piece:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.engine.data.data_pieces import scale_piece
+from tests.helpers.data_pieces import scale_piece
 from typer.testing import CliRunner
 
 from bot.cli import app

@@ -12,10 +12,8 @@ import pytest
 from engine.request import ComposeRequest
 from engine.service import EngineFailure, EngineJob, EngineTimeout
 from engine.service.ray_backend import LocalRayCluster, RayModelStage, connect, ray_engine_service
-from ray_fakes import fake_composer_unless_missing
-from service_fakes import fake_composer, fake_render
-
-HERE = Path(__file__).resolve().parent
+from tests.helpers.ray_fakes import fake_composer_unless_missing
+from tests.helpers.service_fakes import NO_FAULTS, FakeFaults, fake_composer, fake_render
 
 pytest.importorskip("ray.serve", reason="the Ray backend's tests need tunesmith[scale]")
 
@@ -30,7 +28,7 @@ def call_size(result) -> int:
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    cluster = LocalRayCluster(head_cpus=2, workers=1, worker_cpus=2, pythonpath=[HERE])
+    cluster = LocalRayCluster(head_cpus=2, workers=1, worker_cpus=2)  # its workers import tests.helpers from the checkout
     try:
         address = cluster.start()
         connect(address)
@@ -43,9 +41,9 @@ def ray_cluster():
 async def make_ray_service(ray_cluster):
     started = []
 
-    async def make(model_delay_s: float = 0.0, **options):
-        options.setdefault("composer_factory", partial(fake_composer, delay_s=model_delay_s))
-        options.setdefault("render_fn", fake_render)
+    async def make(model_delay_s: float = 0.0, faults: FakeFaults = NO_FAULTS, **options):
+        options.setdefault("composer_factory", partial(fake_composer, delay_s=model_delay_s, faults=faults))
+        options.setdefault("render_fn", partial(fake_render, faults=faults))
         options.setdefault("model_cpus", 0.5)
         options.setdefault("render_cpus", 0.5)
         service = ray_engine_service(None, None, address=ray_cluster, app_name=f"t{len(started)}", **options)
@@ -69,7 +67,7 @@ async def test_composes_through_ray_share_one_model_call(make_ray_service):
     assert all(r.track.mp3.startswith(b"mp3") and r.composition.model_version == "v1" for r in results)
     assert service.model_version == "v1"
     stats = service.stats()
-    assert stats["completed"] == 8 and stats["batches_run"] == 1 and stats["render_workers"] == 2
+    assert stats.completed == 8 and stats.batches_run == 1 and stats.render_workers == 2
 
 
 async def test_serve_batch_merges_batches_that_arrive_while_the_model_is_busy(ray_cluster):
@@ -89,8 +87,8 @@ async def test_serve_batch_merges_batches_that_arrive_while_the_model_is_busy(ra
 
 
 async def test_positions_count_down_and_cancellation_frees_places(make_ray_service):
-    service = await make_ray_service(pipeline_depth=1, per_user_cap=5)
-    slow = service.submit(compose("g:a", prompt="slow:1.5", seed=1))
+    service = await make_ray_service(pipeline_depth=1, per_user_cap=5, faults=FakeFaults(render_seconds={1: 1.5, 20: 2}))
+    slow = service.submit(compose("g:a", seed=1))
     while slow.position() != 0:
         await asyncio.sleep(0.01)
     queued = [service.submit(compose(f"g:{i}", seed=10 + i)) for i in range(3)]
@@ -104,20 +102,20 @@ async def test_positions_count_down_and_cancellation_frees_places(make_ray_servi
     with pytest.raises(asyncio.CancelledError):
         await withdrawn.result()
     # A job cancelled while it renders on the cluster: its place frees, the next job still finishes.
-    rendering = service.submit(compose("g:b", prompt="slow:2", seed=20))
-    while rendering.position() != 0 or service.stats()["in_flight"] == 0:
+    rendering = service.submit(compose("g:b", seed=20))
+    while rendering.position() != 0 or service.stats().in_flight == 0:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)
     assert rendering.cancel()
     after = await service.submit(compose("g:c", seed=21)).result()
     assert after.composition.request.seed == 21
-    assert service.stats()["cancelled"] == 2
+    assert service.stats().cancelled == 2
 
 
 async def test_a_job_past_the_timeout_gets_a_clear_answer_and_the_engine_recovers(make_ray_service):
-    service = await make_ray_service(timeout_s=2.0)
+    service = await make_ray_service(timeout_s=2.0, faults=FakeFaults(render_seconds={1: 6}))
     with pytest.raises(EngineTimeout, match="took longer than 2 s"):
-        await service.submit(compose(prompt="slow:6", seed=1)).result()
+        await service.submit(compose(seed=1)).result()
     # The hung replica exits and Serve replaces it; the next piece is made.
     result = await service.submit(compose(seed=2)).result()
     assert result.composition.request.seed == 2
@@ -164,30 +162,30 @@ async def test_model_swap_is_atomic_across_replicas(make_ray_service):
 async def test_a_killed_render_replica_is_retried_and_a_replica_that_keeps_dying_gets_a_clear_error(make_ray_service, tmp_path):
     import ray
 
-    service = await make_ray_service()
     marker = tmp_path / "rendering"
-    ticket = service.submit(compose(prompt=f"marker:{marker}", seed=5))
+    service = await make_ray_service(faults=FakeFaults(pid_files={5: str(marker)}, renderer_dies={6}))
+    ticket = service.submit(compose(seed=5))
     while not marker.exists():
         await asyncio.sleep(0.05)
     [replica] = service._renders.replica_actors()
     ray.kill(ray.get_actor(replica, namespace="serve"), no_restart=False)
     result = await ticket.result()  # tried once more on the replica Serve put in its place
     assert result.composition.request.seed == 5
-    assert service.stats()["worker_crashes"] == 1
+    assert service.stats().worker_crashes == 1
     # A piece that kills every replica it is rendered on: one retry, then the user is told.
     with pytest.raises(EngineFailure, match="The audio renderer crashed while rendering your piece. Please try again."):
-        await service.submit(compose(prompt="crash", seed=6)).result()
+        await service.submit(compose(seed=6)).result()
     assert (await service.submit(compose(seed=7)).result()).composition.request.seed == 7
 
 
 async def test_a_model_replica_that_dies_fails_only_the_job_that_killed_it(make_ray_service):
-    service = await make_ray_service(batch_max=4, pipeline_depth=4, per_user_cap=4)
+    service = await make_ray_service(batch_max=4, pipeline_depth=4, per_user_cap=4, faults=FakeFaults(model_dies={2}))
     good = service.submit(compose(seed=1))
-    bad = service.submit(compose(prompt="segfault", seed=2))
+    bad = service.submit(compose(seed=2))
     assert (await good.result()).composition.request.seed == 1
     with pytest.raises(EngineFailure, match="The composer crashed while writing your piece"):
         await bad.result()
-    assert service.stats()["model_crashes"] >= 1
+    assert service.stats().model_crashes >= 1
     assert (await service.submit(compose(seed=3)).result()).composition.request.seed == 3
 
 
@@ -228,9 +226,10 @@ async def test_the_bot_starts_its_engine_on_ray_and_composes_with_the_shipped_mo
 
 async def test_rendering_scales_out_while_renders_queue(make_ray_service):
     """render_replicas=1, render_max_replicas=2: Serve's autoscaler adds the second replica under load."""
-    service = await make_ray_service(render_replicas=1, render_max_replicas=2, per_user_cap=10, render_cpus=0.25)
+    service = await make_ray_service(render_replicas=1, render_max_replicas=2, per_user_cap=10, render_cpus=0.25,
+                                     faults=FakeFaults(render_seconds={i: 1 for i in range(10)}))
     assert len(service._renders.replica_actors()) == 1
-    tickets = [service.submit(compose(f"g:{i}", prompt="slow:1", seed=i)) for i in range(10)]
+    tickets = [service.submit(compose(f"g:{i}", seed=i)) for i in range(10)]
     seen = 1
     while not all(t.done() for t in tickets):
         seen = max(seen, len(service._renders.replica_actors()))
@@ -263,9 +262,9 @@ async def test_asking_for_a_gpu_the_cluster_lacks_is_refused_with_the_setting_to
 
 
 async def test_a_hung_model_replica_is_replaced_and_the_next_piece_is_made(make_ray_service):
-    service = await make_ray_service(timeout_s=2.0)
+    service = await make_ray_service(timeout_s=2.0, faults=FakeFaults(model_hangs={1}))
     with pytest.raises(EngineTimeout, match="took longer than 2 s"):
-        await service.submit(compose(prompt="hang", seed=1)).result()
+        await service.submit(compose(seed=1)).result()
     result = await service.submit(compose(seed=2)).result()  # on the replica Serve put in the hung one's place
     assert result.composition.request.seed == 2
-    assert service.stats()["model_hangs"] == 1
+    assert service.stats().model_hangs == 1

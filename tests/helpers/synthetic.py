@@ -9,7 +9,7 @@ import numpy as np
 from engine.data.cache import SEGMENT_BARS, CorpusCache, pack_drums
 from engine.music import Chord, Key, Note, Piece
 from engine.tokens import encode
-from engine.vocab import MOODS
+from engine.labels import MOODS
 
 # style -> (melody note length in steps, chord progression (root, quality) per bar, drum pattern per bar)
 _STYLE_SHAPES = {

@@ -12,7 +12,7 @@ import pytest
 
 from bot.playground import Playground, PlaygroundUser
 from bot.publishing import RATING_EMOJI
-from tests.cogs.rating_support import all_handled, assert_ratings_match_reactions, post_track
+from tests.helpers.rating import all_handled, assert_ratings_match_reactions, post_track
 from tests.helpers.bot import StartTunesmith
 from tests.helpers.page import page_headers
 

@@ -23,7 +23,7 @@ from engine.tokens import (
     fold_into,
     token_chord,
 )
-from reference import clamp_ranges
+from tests.helpers.reference import clamp_ranges
 
 BARS = 4
 T = BARS * 16

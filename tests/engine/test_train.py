@@ -3,7 +3,7 @@ import json
 import numpy as np
 import torch
 
-from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.checkpoint import CorpusStats, load_checkpoint, save_checkpoint
 from engine.model import ComposerModel, Condition, Segments, critic_loss, generator_loss
 from engine.model_config import CONFIGS, get_config
 from engine.train import TensorCorpus, train, transpose_segments
@@ -125,7 +125,7 @@ def test_the_version_names_the_weights_and_the_statistics_that_steer_generation(
     state = ComposerModel(CONFIGS["tiny"], n_styles=3).state_dict()
     date = __import__("datetime").date(2026, 11, 26)
     plain = make_version("tiny", state, date)
-    assert plain == make_version("tiny", state, date, stats={})
-    a = make_version("tiny", state, date, stats={"tempo_by_style": {"folk": [100.0, 100.0]}})
-    b = make_version("tiny", state, date, stats={"tempo_by_style": {"folk": [90.0, 110.0]}})
+    assert plain == make_version("tiny", state, date, stats=CorpusStats.from_dict({}))  # a checkpoint without statistics
+    a = make_version("tiny", state, date, stats=CorpusStats(tempo_by_style={"folk": [100.0, 100.0]}))
+    b = make_version("tiny", state, date, stats=CorpusStats(tempo_by_style={"folk": [90.0, 110.0]}))
     assert len({plain, a, b}) == 3 and all(v.startswith("tiny-2026-11-26-") for v in (plain, a, b))

@@ -3,6 +3,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from engine.checkpoint import CorpusStats
 from engine.evaluation.novelty import NoveltyIndex, token_melody
 from engine.generate.assemble import apply_form
 from engine.generate import COPY_BARS, MAX_NOVELTY_ATTEMPTS, Composer, finish, make_plan, resolve_request
@@ -10,8 +11,8 @@ from engine.music import Chord, Key, Meter, Note, Piece
 from engine.postprocess import STYLE_RULES, empty_bars, postprocess_tokens
 from engine.request import ComposeRequest, EngineInputError
 from engine.tokens import decode
-from engine.vocab import MOODS
-from reference import clamp_ranges
+from engine.labels import MOODS
+from tests.helpers.reference import clamp_ranges
 
 
 def _same(a: Piece, b: Piece) -> bool:
@@ -175,7 +176,7 @@ def test_tracks_missing_from_the_training_data_come_back_empty(composer, tiny_ca
     no_drums = tiny_cache.subset(np.ones(len(tiny_cache), dtype=bool))
     no_drums.has_drums[:] = False
     stats = corpus_stats(no_drums)
-    assert stats["track_rates"]["drums"] == 0.0 and stats["track_rates"]["bass"] > 0
+    assert stats.track_rates["drums"] == 0.0 and stats.track_rates["bass"] > 0
     plain = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats=stats)
     [c] = plain.generate([req])
     assert c.piece.drums == [] and c.piece.bass and c.piece.melody
@@ -219,7 +220,7 @@ def test_finishing_matches_decode_transpose_clamp_and_the_piece_check(composer):
 def test_mood_statistics_per_style_come_from_the_training_split(tiny_cache):
     from engine.train import corpus_stats
 
-    stats = corpus_stats(tiny_cache)["mood_by_style"]
+    stats = corpus_stats(tiny_cache).mood_by_style
     train = tiny_cache.split_mask("train")
     for k, style in enumerate(tiny_cache.styles):
         rows = train & (tiny_cache.style == k)
@@ -234,7 +235,7 @@ def test_the_model_is_told_moods_inside_the_styles_range_in_the_same_order(compo
     from engine.generate import MOOD_SPREAD
 
     # A style whose data is all calm and a little sad: valence -0.1 ± 0.2, arousal -0.6 ± 0.1.
-    stats = {"mood_by_style": {"classical": {"valence": [-0.1, 0.2], "arousal": [-0.6, 0.1]}}}
+    stats = CorpusStats(mood_by_style={"classical": {"valence": [-0.1, 0.2], "arousal": [-0.6, 0.1]}})
     told = Composer(composer.model, ["classical", "jazz"], composer.model_version, "cpu", stats=stats)
     for mood in MOODS:
         valence, arousal = told._model_mood(_plan("classical", mood))
@@ -249,7 +250,7 @@ def test_the_model_is_told_moods_inside_the_styles_range_in_the_same_order(compo
                 assert by_mood[a][1] > by_mood[b][1]
     # A mood near the style's centre is left nearly as it is.
     near = Composer(composer.model, ["classical"], composer.model_version, "cpu",
-                    stats={"mood_by_style": {"classical": {"valence": [0.8, 0.5], "arousal": [0.5, 0.5]}}})
+                    stats=CorpusStats(mood_by_style={"classical": {"valence": [0.8, 0.5], "arousal": [0.5, 0.5]}}))
     assert near._model_mood(_plan("classical", "happy")) == pytest.approx((0.8, 0.5), abs=1e-6)
 
 
@@ -266,7 +267,7 @@ def test_open_choices_follow_the_seed_and_the_moods_minor_rates():
         assert abs(minor - MOOD_MINOR_RATE[mood]) < 0.04, (mood, minor)
         assert {r.key for r in resolved} == set(DEFAULT_KEYS["major"]) | set(DEFAULT_KEYS["minor"])
     styles = [resolve_request(ComposeRequest(seed=s)).style for s in range(2000)]
-    from engine.vocab import STYLES
+    from engine.labels import STYLES
 
     assert set(styles) == set(STYLES) and min(styles.count(s) for s in STYLES) > 100  # ~182 each
     assert resolve_request(ComposeRequest(seed=77)) == resolve_request(ComposeRequest(seed=77))
@@ -280,7 +281,7 @@ def test_training_writes_the_novelty_index_the_composer_loads(tiny_run, composer
 
 def test_a_style_without_training_data_is_refused_by_name(composer):
     moods = {s: {"valence": [0.0, 0.5], "arousal": [0.0, 0.5]} for s in composer.styles if s not in ("game", "lofi")}
-    partial = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats={"mood_by_style": moods})
+    partial = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats=CorpusStats(mood_by_style=moods))
     assert "game" not in partial.supported_styles() and "folk" in partial.supported_styles()
     assert "lofi" in partial.supported_styles() or "jazz" not in moods  # lofi is written with the jazz condition
     with pytest.raises(EngineInputError, match="cannot write 'game'.*folk"):
@@ -289,7 +290,7 @@ def test_a_style_without_training_data_is_refused_by_name(composer):
 
 
 def test_the_model_is_told_a_tempo_inside_the_styles_range_and_the_piece_keeps_the_requested_one(composer):
-    stats = {**composer.stats, "tempo_by_style": {"folk": [100.0, 100.0], "jazz": [120.0, 240.0]}}
+    stats = replace(composer.stats, tempo_by_style={"folk": [100.0, 100.0], "jazz": [120.0, 240.0]})
     told = Composer(composer.model, composer.styles, composer.model_version, "cpu", stats=stats)
     assert told._model_tempo(_plan("folk", tempo=60)) == 100.0 and told._model_tempo(_plan("folk", tempo=180)) == 100.0
     assert told._model_tempo(_plan("jazz", tempo=90)) == 120.0 and told._model_tempo(_plan("jazz", tempo=150)) == 150.0
