@@ -1,13 +1,14 @@
 """Jobs: every request the bot accepted, persisted so a restart can resume it or tell its user it was
 interrupted. The interaction token and application id let the bot answer the original interaction later
-(Discord keeps a token valid for 15 minutes)."""
+(Discord keeps a token valid for 15 minutes). The token is a secret: it is left out of the Job's repr (so of
+logs), never exported, cleared once the job is done or failed, and /forget-me removes it."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -33,7 +34,7 @@ class Job:
     channel_id: int | None
     user_id: int | None
     application_id: int | None
-    interaction_token: str | None
+    interaction_token: str | None = field(repr=False)
     message_id: int | None
     request: dict[str, Any]
     status: JobStatus
@@ -156,13 +157,17 @@ class JobRepository:
             job_id,
             IN_FLIGHT,
             "done",
-            "finished_at = ?, track_id = ?, message_id = COALESCE(?, message_id)",
+            "finished_at = ?, track_id = ?, message_id = COALESCE(?, message_id), interaction_token = NULL",
             (utc_now(), track_id, message_id),
         )
 
     async def fail(self, job_id: int, error: str) -> Job:
         """queued/running -> failed, with the message shown to the user."""
-        return await self._move(job_id, IN_FLIGHT, "failed", "finished_at = ?, error = ?", (utc_now(), error))
+        return await self._move(job_id, IN_FLIGHT, "failed", "finished_at = ?, error = ?, interaction_token = NULL", (utc_now(), error))
+
+    async def forget_token(self, job_id: int) -> None:
+        """Drop the job's interaction token (an interrupted job whose user was told, or whose token expired)."""
+        await self._db.execute("UPDATE jobs SET interaction_token = NULL WHERE id = ?", (job_id,))
 
     async def requeue(self, job_id: int) -> Job:
         """interrupted -> queued, to resume a job after a restart."""
