@@ -67,3 +67,19 @@ async def test_jobs_created_together_are_each_committed_with_their_own_row(tmp_p
         async with await Storage.open(tmp_path / "db.sqlite", tmp_path / "media") as other:
             tokens = {row["interaction_token"] for row in await other.db.fetchall("SELECT interaction_token FROM jobs")}
         assert tokens == {f"t{i}" for i in range(50)}
+
+
+async def test_the_interaction_token_stays_out_of_logs_and_goes_when_no_longer_needed(storage: Storage) -> None:
+    """The token answers the interaction after a restart; it is a secret: never in a Job's repr (so never in a log
+    line that prints a job), dropped once the job is done or failed, and gone with /forget-me."""
+    done = await storage.jobs.create("compose", {}, user_id=1, application_id=4, interaction_token="secret-one")
+    failed = await storage.jobs.create("compose", {}, user_id=1, application_id=4, interaction_token="secret-two")
+    cut_short = await storage.jobs.create("compose", {}, user_id=2, application_id=4, interaction_token="secret-three")
+    assert "secret" not in repr(done) and "secret" not in str([done, failed])
+    assert (await storage.jobs.finish(done.id)).interaction_token is None
+    assert (await storage.jobs.fail(failed.id, "no")).interaction_token is None
+    [interrupted] = await storage.jobs.mark_interrupted_on_startup()
+    assert interrupted.interaction_token == "secret-three"  # kept: the restarted bot edits the original response with it
+    await storage.users.forget(2)
+    assert await storage.db.fetchval("SELECT COUNT(*) FROM jobs WHERE interaction_token IS NOT NULL") == 0
+    assert cut_short.id not in [j.id for j in await storage.jobs.recent(limit=10)]
