@@ -70,7 +70,7 @@ async def test_composes_acknowledged_before_a_sigkill_end_in_their_original_resp
                    for i, user in enumerate(["bob", "carol", "alice"])]
         originals = {}
         for handle in handles:
-            assert (await handle.acknowledged(timeout=60))["type"] == 5  # deferred: "thinking"
+            assert (await handle.acknowledged())["type"] == 5  # deferred: "thinking"
             shown = await handle.followup(timeout=60)
             assert shown["content"] == "🎼 Composing…"
             originals[handle.token] = shown["id"]
@@ -98,7 +98,7 @@ async def test_past_the_token_lifetime_the_user_is_told_in_the_channel(playgroun
     process = await held_bot(playground, data_dir)
     try:
         handle = await playground.run_command("bob", "compose", {"style": "folk", "mood": "happy", "seed": 5})
-        await handle.acknowledged(timeout=60)
+        await handle.acknowledged()
         original = await handle.followup(timeout=60)
     finally:
         await kill(process)
