@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "train",
     "compose",
     "db",
+    "media",
 )
 
 for _name in COMMAND_MODULES:

@@ -115,8 +115,8 @@ def _from_row(row: sqlite3.Row, *, with_tokens: bool = True) -> Track:
     )
 
 
-# Columns read for listings: everything but the token arrays, which only export and the engine need.
-_LIGHT = ", ".join(["id", "media_pruned_at"] + [c if c != "tokens" else "NULL AS tokens" for c in _COLUMNS])
+# Columns read for listings: everything but the token arrays and the recipe, which only export and the engine need.
+_LIGHT = ", ".join(["id", "media_pruned_at"] + [c if c not in ("tokens", "recipe") else f"NULL AS {c}" for c in _COLUMNS])
 
 
 async def _job_names(tx: Transaction, job_id: int, user_id: int) -> bool:
@@ -257,6 +257,10 @@ class TrackRepository:
             "midi_path = COALESCE(?, midi_path), mp3_path = COALESCE(?, mp3_path), png_path = COALESCE(?, png_path)",
             (midi_path, mp3_path, png_path),
         )
+
+    async def restore_files(self, track_id: int, *, midi_path: str, mp3_path: str, png_path: str) -> None:
+        """Record files rendered again after the retention policy pruned them (storage.retention)."""
+        await self._update(track_id, "midi_path = ?, mp3_path = ?, png_path = ?, media_pruned_at = NULL", (midi_path, mp3_path, png_path))
 
     async def set_message(self, track_id: int, message_id: int, channel_id: int | None = None) -> None:
         """Record the Discord message the track was posted as."""
