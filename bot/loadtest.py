@@ -29,6 +29,7 @@ from engine.vocab import MOODS, STYLES
 
 MiB = 1024 * 1024
 ACK_DEADLINE_S = 3.0
+READY_TIMEOUT_S = 300.0  # the engine loads its model and starts its workers first: slow on a loaded machine
 RATING_EMOJI = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"]
 MUSIC_COGS = ["plugins", "settings", "compose", "rating", "library", "recommend", "privacy", "retrain"]
 
@@ -70,7 +71,7 @@ async def running_bot(data_dir: Path, users: int = 0, ack_deadline: float = ACK_
     bot = TunesmithBot(settings, sync_guild_id=playground.guild_id, guild_ready_timeout=0.05, reidentify_delay=0)
     task = asyncio.create_task(bot.start(playground.bot_token))
     try:
-        await asyncio.wait_for(bot.wait_until_ready(), timeout=120)
+        await asyncio.wait_for(bot.wait_until_ready(), timeout=READY_TIMEOUT_S)
         yield playground, bot
     finally:
         await bot.close()
