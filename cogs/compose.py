@@ -160,14 +160,14 @@ class ComposeCog(commands.Cog, name="Compose"):
         seed: app_commands.Range[int, 0, 2**31 - 1] | None = None,
         model: str = "gan",
     ) -> None:
-        settings = await self._server_settings(interaction)
+        # The server's settings and its own taste (cogs.retrain), if it learned one (only its compositions are
+        # steered), read together: the acknowledgement waits on these reads.
+        settings, taste = await asyncio.gather(self._server_settings(interaction), active_taste_path(self.bot.services.storage.db, interaction.guild_id))
         if style is None and mood is None and prompt is None:
             style, mood = await self._taste(interaction.user.id)
         style = style or (settings.default_style if prompt is None else None)
         mood = mood or (settings.default_mood if prompt is None else None)
         await self._admit(interaction, settings, style)
-        # This server's own taste (cogs.retrain), if it learned one: only its compositions are steered.
-        taste = await active_taste_path(self.bot.services.storage.db, interaction.guild_id)
         request = ComposeRequest(style=style, mood=mood, key=key, tempo=tempo, bars=bars, seed=seed, sampler=model, prompt=prompt, taste=taste)
         recipe = Recipe.of("compose", request)
         job = await self._engine_job(recipe, prompt, user_key(interaction.guild_id, interaction.user.id))
