@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "arrange",
     "compose",
     "db",
+    "media",
 )
 
 for _name in COMMAND_MODULES:

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     database_busy_timeout_seconds: float = Field(default=30.0, gt=0, description="How long a write waits for another program holding the database")
     backup_interval_hours: float = Field(default=24.0, ge=0, description="Hours between automatic online backups while the bot runs; 0 turns them off")
     backup_keep: int = Field(default=7, ge=1, description="How many automatic backups to keep; older ones are deleted")
+    # Media retention (storage.retention, `tunesmith media prune`): rendered files of old tracks and rejected retrain runs go.
+    media_retention_days: float = Field(default=30.0, ge=0, description="Days a track's MIDI, MP3 and picture, and a rejected retrain run's files, are kept; 0 keeps them forever. The notes stay, so files can be rendered again")
+    media_prune_interval_hours: float = Field(default=24.0, gt=0, description="Hours between the bot's retention sweeps while it runs")
 
     # Logging: "console" for people, "json" for machines.
     log_level: str = "INFO"

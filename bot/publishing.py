@@ -14,11 +14,12 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import discord
 
 from bot.errors import UserFacingError
+from bot.recipes import Recipe
 from engine.music import Key
 from engine.errors import EngineError
 from engine.protocols import Engine
@@ -37,6 +38,8 @@ T = TypeVar("T")
 # writes are retried until it lets go, for up to this long, and the user is told why the track is late.
 PATIENT_WRITE_LIMIT_S = 1800.0
 MAX_RETRY_DELAY_S = 15.0
+# Discord accepts an interaction's token (to edit its response, or follow it up) for 15 minutes.
+INTERACTION_TOKEN_LIFETIME_S = 15 * 60.0
 # How long the acknowledgement waits for the job's record to be committed (Discord allows 3 s in all).
 RECORD_BEFORE_ACK_S = 1.0
 WAITING_TO_START = ("⏳ The database is busy (another program is holding it). Your track is being composed anyway, "
@@ -86,6 +89,7 @@ class TrackOrigin:
     user_id: int
     parent_id: int | None = None
     relation: str | None = None  # variation, extend, restyle, remood, regenerate, continue
+    recipe: Recipe | None = None  # how it is made (bot.recipes): kept with the job and the track
 
 
 def track_title(track: Track) -> str:
@@ -156,11 +160,14 @@ class TrackPublisher:
         """Submit, defer, show queue positions, then post the track. Returns the stored track, or None on failure."""
         storage = self.bot.services.storage
         ticket = self.submit(job)
+        request: dict[str, Any] = {"request": asdict(job.request), "parent_id": origin.parent_id, "relation": origin.relation}
+        if origin.recipe is not None:  # what a restart needs to make it again (bot.recipes)
+            request["recipe"] = origin.recipe.to_json()
 
         def create() -> Awaitable[Job]:
             return storage.jobs.create(
                 kind,
-                {"request": asdict(job.request), "parent_id": origin.parent_id, "relation": origin.relation},
+                request,
                 user_id=origin.user_id,
                 guild_id=origin.guild_id,
                 channel_id=origin.channel_id,
@@ -186,30 +193,52 @@ class TrackPublisher:
             with contextlib.suppress(Exception):
                 await storage.jobs.fail((await first_try).id, "the acknowledgement could not be sent")
             raise
-        waiting = lambda: self._edit(interaction, content=WAITING_TO_START)  # noqa: E731
+        reply = InteractionReply(interaction)
+        waiting = lambda: self._edit(reply, content=WAITING_TO_START)  # noqa: E731
         attempts = iter([first_try])
         record = await when_free(lambda: next(attempts, None) or create(), waiting)
         await when_free(lambda: storage.jobs.start(record.id), waiting)
-        positions = asyncio.create_task(self._show_positions(interaction, ticket))
+        return await self._complete(reply, ticket, record, origin, view_factory)
+
+    async def resume(self, record: Job, job: EngineJob, origin: TrackOrigin, reply: "Reply", *, view_factory: Any) -> Track | None:
+        """Run again a job an earlier run of the bot acknowledged but did not finish (it is `interrupted`), answering
+        in that run's response (`reply`): its queue positions, then the track. Returns the stored track, or None."""
+        storage = self.bot.services.storage
+        try:
+            ticket = self.submit(job)
+        except UserFacingError as exc:
+            message = exc.message
+            await when_free(lambda: storage.jobs.requeue(record.id))
+            await when_free(lambda: storage.jobs.fail(record.id, message))
+            await self._edit(reply, content=f"❌ Tunesmith restarted while composing this, and could not start it again: {message}")
+            return None
+        await when_free(lambda: storage.jobs.requeue(record.id))
+        await when_free(lambda: storage.jobs.start(record.id))
+        return await self._complete(reply, ticket, record, origin, view_factory)
+
+    async def _complete(self, reply: "Reply", ticket: JobTicket, record: Job, origin: TrackOrigin, view_factory: Any) -> Track | None:
+        """From a started job to the posted track, answering in `reply`."""
+        storage = self.bot.services.storage
+        positions = asyncio.create_task(self._show_positions(reply, ticket))
         try:
             result = await ticket.result()
         except EngineError as exc:  # the job failed after it was acknowledged: say why in its reply
             message = exc.user_message
             await when_free(lambda: storage.jobs.fail(record.id, message))
-            await self._edit(interaction, content=f"❌ {message}")
+            await self._edit(reply, content=f"❌ {message}")
             return None
         except asyncio.CancelledError:
             await storage.jobs.fail(record.id, "cancelled")
             raise
         finally:
             positions.cancel()
-        saving = lambda: self._edit(interaction, content=WAITING_TO_SAVE)  # noqa: E731
+        saving = lambda: self._edit(reply, content=WAITING_TO_SAVE)  # noqa: E731
         track = await when_free(lambda: self._store(result, origin, record.id), saving)
         # Record which message will carry the track before it appears, so the first reaction already counts.
-        original = await self._original(interaction)
+        original = await self._original(reply)
         if original is not None:
             await when_free(lambda: storage.tracks.set_message(track.id, original.id, original.channel.id))
-        message = await self._post(interaction, track, result, view_factory(track.id))
+        message = await self._post(reply, track, result, view_factory(track.id))
         if message is None:
             await when_free(lambda: storage.jobs.fail(record.id, "the reply could not be posted"))
             return track
@@ -219,10 +248,10 @@ class TrackPublisher:
         self._spawn(self._add_rating_reactions(message))
         return await storage.tracks.require(track.id)
 
-    async def _show_positions(self, interaction: discord.Interaction[Any], ticket: JobTicket) -> None:
+    async def _show_positions(self, reply: "Reply", ticket: JobTicket) -> None:
         try:
             async for position in ticket.positions():
-                await self._edit(interaction, content=queue_text(position))
+                await self._edit(reply, content=queue_text(position))
         except asyncio.CancelledError:
             pass
 
@@ -257,18 +286,19 @@ class TrackPublisher:
                 midi_path=midi_path,
                 mp3_path=mp3_path,
                 png_path=png_path,
+                recipe=None if origin.recipe is None else origin.recipe.with_seed(request.seed).to_json(),
             ),
             job_id=job_id,  # storage anonymises the track if its user asked to be forgotten meanwhile
         )
 
-    async def _post(self, interaction: discord.Interaction[Any], track: Track, result: TrackResult, view: discord.ui.View) -> discord.Message | None:
+    async def _post(self, reply: "Reply", track: Track, result: TrackResult, view: discord.ui.View) -> discord.Message | None:
         rendered = result.track
         files = track_files(track, rendered.midi, rendered.mp3, rendered.png)
         try:
-            return await interaction.edit_original_response(content=None, embed=track_embed(track), attachments=files, view=view)
+            return await reply.edit(content=None, embed=track_embed(track), attachments=files, view=view)
         except discord.HTTPException:
             log.warning("Could not edit the original response; posting in the channel", exc_info=True)
-        channel = interaction.channel
+        channel = reply.channel
         if channel is None or not hasattr(channel, "send"):
             return None
         try:
@@ -278,15 +308,15 @@ class TrackPublisher:
             log.exception("Could not post track %s", track.id)
             return None
 
-    async def _original(self, interaction: discord.Interaction[Any]) -> discord.InteractionMessage | None:
+    async def _original(self, reply: "Reply") -> discord.Message | None:
         try:
-            return await interaction.original_response()
+            return await reply.original()
         except discord.HTTPException:
             return None
 
-    async def _edit(self, interaction: discord.Interaction[Any], **kwargs: Any) -> None:
+    async def _edit(self, reply: "Reply", **kwargs: Any) -> None:
         try:
-            await interaction.edit_original_response(**kwargs)
+            await reply.edit(**kwargs)
         except discord.HTTPException:
             log.info("Could not edit the original response", exc_info=True)
 
@@ -302,6 +332,60 @@ class TrackPublisher:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+class Reply(Protocol):
+    """Where a track-making job answers: the response to its interaction (edited), or its channel as a fallback."""
+
+    @property
+    def channel(self) -> Any: ...
+
+    async def edit(self, **kwargs: Any) -> discord.Message: ...
+
+    async def original(self) -> discord.Message: ...
+
+
+class InteractionReply:
+    """The response to an interaction this run of the bot received."""
+
+    def __init__(self, interaction: discord.Interaction[Any]) -> None:
+        self.interaction = interaction
+
+    @property
+    def channel(self) -> Any:
+        return self.interaction.channel
+
+    async def edit(self, **kwargs: Any) -> discord.Message:
+        return await self.interaction.edit_original_response(**kwargs)
+
+    async def original(self) -> discord.Message:
+        return await self.interaction.original_response()
+
+
+class StoredReply:
+    """The response to an interaction an earlier run of the bot acknowledged, from the application id and token its
+    job record kept: edited through the interaction's webhook (PATCH /webhooks/{application_id}/{token}/messages/@original),
+    which Discord honours for INTERACTION_TOKEN_LIFETIME_S after the interaction. The token is never logged."""
+
+    def __init__(self, bot: TunesmithBot, application_id: int, token: str, channel_id: int | None) -> None:
+        self._webhook = discord.Webhook.partial(application_id, token, client=bot)
+        self._bot = bot
+        self._channel_id = channel_id
+
+    def __repr__(self) -> str:
+        return f"StoredReply(channel_id={self._channel_id})"
+
+    @property
+    def channel(self) -> Any:
+        if self._channel_id is None:
+            return None
+        return self._bot.get_channel(self._channel_id) or self._bot.get_partial_messageable(self._channel_id)
+
+    async def edit(self, **kwargs: Any) -> discord.Message:
+        return await self._webhook.edit_message("@original", **kwargs)  # type: ignore[arg-type]  # the route takes "@original" for an id
+
+    async def original(self) -> discord.Message:
+        return await self._webhook.fetch_message("@original")  # type: ignore[arg-type]
 
 
 async def when_free(write: Callable[[], Awaitable[T]], on_first_wait: Callable[[], Awaitable[None]] | None = None) -> T:

@@ -113,18 +113,22 @@ async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: C
     ready = asyncio.create_task(bot.wait_until_ready(), name="tunesmith-ready")
     stopping = asyncio.create_task(stop.wait(), name="tunesmith-stop")
     backups: asyncio.Task[None] | None = None
+    retention: asyncio.Task[None] | None = None
     try:
         # A stop before READY counts too: a shard whose parent died while it connected must not wait for ever.
         done, _ = await asyncio.wait({running, ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if ready in done and not stop.is_set():
             on_ready()
             backups = _start_backups(bot)
+            retention = _start_retention(bot)
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         ready.cancel()
         stopping.cancel()
         if backups is not None:
             backups.cancel()
+        if retention is not None:
+            retention.cancel()
         await bot.close()
     return _exit_code(running)
 
@@ -148,6 +152,29 @@ def _start_backups(bot: TunesmithBot) -> asyncio.Task[None] | None:
     schedule = BackupSchedule(bot.services.storage.db.path, settings.backups_dir, settings.backup_interval_hours * 3600, settings.backup_keep)
     log.info("Online backups on", extra={"folder": str(settings.backups_dir), "hours": settings.backup_interval_hours, "keep": settings.backup_keep})
     return asyncio.create_task(schedule.run(), name="tunesmith-backups")
+
+
+def _start_retention(bot: TunesmithBot) -> asyncio.Task[None] | None:
+    """The media retention sweep (storage.retention) at start and every media_prune_interval_hours; 0 days keeps all."""
+    settings = bot.settings
+    if settings.media_retention_days <= 0 or not bot.services.has_storage:
+        return None
+
+    async def sweep() -> None:
+        from storage.retention import prune_media
+
+        while True:
+            try:
+                storage = bot.services.storage
+                report = await prune_media(storage.db, storage.media, retention_days=settings.media_retention_days, models_dir=settings.models_dir)
+                if report.tracks_pruned or report.files_deleted or report.retrain_runs_deleted:
+                    log.info("Media retention sweep: " + report.summary())
+            except Exception:
+                log.exception("Media retention sweep failed; it runs again later")
+            await asyncio.sleep(settings.media_prune_interval_hours * 3600)
+
+    log.info("Media retention on", extra={"days": settings.media_retention_days, "every_hours": settings.media_prune_interval_hours})
+    return asyncio.create_task(sweep(), name="tunesmith-retention")
 
 
 def _exit_code(running: asyncio.Task[None]) -> int:

@@ -6,9 +6,11 @@ Buttons are discord.py dynamic items: their custom ids carry the track id, so th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import discord
@@ -18,14 +20,14 @@ from discord.ext import commands
 from bot.errors import UserFacingError
 from bot.interactions import reply
 from bot.plugins import PluginManifest
-from bot.publishing import TrackOrigin, TrackPublisher, key_of
+from bot.publishing import INTERACTION_TOKEN_LIFETIME_S, StoredReply, TrackOrigin, TrackPublisher
+from bot.recipes import EXTEND_BARS, VARIATION_STRENGTH, Recipe, SourceGone, Upload, engine_job, from_track, recipe_of
 from engine.data.upload import UploadError, read_upload, size_problem
 from engine.music import Piece
 from engine.request import MAX_BARS, MIN_BARS, ComposeRequest
 from engine.service import EngineJob
-from engine.tokens import piece_from_arrays
 from engine.labels import MOODS, STYLES
-from storage import Scope, ServerSettings, Track
+from storage import Job, Scope, ServerSettings, Track
 from storage.taste import active_taste_path
 
 if TYPE_CHECKING:
@@ -45,8 +47,10 @@ MANIFEST = PluginManifest(
 STYLE_CHOICES = [app_commands.Choice(name=s, value=s) for s in STYLES]
 MOOD_CHOICES = [app_commands.Choice(name=m, value=m) for m in MOODS]
 MODEL_CHOICES = [app_commands.Choice(name="GAN (default)", value="gan"), app_commands.Choice(name="VAE prior", value="prior")]
-EXTEND_BARS = 8
 MIDI_SUFFIXES = (".mid", ".midi")
+# A job interrupted by a restart is resumed in its original response only if its token (valid 15 minutes) has at
+# least this long left, to compose and post the track.
+RESUME_MARGIN_S = 120.0
 
 
 def user_key(guild_id: int | None, user_id: int) -> str:
@@ -77,7 +81,7 @@ class ComposeCog(commands.Cog, name="Compose"):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(VariationButton, ExtendButton, RestyleSelect, RemoodSelect, RegenerateButton)
-        self.bot.loop.create_task(self._tell_interrupted_users())
+        self.bot.loop.create_task(self._recover_interrupted())
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(VariationButton, ExtendButton, RestyleSelect, RemoodSelect, RegenerateButton)
@@ -101,8 +105,18 @@ class ComposeCog(commands.Cog, name="Compose"):
         seconds = settings.cooldown_seconds if settings.cooldown_seconds is not None else self.bot.settings.user_cooldown_seconds
         self.cooldowns.check(interaction.guild_id, interaction.user.id, seconds)
 
-    async def run(self, interaction: discord.Interaction[Any], job: EngineJob, *, kind: str, parent: Track | None = None, relation: str | None = None) -> Track | None:
-        origin = TrackOrigin(interaction.guild_id, interaction.channel_id, interaction.user.id, parent.id if parent else None, relation)
+    async def _engine_job(self, recipe: Recipe, prompt: str | None, key: str, *, regenerate: bool = False) -> EngineJob:
+        """The engine job a recipe describes (bot.recipes), or a UserFacingError saying why there is none."""
+        try:
+            return await engine_job(recipe, prompt=prompt, user_key=key, load_track=self.bot.services.storage.tracks.get, regenerate=regenerate)
+        except SourceGone as exc:
+            raise UserFacingError(str(exc)) from None
+        except ValueError as exc:  # EngineInputError included
+            raise UserFacingError(str(exc)) from None
+
+    async def run(self, interaction: discord.Interaction[Any], job: EngineJob, *, kind: str, parent: Track | None = None, relation: str | None = None,
+                  recipe: Recipe | None = None) -> Track | None:
+        origin = TrackOrigin(interaction.guild_id, interaction.channel_id, interaction.user.id, parent.id if parent else None, relation, recipe)
         scope = Scope.of(interaction.guild_id, interaction.user.id)
         self._in_flight[scope] += 1
         try:
@@ -146,17 +160,18 @@ class ComposeCog(commands.Cog, name="Compose"):
         seed: app_commands.Range[int, 0, 2**31 - 1] | None = None,
         model: str = "gan",
     ) -> None:
-        settings = await self._server_settings(interaction)
+        # The server's settings and its own taste (cogs.retrain), if it learned one (only its compositions are
+        # steered), read together: the acknowledgement waits on these reads.
+        settings, taste = await asyncio.gather(self._server_settings(interaction), active_taste_path(self.bot.services.storage.db, interaction.guild_id))
         if style is None and mood is None and prompt is None:
             style, mood = await self._taste(interaction.user.id)
         style = style or (settings.default_style if prompt is None else None)
         mood = mood or (settings.default_mood if prompt is None else None)
         await self._admit(interaction, settings, style)
-        # This server's own taste (cogs.retrain), if it learned one: only its compositions are steered.
-        taste = await active_taste_path(self.bot.services.storage.db, interaction.guild_id)
         request = ComposeRequest(style=style, mood=mood, key=key, tempo=tempo, bars=bars, seed=seed, sampler=model, prompt=prompt, taste=taste)
-        job = _job(lambda: EngineJob.compose(request, user_key(interaction.guild_id, interaction.user.id)))
-        await self.run(interaction, job, kind="compose")
+        recipe = Recipe.of("compose", request)
+        job = await self._engine_job(recipe, prompt, user_key(interaction.guild_id, interaction.user.id))
+        await self.run(interaction, job, kind="compose", recipe=recipe)
 
     # /restyle and /continue on an uploaded MIDI file ---------------------------------------------------
 
@@ -184,7 +199,7 @@ class ComposeCog(commands.Cog, name="Compose"):
             raise UserFacingError(exc.reason) from None
 
     async def _from_upload(self, interaction: discord.Interaction[Any], settings: ServerSettings, upload: discord.Attachment,
-                           style: str | None, make_job: Any, kind: str) -> None:
+                           style: str | None, make_recipe: Any, kind: str) -> None:
         """Check, acknowledge, read the file, then run the job it makes. Reading a large file takes longer than
         Discord's 3 s, so the command is deferred first; a refusal after that replaces the "thinking" message
         with an ephemeral one, as a refusal before it would have been."""
@@ -193,8 +208,11 @@ class ComposeCog(commands.Cog, name="Compose"):
         await interaction.response.defer(thinking=True)
         try:
             piece = await self._read_upload(upload)
-            job = _job(lambda: make_job(piece, settings))
-            await self.run(interaction, job, kind=kind)
+            # The engine gets the piece as the recipe keeps it (its notes as tokens), so Regenerate replays it exactly.
+            uploaded = _job(lambda: Upload.of(piece))
+            recipe = _job(lambda: make_recipe(uploaded.piece(), uploaded, settings))
+            job = await self._engine_job(recipe, None, user_key(interaction.guild_id, interaction.user.id))
+            await self.run(interaction, job, kind=kind, recipe=recipe)
         except UserFacingError as exc:
             log.info("Upload refused", extra={"command": kind, "user": interaction.user.id, "reason": exc.message})
             await _withdraw(interaction, exc.message)
@@ -204,14 +222,14 @@ class ComposeCog(commands.Cog, name="Compose"):
     @app_commands.describe(file="A MIDI file (melody and chords work best)", style="The new style", mood="Mood (optional)")
     @app_commands.choices(style=STYLE_CHOICES, mood=MOOD_CHOICES)
     async def restyle_upload(self, interaction: discord.Interaction[Any], file: discord.Attachment, style: str, mood: str | None = None) -> None:
-        def make_job(piece: Piece, settings: ServerSettings) -> EngineJob:
+        def make_recipe(piece: Piece, uploaded: Upload, settings: ServerSettings) -> Recipe:
             # read_upload keeps at most MAX_BARS bars; a file shorter than the shortest track is restyled into
             # MIN_BARS bars (the rest is rests), as the engine does.
             bars = max(MIN_BARS, piece.bars)
             request = ComposeRequest(style=style, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=bars)
-            return EngineJob.restyle(piece, style, request, user_key(interaction.guild_id, interaction.user.id))
+            return Recipe.of("restyle_upload", request.validated(), target=style, upload=uploaded)
 
-        await self._from_upload(interaction, await self._server_settings(interaction), file, style, make_job, "restyle")
+        await self._from_upload(interaction, await self._server_settings(interaction), file, style, make_recipe, "restyle")
 
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)  # in DMs: private to the user
     @app_commands.command(name="continue", description="Continue an uploaded MIDI file")
@@ -228,11 +246,11 @@ class ComposeCog(commands.Cog, name="Compose"):
         settings = await self._server_settings(interaction)
         chosen = style or settings.default_style or "pop"
 
-        def make_job(piece: Piece, settings: ServerSettings) -> EngineJob:
+        def make_recipe(piece: Piece, uploaded: Upload, settings: ServerSettings) -> Recipe:
             request = ComposeRequest(style=chosen, mood=mood or settings.default_mood or "calm", key=piece.key.name, tempo=_tempo(piece), bars=bars)
-            return EngineJob.continue_piece(piece, bars, request, user_key(interaction.guild_id, interaction.user.id))
+            return Recipe.of("continue_upload", request.validated(), bars=bars, upload=uploaded)
 
-        await self._from_upload(interaction, settings, file, chosen, make_job, "continue")
+        await self._from_upload(interaction, settings, file, chosen, make_recipe, "continue")
 
     # Buttons ---------------------------------------------------------------------------------------------
 
@@ -243,60 +261,104 @@ class ComposeCog(commands.Cog, name="Compose"):
             raise UserFacingError(f"Track #{track_id} no longer exists.")
         return track
 
-    def _parent_request(self, parent: Track, **changes: Any) -> ComposeRequest:
-        fields: dict[str, Any] = dict(style=parent.style, mood=parent.mood, key=parent.key, tempo=round(parent.tempo), bars=parent.bars, seed=parent.seed, sampler=parent.sampler)
-        fields.update(changes)
-        return ComposeRequest(**fields)
-
-    def _parent_piece(self, parent: Track) -> Any:
-        if parent.tokens is None:
-            raise UserFacingError(f"Track #{parent.id} has no stored notes to work from.")
-        return piece_from_arrays(dict(parent.tokens), key=key_of(parent), tempo=parent.tempo)
-
     async def action(self, interaction: discord.Interaction[Any], track_id: int, relation: Literal["variation", "extend", "restyle", "remood", "regenerate"], value: str | None = None) -> None:
-        """What every track button does: a new track linked to its parent."""
+        """What every track button does: a new track linked to its parent. Each is described by a recipe (bot.recipes)
+        kept with the job and the track; Regenerate replays the parent's recipe, so it makes the same piece whatever
+        made the parent."""
         parent = await self._parent(interaction, track_id)
         settings = await self._server_settings(interaction)
         style = value if relation == "restyle" else parent.style
         await self._admit(interaction, settings, style)
         key = user_key(interaction.guild_id, interaction.user.id)
+        prompt = None
         if relation == "variation":
             if parent.latent is None:
                 raise UserFacingError(f"Track #{parent.id} has no latent code to vary.")
-            request = self._parent_request(parent, seed=None)
-            job = _job(lambda: EngineJob.variation(parent.latent, request, 0.35, key))
+            recipe = Recipe.of("variation", from_track(parent, seed=None), source_track_id=parent.id, strength=VARIATION_STRENGTH)
         elif relation == "extend":
             if parent.bars + EXTEND_BARS > MAX_BARS:
                 raise UserFacingError(f"Track #{parent.id} is {parent.bars} bars long; extending it would pass the {MAX_BARS}-bar limit.")
-            request = self._parent_request(parent, bars=parent.bars + EXTEND_BARS)
-            job = _job(lambda: EngineJob.extend(self._parent_piece(parent), EXTEND_BARS, request, key))
-        elif relation == "restyle":
-            request = self._parent_request(parent, style=value)
-            job = _job(lambda: EngineJob.restyle(self._parent_piece(parent), str(value), request, key))
-        elif relation == "remood":
-            request = self._parent_request(parent, mood=value)
-            job = _job(lambda: EngineJob.remood(self._parent_piece(parent), str(value), request, key))
+            recipe = Recipe.of("extend", from_track(parent, bars=parent.bars + EXTEND_BARS), source_track_id=parent.id, bars=EXTEND_BARS)
+        elif relation in ("restyle", "remood"):
+            changes = {"style": value} if relation == "restyle" else {"mood": value}
+            recipe = Recipe.of(relation, from_track(parent, **changes), source_track_id=parent.id, target=str(value))
         else:
-            request = self._parent_request(parent, prompt=parent.prompt)
-            job = _job(lambda: EngineJob.regenerate(request, key))
-        await self.run(interaction, job, kind=relation, parent=parent, relation=relation)
+            recipe, prompt = recipe_of(parent), parent.prompt
+        job = await self._engine_job(recipe, prompt, key, regenerate=relation == "regenerate")
+        await self.run(interaction, job, kind=relation, parent=parent, relation=relation, recipe=recipe)
 
-    async def _tell_interrupted_users(self) -> None:
-        """Jobs cut short by the last shutdown: tell each user in the channel they asked in, so nothing is silently lost."""
+    async def _recover_interrupted(self) -> None:
+        """Jobs cut short by the last shutdown or crash. While the interaction's token is still valid (Discord: 15
+        minutes), the job is made again from its recipe and answered in its original response, which goes from
+        "Composing…" to the track; past that, or for a job that cannot be made again, the user is told: in the
+        original response while its token lasts, else in a new message in the channel that mentions them."""
         await self.bot.wait_until_ready()
-        for job in getattr(self.bot, "interrupted_jobs", []):
-            if job.channel_id is None or job.user_id is None:
+        jobs, self.bot.interrupted_jobs = list(getattr(self.bot, "interrupted_jobs", [])), []
+        resumed = []
+        for job in jobs:
+            reply = _stored_reply(self.bot, job)
+            recipe = job.request.get("recipe")
+            if reply is not None and recipe and job.user_id is not None and self.bot.services.engine is not None:
+                resumed.append(asyncio.create_task(self._resume(job, reply, Recipe.from_json(recipe))))
                 continue
-            channel = self.bot.get_channel(job.channel_id)
-            if channel is None or not hasattr(channel, "send"):
-                continue
-            request = job.request.get("request", {})
-            what = ", ".join(str(request[k]) for k in ("style", "mood") if request.get(k)) or "your track"
+            await self._tell_interrupted(job, reply)
+        if resumed:
+            log.info("Resuming interrupted jobs", extra={"count": len(resumed)})
+            await asyncio.gather(*resumed, return_exceptions=True)
+
+    async def _resume(self, job: Job, reply: StoredReply, recipe: Recipe) -> None:
+        assert job.user_id is not None
+        request = job.request
+        origin = TrackOrigin(job.guild_id, job.channel_id, job.user_id, request.get("parent_id"), request.get("relation"), recipe)
+        prompt = (request.get("request") or {}).get("prompt")
+        try:
+            engine_job = await self._engine_job(recipe, prompt, user_key(job.guild_id, job.user_id), regenerate=job.kind == "regenerate")
+        except UserFacingError as exc:
+            await self._tell_interrupted(job, reply, because=exc.message)
+            return
+        scope = Scope.of(job.guild_id, job.user_id)
+        self._in_flight[scope] += 1
+        try:
+            await self.publisher.resume(job, engine_job, origin, reply, view_factory=track_view)
+        except Exception:
+            log.exception("Could not resume interrupted job %s", job.id)
+        finally:
+            self._in_flight[scope] -= 1
+
+    async def _tell_interrupted(self, job: Job, reply: StoredReply | None, because: str | None = None) -> None:
+        if job.user_id is None:
+            return
+        request = job.request.get("request", {})
+        what = ", ".join(str(request[k]) for k in ("style", "mood") if request.get(k)) or "your track"
+        text = f"Tunesmith restarted while composing ({job.kind}: {what}). Please run it again."
+        if because:
+            text = f"Tunesmith restarted while composing ({job.kind}: {what}), and cannot make it again: {because}"
+        told = False
+        if reply is not None:
             try:
-                await channel.send(f"<@{job.user_id}> Tunesmith restarted while composing ({job.kind}: {what}). Please run it again.")  # type: ignore[union-attr]
+                await reply.edit(content=f"❌ {text}")
+                told = True
             except discord.HTTPException:
-                log.info("Could not tell user %s about interrupted job %s", job.user_id, job.id)
-        self.bot.interrupted_jobs = []
+                log.info("Could not edit the response of interrupted job %s", job.id)
+        if not told and job.channel_id is not None:
+            channel = self.bot.get_channel(job.channel_id)
+            if channel is not None and hasattr(channel, "send"):
+                try:
+                    await channel.send(f"<@{job.user_id}> {text}")  # type: ignore[union-attr]
+                except discord.HTTPException:
+                    log.info("Could not tell user %s about interrupted job %s", job.user_id, job.id)
+        with contextlib.suppress(Exception):  # the token is no longer needed
+            await self.bot.services.storage.jobs.forget_token(job.id)
+
+
+def _stored_reply(bot: TunesmithBot, job: Job) -> StoredReply | None:
+    """The job's original response while Discord still accepts its token (with a margin for composing the track)."""
+    if job.application_id is None or not job.interaction_token:
+        return None
+    age = (datetime.now(timezone.utc) - job.created_at).total_seconds()
+    if age > INTERACTION_TOKEN_LIFETIME_S - RESUME_MARGIN_S:
+        return None
+    return StoredReply(bot, job.application_id, job.interaction_token, job.channel_id)
 
 
 def _tempo(piece: Any) -> int:
@@ -313,8 +375,8 @@ async def _withdraw(interaction: discord.Interaction[Any], message: str) -> None
     await reply(interaction, message, ephemeral=True)
 
 
-def _job(make: Any) -> EngineJob:
-    """Build an EngineJob, turning bad input into a message for the user."""
+def _job(make: Any) -> Any:
+    """Build an engine job (or its recipe), turning bad input into a message for the user."""
     try:
         return make()
     except ValueError as exc:  # EngineInputError included

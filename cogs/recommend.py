@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.plugins import PluginManifest
+from bot.media_restore import ensure_media
 from bot.publishing import file_stem
 from cogs.library import jump_link
 from storage.recommend import recommend
@@ -57,6 +58,8 @@ class RecommendCog(commands.Cog, name="Recommend"):
             link = jump_link(track)
             title = f"{track.label} · {track.key}, {track.tempo:.0f} bpm"
             embed.add_field(name=title, value=f"{pick.reason}" + (f" · [open]({link})" if link else ""), inline=False)
+            if track.media_pruned_at is not None and len(files) < 10:  # the retention policy deleted its files: render them again
+                track = await ensure_media(self.bot, track) or track
             if track.mp3_path and storage.media.exists(track.mp3_path):
                 data = await asyncio.to_thread(storage.media.read, track.mp3_path)
                 if len(data) <= budget and len(files) < 10:

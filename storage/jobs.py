@@ -1,20 +1,21 @@
 """Jobs: every request the bot accepted, persisted so a restart can resume it or tell its user it was
 interrupted. The interaction token and application id let the bot answer the original interaction later
-(Discord keeps a token valid for 15 minutes)."""
+(Discord keeps a token valid for 15 minutes). The token is a secret: it is left out of the Job's repr (so of
+logs), never exported, cleared once the job is done or failed, and /forget-me removes it."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from storage import codec
 from storage.database import Database, parse_optional_time, parse_time, utc_now
 from storage.scope import Scope
-from storage.users import touch_user
+from storage.users import touch_users
 
 JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
 IN_FLIGHT: tuple[JobStatus, ...] = ("queued", "running")
@@ -33,7 +34,7 @@ class Job:
     channel_id: int | None
     user_id: int | None
     application_id: int | None
-    interaction_token: str | None
+    interaction_token: str | None = field(repr=False)
     message_id: int | None
     request: dict[str, Any]
     status: JobStatus
@@ -66,6 +67,9 @@ def _from_row(row: sqlite3.Row) -> Job:
         started_at=parse_optional_time(row["started_at"]),
         finished_at=parse_optional_time(row["finished_at"]),
     )
+
+
+_ROWS_PER_INSERT = 100  # 9 parameters a row, well within SQLite's 32,766 per statement
 
 
 @dataclass
@@ -118,20 +122,27 @@ class JobRepository:
             batch, self._pending = self._pending, []
             try:
                 async with self._db.transaction() as tx:
-                    for user_id in dict.fromkeys(job.user_id for job in batch if job.user_id is not None):
-                        await touch_user(tx, user_id)
+                    # One statement per table for the whole batch: each statement is a trip to the database's
+                    # thread, and with 50 composes at once those trips, not the commit, were what the
+                    # acknowledgements waited on.
+                    users = list(dict.fromkeys(job.user_id for job in batch if job.user_id is not None))
+                    if users:
+                        await touch_users(tx, users)
                     rows = []
-                    for job in batch:  # the row is known from what was inserted: no read back inside the commit
-                        job_id = await tx.fetchval(
+                    for start in range(0, len(batch), _ROWS_PER_INSERT):
+                        chunk = batch[start:start + _ROWS_PER_INSERT]
+                        inserted = await tx.fetchall(
                             """
                             INSERT INTO jobs (kind, guild_id, channel_id, user_id, application_id, interaction_token, message_id,
                                               request, status, created_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
-                            RETURNING id
-                            """,
-                            job.params,
+                            VALUES """ + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)"] * len(chunk)) + " RETURNING id",
+                            [value for job in chunk for value in job.params],
                         )
-                        rows.append(_inserted(int(job_id), job.params))
+                        # One statement under the write lock: the ids rise in the order of the rows (SQLite's
+                        # AUTOINCREMENT, PostgreSQL's sequence), whatever order RETURNING lists them in. The rows are
+                        # known from what was inserted: no read back inside the commit.
+                        ids = sorted(int(r["id"]) for r in inserted)
+                        rows += [_inserted(job_id, job.params) for job_id, job in zip(ids, chunk)]
             except BaseException as exc:  # the whole batch failed: each caller gets the error (a busy database, say)
                 for job in batch:
                     if not job.done.done():
@@ -157,13 +168,17 @@ class JobRepository:
             job_id,
             IN_FLIGHT,
             "done",
-            "finished_at = ?, track_id = ?, message_id = COALESCE(?, message_id)",
+            "finished_at = ?, track_id = ?, message_id = COALESCE(?, message_id), interaction_token = NULL",
             (utc_now(), track_id, message_id),
         )
 
     async def fail(self, job_id: int, error: str) -> Job:
         """queued/running -> failed, with the message shown to the user."""
-        return await self._move(job_id, IN_FLIGHT, "failed", "finished_at = ?, error = ?", (utc_now(), error))
+        return await self._move(job_id, IN_FLIGHT, "failed", "finished_at = ?, error = ?, interaction_token = NULL", (utc_now(), error))
+
+    async def forget_token(self, job_id: int) -> None:
+        """Drop the job's interaction token (an interrupted job whose user was told, or whose token expired)."""
+        await self._db.execute("UPDATE jobs SET interaction_token = NULL WHERE id = ?", (job_id,))
 
     async def requeue(self, job_id: int) -> Job:
         """interrupted -> queued, to resume a job after a restart."""

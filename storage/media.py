@@ -31,7 +31,13 @@ class MediaStore:
         relative = f"{digest[:2]}/{digest}{suffix}"
         target = self.root / relative
         if target.exists():
-            return relative
+            # A new track reuses these bytes: the file counts as just written, so the retention sweep
+            # (storage.retention), which deletes only old unreferenced files, cannot take it before the track row names it.
+            try:
+                os.utime(target)
+                return relative
+            except FileNotFoundError:
+                pass  # deleted meanwhile: write it again
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-", suffix=suffix)
         try:

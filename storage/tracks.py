@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from storage import codec
-from storage.database import Database, Transaction, parse_time, utc_now
+from storage.database import Database, Transaction, parse_optional_time, parse_time, utc_now
 from storage.scope import Scope, as_scope
 from storage.users import touch_user
 
@@ -54,12 +54,15 @@ class NewTrack:
     png_path: str | None = None
     message_id: int | None = None
     form: str | None = None  # the plan's form, e.g. "AABA"; None for tracks made before forms
+    # How it was made (bot.recipes): what Regenerate and a re-render replay. None for tracks made before recipes.
+    recipe: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Track(NewTrack):
     id: int
     created_at: datetime
+    media_pruned_at: datetime | None = None  # when the retention policy deleted its files (they can be rendered again)
 
     @property
     def scope(self) -> Scope | None:
@@ -77,7 +80,7 @@ class Track(NewTrack):
 _COLUMNS = (
     "guild_id", "channel_id", "user_id", "style", "mood", "key", "tempo", "bars", "seed", "sampler", "prompt",
     "model_version", "latent", "features", "tokens", "parent_id", "relation", "midi_path", "mp3_path", "png_path",
-    "message_id", "form", "created_at",
+    "message_id", "form", "recipe", "created_at",
 )  # fmt: skip
 
 
@@ -106,12 +109,14 @@ def _from_row(row: sqlite3.Row, *, with_tokens: bool = True) -> Track:
         png_path=row["png_path"],
         message_id=row["message_id"],
         form=row["form"],
+        recipe=codec.loads(row["recipe"]),
         created_at=parse_time(row["created_at"]),
+        media_pruned_at=parse_optional_time(row["media_pruned_at"]),
     )
 
 
-# Columns read for listings: everything but the token arrays, which only export and the engine need.
-_LIGHT = ", ".join(["id"] + [c if c != "tokens" else "NULL AS tokens" for c in _COLUMNS])
+# Columns read for listings: everything but the token arrays and the recipe, which only export and the engine need.
+_LIGHT = ", ".join(["id", "media_pruned_at"] + [c if c not in ("tokens", "recipe") else f"NULL AS {c}" for c in _COLUMNS])
 
 
 async def _job_names(tx: Transaction, job_id: int, user_id: int) -> bool:
@@ -135,12 +140,13 @@ class TrackRepository:
         if (new.parent_id is None) != (new.relation is None):
             raise ValueError("A track has a parent exactly when it has a relation to it")
         values: dict[str, Any] = {
-            name: getattr(new, name) for name in _COLUMNS if name not in ("latent", "features", "tokens", "created_at")
+            name: getattr(new, name) for name in _COLUMNS if name not in ("latent", "features", "tokens", "recipe", "created_at")
         }
         values.update(
             latent=codec.encode_latent(new.latent),
             features=codec.encode_features(new.features),
             tokens=codec.encode_tokens(new.tokens),
+            recipe=None if new.recipe is None else codec.dumps(dict(new.recipe)),
             created_at=utc_now(),
             tempo=float(new.tempo),
         )
@@ -250,6 +256,10 @@ class TrackRepository:
             "midi_path = COALESCE(?, midi_path), mp3_path = COALESCE(?, mp3_path), png_path = COALESCE(?, png_path)",
             (midi_path, mp3_path, png_path),
         )
+
+    async def restore_files(self, track_id: int, *, midi_path: str, mp3_path: str, png_path: str) -> None:
+        """Record files rendered again after the retention policy pruned them (storage.retention)."""
+        await self._update(track_id, "midi_path = ?, mp3_path = ?, png_path = ?, media_pruned_at = NULL", (midi_path, mp3_path, png_path))
 
     async def set_message(self, track_id: int, message_id: int, channel_id: int | None = None) -> None:
         """Record the Discord message the track was posted as."""

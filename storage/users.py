@@ -43,6 +43,18 @@ async def touch_user(tx: Transaction, user_id: int, display_name: str | None = N
     )
 
 
+async def touch_users(tx: Transaction, user_ids: list[int]) -> None:
+    """touch_user for several users in one statement."""
+    now = utc_now()
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start:start + 500]
+        await tx.execute(
+            "INSERT INTO users (id, display_name, created_at, last_seen_at) VALUES " + ", ".join(["(?, NULL, ?, ?)"] * len(chunk))
+            + " ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            [value for user_id in chunk for value in (user_id, now, now)],
+        )
+
+
 class UserRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -108,4 +120,4 @@ _PROMPT_COPIES = """
 """
 
 
-__all__ = ["User", "ForgetReport", "UserRepository", "touch_user"]
+__all__ = ["User", "ForgetReport", "UserRepository", "touch_user", "touch_users"]

@@ -106,10 +106,13 @@ class InteractionHandle:
     def __repr__(self) -> str:
         return f"<InteractionHandle {self.record.label} id={self.id} user={self.user.name} callback={self.record.callback_type}>"
 
-    async def acknowledged(self, timeout: float = 5) -> dict[str, Any]:
+    async def acknowledged(self, timeout: float | None = None) -> dict[str, Any]:
         """The initial callback as `{"type": ..., "data": ...}`; raises InteractionFailed if the bot
-        did not answer in time (within the ack deadline, or `timeout`, whichever is first)."""
+        did not answer in time (within the ack deadline, or `timeout`, whichever is first; by default the
+        deadline alone decides)."""
         record = self.record
+        if timeout is None:
+            timeout = self._service.state.limits.ack_deadline + 1.0
         try:
             await asyncio.wait_for(record.settled.wait(), timeout)
         except TimeoutError:

@@ -25,7 +25,7 @@ def embed_fields(message: dict[str, Any]) -> dict[str, str]:
 
 async def compose(pg: Playground, user: str = "bob", **options: Any) -> dict[str, Any]:
     handle = await pg.run_command(user, "compose", options)
-    ack = await handle.acknowledged(timeout=5)
+    ack = await handle.acknowledged()
     assert ack["type"] in (4, 5)
     return await final_message(handle)
 
@@ -77,7 +77,9 @@ async def _score(storage: Any, user: str, pg: Playground, track_id: int) -> int 
     return None if rating is None else rating.score
 
 
-async def _until(probe: Any, expected: Any, tries: int = 50) -> None:
+async def _until(probe: Any, expected: Any, tries: int = 600) -> None:
+    """Wait for the state to be reached (reactions travel over the gateway); the bound is for a stuck bot, not a
+    speed requirement."""
     import asyncio
 
     value = None

@@ -35,7 +35,7 @@ async def rate(pg: Playground, bot: TunesmithBot, user: str, message: dict[str, 
     track = await storage.tracks.by_message(int(message["id"]))
     assert track is not None
     await pg.add_reaction(user, message, emoji)
-    for _ in range(50):
+    for _ in range(600):  # the reaction travels over the gateway; the bound is for a stuck bot, not a speed test
         rating = await storage.ratings.get(pg.user(user).id, track.id)
         if rating is not None and rating.score == score:
             return

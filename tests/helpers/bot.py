@@ -175,7 +175,7 @@ async def tunesmith(start_tunesmith: StartTunesmith) -> TunesmithBot:
 async def answer(playground: Playground, user: str, command: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run `/command` as `user` and return the bot's first message in answer (ephemeral or not)."""
     handle = await playground.run_command(user, command, options or {})
-    await handle.acknowledged(timeout=5)
+    await handle.acknowledged()
     return await handle.followup(timeout=15)
 
 

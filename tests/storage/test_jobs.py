@@ -106,3 +106,19 @@ def test_shard_settings(tmp_path: Path) -> None:
         make_settings(tmp_path, shard_count=2, shard_ids="2")
     with pytest.raises(ValidationError, match="needs shard_count"):
         make_settings(tmp_path, shard_ids="0")
+
+
+async def test_the_interaction_token_stays_out_of_logs_and_goes_when_no_longer_needed(storage: Storage) -> None:
+    """The token answers the interaction after a restart; it is a secret: never in a Job's repr (so never in a log
+    line that prints a job), dropped once the job is done or failed, and gone with /forget-me."""
+    done = await storage.jobs.create("compose", {}, user_id=1, application_id=4, interaction_token="secret-one")
+    failed = await storage.jobs.create("compose", {}, user_id=1, application_id=4, interaction_token="secret-two")
+    cut_short = await storage.jobs.create("compose", {}, user_id=2, application_id=4, interaction_token="secret-three")
+    assert "secret" not in repr(done) and "secret" not in str([done, failed])
+    assert (await storage.jobs.finish(done.id)).interaction_token is None
+    assert (await storage.jobs.fail(failed.id, "no")).interaction_token is None
+    [interrupted] = await storage.jobs.mark_interrupted_on_startup()
+    assert interrupted.interaction_token == "secret-three"  # kept: the restarted bot edits the original response with it
+    await storage.users.forget(2)
+    assert await storage.db.fetchval("SELECT COUNT(*) FROM jobs WHERE interaction_token IS NOT NULL") == 0
+    assert cut_short.id not in [j.id for j in await storage.jobs.recent(limit=10)]

@@ -1,0 +1,124 @@
+"""Restarts lose nothing and leave nobody waiting: a bot SIGKILLed right after acknowledging composes is started
+again on the same data; each acknowledged compose ends with its track in its original response (the same
+message, edited through the interaction's webhook), and no other message is posted. Past the token's 15
+minutes the user is told in the channel instead."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client import TunesmithBot
+from bot.config import PROJECT_ROOT
+from bot.playground import Playground
+from tests.helpers.bot import make_settings
+from tests.helpers.music import MUSIC_COGS, final_message, is_track
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")]
+
+
+async def held_bot(playground: Playground, data_dir: Path) -> asyncio.subprocess.Process:
+    """The bot in its own process (tests/helpers/held_bot.py): it acknowledges composes and never finishes one."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.helpers.held_bot", playground.url, playground.bot_token, str(playground.guild_id), str(data_dir),
+        cwd=PROJECT_ROOT, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), timeout=180)
+    assert line.strip() == b"ready", line
+    return process
+
+
+async def kill(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+
+def bot_messages(playground: Playground) -> list[dict[str, Any]]:
+    return [m for m in playground.messages(playground.channel_id) if m["author"]["id"] == str(playground.bot_user.id)]
+
+
+async def finished_jobs(bot: TunesmithBot, count: int, timeout: float = 60) -> list[Any]:
+    """The jobs, once none is in flight (a job is closed just after its track is posted)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while await bot.services.storage.jobs.in_flight() and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    jobs = await bot.services.storage.jobs.recent(limit=count + 5)
+    assert len(jobs) == count
+    return jobs
+
+
+async def restarted(playground: Playground, start_bot: Any, engine: Any, data_dir: Path) -> TunesmithBot:
+    settings = make_settings(data_dir, enabled_cogs=MUSIC_COGS, user_cooldown_seconds=0)
+    return await start_bot(TunesmithBot(settings, sync_guild_id=playground.guild_id, engine=engine, guild_ready_timeout=0.05, reidentify_delay=0))
+
+
+async def test_composes_acknowledged_before_a_sigkill_end_in_their_original_responses(playground: Playground, start_bot: Any, engine: Any,
+                                                                                   tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    process = await held_bot(playground, data_dir)
+    try:
+        handles = [await playground.run_command(user, "compose", {"style": "jazz", "mood": "calm", "seed": 60 + i})
+                   for i, user in enumerate(["bob", "carol", "alice"])]
+        originals = {}
+        for handle in handles:
+            assert (await handle.acknowledged())["type"] == 5  # deferred: "thinking"
+            shown = await handle.followup(timeout=60)
+            assert shown["content"] == "🎼 Composing…"
+            originals[handle.token] = shown["id"]
+    finally:
+        await kill(process)
+    assert [m["id"] for m in bot_messages(playground)] == list(originals.values())
+
+    bot = await restarted(playground, start_bot, engine, data_dir)
+    for handle in handles:
+        message = await final_message(handle, timeout=180)
+        assert is_track(message), message.get("content")
+        assert message["id"] == originals[handle.token]  # the original response, edited: no new message
+    assert [m["id"] for m in bot_messages(playground)] == list(originals.values())
+    assert all(is_track(m) for m in bot_messages(playground))
+    jobs = await finished_jobs(bot, len(originals))
+    assert sorted((j.status, j.message_id) for j in jobs) == sorted(("done", int(i)) for i in originals.values())
+    assert all(j.interaction_token is None for j in jobs)  # a finished job keeps no token
+    for job in jobs:
+        track = await bot.services.storage.tracks.require(job.track_id)
+        assert track.message_id == job.message_id and track.seed in (60, 61, 62)
+
+
+async def test_past_the_token_lifetime_the_user_is_told_in_the_channel(playground: Playground, start_bot: Any, engine: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    process = await held_bot(playground, data_dir)
+    try:
+        handle = await playground.run_command("bob", "compose", {"style": "folk", "mood": "happy", "seed": 5})
+        await handle.acknowledged()
+        original = await handle.followup(timeout=60)
+    finally:
+        await kill(process)
+    # As if the bot had stayed down for 20 minutes: the record is older than Discord's 15-minute token.
+    from storage import Storage
+
+    settings = make_settings(data_dir)
+    async with await Storage.open(settings.database_path, settings.media_dir) as storage:
+        [job] = await storage.jobs.recent(limit=1)
+        old = (job.created_at - timedelta(minutes=20)).isoformat()
+        await storage.db.execute("UPDATE jobs SET created_at = ? WHERE id = ?", (old, job.id))
+
+    bot = await restarted(playground, start_bot, engine, data_dir)
+    event = await playground.wait_for(lambda e: e.kind == "message_create" and "restarted while composing" in str(e.data), timeout=60)
+    bob = playground.user("bob").id
+    assert f"<@{bob}>" in str(event.data) and "folk, happy" in str(event.data)
+    for _ in range(200):  # the token is dropped just after the user is told
+        [job] = await bot.services.storage.jobs.recent(limit=1)
+        if job.interaction_token is None:
+            break
+        await asyncio.sleep(0.05)
+    assert job.status == "interrupted" and job.interaction_token is None
+    assert [m["id"] for m in bot_messages(playground)][0] == original["id"]
