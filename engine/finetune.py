@@ -10,14 +10,13 @@ members (3) must have rated. The VAE is tuned first,
 then the latent GAN on the tuned encoder's latents. The candidate is then compared with the base model on
 held-out corpus segments and held-out rated tracks, and recommended for promotion only if it is not worse.
 
-Progress goes to stdout as JSON lines ({"event": "progress", ...}, then one {"event": "done", ...}), so the bot
-can show it without parsing prose; errors end with {"event": "error", "message": ...} and exit status 1.
+Progress goes to stdout as JSON lines written through engine.training_events (Progress events, then one
+Finished), so the bot can show it without parsing prose; errors end with a Failed event and exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -32,6 +31,7 @@ from engine.checkpoint import CHECKPOINT_DIR, SHIPPED_CHECKPOINT, load_checkpoin
 from engine.data.cache import SEGMENT_BARS, SEGMENT_STEPS, CorpusCache, pack_drums
 from engine.model import Condition, attribute_loss, critic_loss, generator_loss, kl_divergence, reconstruction_losses
 from engine.tokens import N_DRUMS, STEPS_PER_BAR
+from engine.training_events import Failed, Finished, Progress, emit
 from engine.train import TensorCorpus, encode_all
 from engine.vocab import MOODS, STYLE_DERIVATION
 
@@ -46,10 +46,6 @@ TOLERANCE = 0.02  # a candidate may be at most 2% worse on the corpus and still 
 
 class FinetuneError(ValueError):
     """Fine-tuning cannot run on this input; the message says why (shown to the admin)."""
-
-
-def emit(event: str, **fields: object) -> None:
-    print(json.dumps({"event": event, **fields}), flush=True)
 
 
 def rating_weight(mean_score: float) -> float:
@@ -329,7 +325,7 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
         torch.nn.utils.clip_grad_norm_(model.vae.parameters(), cfg.grad_clip)
         opt.step()
         if step % 10 == 0 or step == vae_steps:
-            emit("progress", stage="vae", step=step, total=vae_steps + gan_steps, loss=round(loss.item(), 3), elapsed=round(time.time() - t0, 1))
+            emit(Progress("vae", step, vae_steps + gan_steps, round(time.time() - t0, 1), {"loss": round(loss.item(), 3)}))
 
     mu_all, logvar_all = encode_all(model, data, train_idx, 4 * batch, False)
     cond_all = Condition(data.style, data.valence, data.arousal, data.tempo_bucket, data.mode, torch.zeros_like(data.style))
@@ -350,7 +346,7 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
         g_loss.backward(inputs=model.gan.generator_parameters())
         gen_opt.step()
         if step % 10 == 0 or step == gan_steps:
-            emit("progress", stage="gan", step=vae_steps + step, total=vae_steps + gan_steps, critic=round(d_loss.item(), 3), generator=round(g_loss.item(), 3), elapsed=round(time.time() - t0, 1))
+            emit(Progress("gan", vae_steps + step, vae_steps + gan_steps, round(time.time() - t0, 1), {"critic": round(d_loss.item(), 3), "generator": round(g_loss.item(), 3)}))
 
     model.eval()
     report = compare(base_ckpt.model.to(dev), model, data, corpus_valid, rated_valid, torch.as_tensor(rated.score[rated_valid_rows]))
@@ -399,9 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         result = finetune(args.base, args.ratings, args.out, replay_path=args.replay, vae_steps=args.vae_steps, gan_steps=args.gan_steps, seed=args.seed,
                           device=args.device, batch_size=args.batch_size, max_member_share=args.max_member_share, min_raters=args.min_raters)
     except (FinetuneError, FileNotFoundError, ValueError) as exc:
-        emit("error", message=str(exc))
+        emit(Failed(str(exc)))
         return 1
-    emit("done", **result)
+    emit(Finished.from_fields(result))
     return 0
 
 
