@@ -190,15 +190,16 @@ class ModelRegistry:
                      observer: RunObserver) -> ActiveRun:
         settings = self._services.settings
         base_version = self.serving_version
-        try:
-            record = await self.runs.start(kind, guild_id, started_by, str(out_dir), base_version=base_version)
-        except TrainingRunError:
-            raise UserFacingError("Another retrain is recorded as running on this bot. Please try again in a few minutes.") from None
         command = [sys.executable, "-m", TRAINER_MODULES[kind], "--ratings", str(ratings_path), "--out", str(out_dir), *arguments,
                    "--min-raters", str(settings.retrain_min_raters), "--max-member-share", str(settings.retrain_max_member_share)]
         base = await active_checkpoint(settings, self._storage)
         if base is not None:
             command += ["--base", str(base)]
+        # Recorded before the trainer starts: whatever happens to the bot from here on, the next start-up finds the run.
+        try:
+            record = await self.runs.start(kind, guild_id, started_by, str(out_dir), base_version=base_version)
+        except TrainingRunError:
+            raise UserFacingError("Another retrain is recorded as running on this bot. Please try again in a few minutes.") from None
         try:
             process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         except OSError as exc:
