@@ -354,6 +354,8 @@ class ModelRegistry:
         target = await self._storage.models.get(version)
         if target is None:
             raise UserFacingError(f"There is no model version {version!r}.")
+        if target.active and self.serving_version in (None, version):
+            return target
         await self._swap(target)
         activated = await self._storage.models.activate(version)
         await self.runs.mark_activated(version, None)

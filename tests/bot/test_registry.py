@@ -109,3 +109,32 @@ def test_the_trainers_events_read_back_as_written() -> None:
     assert [parse(line) for line in lines] == events
     assert '"event": "progress"' in lines[0] and '"loss": 0.25' in lines[0] and '"event": "done"' in lines[1] and '"event": "error"' in lines[2]
     assert parse("Using libfluidsynth from /usr/lib") is None and parse('{"event": "done"}') is None and parse('{"event": "other"}') is None
+
+
+async def test_start_up_closes_a_run_a_killed_bot_left_running_and_keeps_the_candidate_it_had_written(
+    registry: tuple[ModelRegistry, Storage, RecordingEngine], tmp_path: Path
+) -> None:
+    import os
+
+    from engine.training_events import Finished
+    from storage.runs import TrainingRunRepository
+
+    service, storage, _ = registry
+    runs = TrainingRunRepository(storage.db)
+    taste = tmp_path / "run" / "taste.pt"
+    taste.parent.mkdir()
+    taste.write_bytes(b"a taste")
+    # The trainer had finished and the bot had recorded its result, then died before registering it. The pid
+    # recorded is now someone else's (here: this test's own process): it must not be killed.
+    record = await runs.start("taste", 77, 1, str(taste.parent), pid=os.getpid(), base_version="v2")
+    await runs.record_result(record.id, Finished("taste-a", str(taste), False, "barely follows", {"raters": 3}).fields())
+    await runs.record_progress(record.id, {"stage": "actor", "step": 700, "total": 700})
+    closed = await service.recover()
+    assert [r.id for r in closed] == [record.id] and closed[0].status == "interrupted" and closed[0].pid is None
+    assert closed[0].candidate_version == "taste-a" and not closed[0].activated and "kept" in (closed[0].outcome or "")
+    assert await service.unused_candidates(77) == ["taste-a"]
+    assert await service.recover() == []  # closed once
+    activated = await service.activate_taste(77, "taste-a")
+    assert activated.active and (await runs.get(record.id)).activated
+    # A new run may be recorded now that none is running.
+    assert (await runs.start("taste", 77, 1, str(tmp_path / "next"))).running
