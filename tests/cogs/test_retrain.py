@@ -296,3 +296,36 @@ async def test_a_run_the_killed_bot_never_saw_end_is_closed_at_the_next_start(
     assert stopped is not None and stopped.status == "interrupted" and stopped.outcome == "the bot stopped while it ran"
     progress = channel_message(playground, record.message_id)
     assert progress.content.startswith("⚠️ Retrain interrupted: the bot stopped while it ran"), progress.content
+
+
+async def test_the_shared_model_is_loaded_before_its_records_change(playground: Playground, start_bot: Any, engine: Any, tmp_path: Path) -> None:
+    """/model activate|rollback target:shared (owners): the engine loads the version first; one it cannot load changes nothing."""
+    from bot.engine import SHIPPED_CHECKPOINT, record_serving_version
+    from tests.helpers.bot import make_settings
+    from tests.helpers.music import MUSIC_COGS
+
+    settings = make_settings(tmp_path / "data", enabled_cogs=MUSIC_COGS, user_cooldown_seconds=0, owner_ids=[playground.user("alice").id])
+    bot = await start_bot(TunesmithBot(settings, sync_guild_id=playground.guild_id, engine=engine, guild_ready_timeout=0.05, reidentify_delay=0))
+    models = bot.services.storage.models
+    serving = engine.model_version
+    await record_serving_version(bot.services.storage, serving, None)
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(b"not a checkpoint")
+    await models.register("damaged", str(damaged))
+
+    refused = await answer(playground, "bob", "model activate", {"version": "damaged", "target": "shared"})
+    assert refused.ephemeral and "Only" in refused.content and (await models.active()).version == serving
+    failed = await answer(playground, "alice", "model activate", {"version": "damaged", "target": "shared"})
+    assert failed.ephemeral and "could not be loaded" in failed.content and "Nothing changed" in failed.content, failed.content
+    assert (await models.active()).version == serving and not (await models.get("damaged")).active
+    assert engine.model_version == serving
+
+    # The records say the damaged one came before: rolling back to it fails and leaves them as they were.
+    await models.register("second", str(SHIPPED_CHECKPOINT))
+    await models.activate("damaged")  # as a promotion that swapped and then saw its file damaged would leave it
+    await models.activate("second")
+    rollback = await answer(playground, "alice", "model rollback", {"target": "shared"})
+    assert "could not be loaded" in rollback.content and "Nothing was rolled back" in rollback.content, rollback.content
+    active = await models.active()
+    assert active.version == "second" and active.previous_version == "damaged"
+    assert engine.model_version == serving
