@@ -66,11 +66,12 @@ class TrainingRunRepository:
         async with self._db.transaction() as tx:
             if await tx.fetchone("SELECT 1 FROM training_runs WHERE status = 'running'"):
                 raise TrainingRunError("Another training run is recorded as running.")
-            cursor = await tx.execute(
-                "INSERT INTO training_runs (kind, guild_id, started_by, started_at, pid, out_dir, base_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            row = await tx.fetchone(
+                "INSERT INTO training_runs (kind, guild_id, started_by, started_at, pid, out_dir, base_version) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (kind, guild_id, started_by, utc_now(), pid, str(out_dir), base_version),
-            )
-            return await _require(tx, int(cursor.lastrowid or 0))
+            )  # RETURNING, not lastrowid: the same on PostgreSQL (storage/dialect.py on main)
+        assert row is not None
+        return _from_row(row)
 
     async def get(self, run_id: int) -> TrainingRun | None:
         row = await self._db.fetchone("SELECT * FROM training_runs WHERE id = ?", (run_id,))
