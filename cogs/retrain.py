@@ -48,7 +48,6 @@ MANIFEST = PluginManifest(
     bot_versions=">=0.1,<1.0",
 )
 
-EDIT_EVERY_SECONDS = 2.0  # the registry reports progress at most this often (bot.registry.PROGRESS_EVERY_SECONDS)
 BAR_WIDTH = 20
 TASTE_STEPS = 300
 STAGES = {"vae": "tuning the VAE", "gan": "tuning the GAN", "critic": "learning what this server likes", "actor": "learning to steer toward it"}
