@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -20,6 +18,7 @@ import discord
 
 from bot.errors import UserFacingError
 from bot.recipes import Recipe
+from bot.track_messages import RATING_EMOJI, track_embed, track_files
 from engine.music import Key
 from engine.errors import EngineError
 from engine.protocols import Engine
@@ -46,14 +45,6 @@ WAITING_TO_START = ("⏳ The database is busy (another program is holding it). Y
                     "and will be saved and posted here as soon as the database is free.")
 WAITING_TO_SAVE = ("💾 Your track is finished, but the database is busy (another program is holding it). "
                    "The track is kept, and will be saved and posted here as soon as the database is free.")
-
-# Rating reactions, in the order the bot adds them; the value is the rating they stand for.
-RATING_EMOJI: dict[str, int] = {"1️⃣": 1, "2️⃣": 2, "3️⃣": 3, "4️⃣": 4, "5️⃣": 5}
-STYLE_COLOURS = {
-    "jazz": 0x3B5BDB, "blues": 0x1C7ED6, "latin": 0xF08C00, "pop": 0xE64980, "rock": 0xC92A2A, "folk": 0x2F9E44,
-    "celtic": 0x099268, "classical": 0x862E9C, "game": 0x5F3DC4, "lofi": 0x868E96, "ambient": 0x0B7285,
-}  # fmt: skip
-
 
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
@@ -90,46 +81,6 @@ class TrackOrigin:
     parent_id: int | None = None
     relation: str | None = None  # variation, extend, restyle, remood, regenerate, continue
     recipe: Recipe | None = None  # how it is made (bot.recipes): kept with the job and the track
-
-
-def track_title(track: Track) -> str:
-    prefix = {"variation": "Variation", "extend": "Extended", "restyle": "Restyled", "remood": "Re-mooded",
-              "regenerate": "Regenerated", "continue": "Continued"}.get(track.relation or "", "")  # fmt: skip
-    title = f"{track.mood.capitalize()} {track.style} in {track.key}"
-    return f"{prefix} · {title}" if prefix else title
-
-
-def track_embed(track: Track) -> discord.Embed:
-    embed = discord.Embed(title=track_title(track), colour=STYLE_COLOURS.get(track.style, 0x495057))
-    embed.add_field(name="Style", value=track.style)
-    embed.add_field(name="Mood", value=track.mood)
-    embed.add_field(name="Key", value=track.key)
-    embed.add_field(name="Tempo", value=f"{track.tempo:.0f} bpm")
-    embed.add_field(name="Bars", value=str(track.bars))
-    if track.form:
-        embed.add_field(name="Form", value=track.form)
-    embed.add_field(name="Seed", value=str(track.seed))
-    if track.prompt:
-        embed.add_field(name="Prompt", value=track.prompt[:1000], inline=False)
-    if track.parent_id:
-        embed.add_field(name="From", value=f"track #{track.parent_id}")
-    embed.set_image(url=f"attachment://{file_stem(track)}.png")
-    embed.set_footer(text=f"Track #{track.id} · model {track.model_version} · {track.sampler} · rate it with 1️⃣–5️⃣")
-    return embed
-
-
-def file_stem(track: Track) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", f"{track.style}-{track.mood}").strip("-")
-    return f"tunesmith-{track.id}-{slug}"
-
-
-def track_files(track: Track, midi: bytes, mp3: bytes, png: bytes) -> list[discord.File]:
-    stem = file_stem(track)
-    return [
-        discord.File(io.BytesIO(mp3), filename=f"{stem}.mp3"),
-        discord.File(io.BytesIO(midi), filename=f"{stem}.mid"),
-        discord.File(io.BytesIO(png), filename=f"{stem}.png"),
-    ]
 
 
 def features_of(result: TrackResult) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""What cogs reach through `bot.services`: the settings, the storage and, once started, the engine service.
+"""What cogs reach through `bot.services`: the settings, the storage, once started the engine service, and the
+workflow services over them (`registry`: training runs, promotion and rollback, bot.registry).
 
 Cogs talk to storage and the engine only through these public objects, never by importing torch or opening
 their own database connection.
@@ -6,9 +7,14 @@ their own database connection.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.config import Settings
 from engine.protocols import Engine
 from storage import Storage
+
+if TYPE_CHECKING:
+    from bot.registry import ModelRegistry
 
 # The engine service as the bot uses it (engine.service.EngineService, the Ray backend's, or a test's stand-in).
 EngineService = Engine
@@ -27,6 +33,16 @@ class Services:
         # Set when the engine serves another model than it should (the active one's checkpoint is damaged).
         self.model_notice: str | None = None
         self._storage = storage
+        self._registry: ModelRegistry | None = None
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """The model registry (bot.registry): one per bot process, since one training run at a time runs on it."""
+        if self._registry is None:
+            from bot.registry import ModelRegistry
+
+            self._registry = ModelRegistry(self)
+        return self._registry
 
     @property
     def storage(self) -> Storage:

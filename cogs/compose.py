@@ -11,7 +11,7 @@ import logging
 import time
 from collections import Counter
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -22,6 +22,7 @@ from bot.interactions import reply
 from bot.plugins import PluginManifest
 from bot.publishing import INTERACTION_TOKEN_LIFETIME_S, StoredReply, TrackOrigin, TrackPublisher
 from bot.recipes import EXTEND_BARS, VARIATION_STRENGTH, Recipe, SourceGone, Upload, engine_job, from_track, recipe_of
+from bot.track_messages import TRACK_ITEMS, Relation, track_view
 from engine.data.upload import UploadError, read_upload, size_problem
 from engine.music import Piece
 from engine.request import MAX_BARS, MIN_BARS, ComposeRequest
@@ -80,11 +81,11 @@ class ComposeCog(commands.Cog, name="Compose"):
         self._in_flight: Counter[Scope] = Counter()  # per server, and per user in their DMs: no scope waits on another
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(VariationButton, ExtendButton, RestyleSelect, RemoodSelect, RegenerateButton)
+        self.bot.add_dynamic_items(*TRACK_ITEMS)  # the track buttons (bot.track_messages) call self.action
         self.bot.loop.create_task(self._recover_interrupted())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(VariationButton, ExtendButton, RestyleSelect, RemoodSelect, RegenerateButton)
+        self.bot.remove_dynamic_items(*TRACK_ITEMS)
 
     # Guards shared by every track-making action ----------------------------------------------------------
 
@@ -261,7 +262,7 @@ class ComposeCog(commands.Cog, name="Compose"):
             raise UserFacingError(f"Track #{track_id} no longer exists.")
         return track
 
-    async def action(self, interaction: discord.Interaction[Any], track_id: int, relation: Literal["variation", "extend", "restyle", "remood", "regenerate"], value: str | None = None) -> None:
+    async def action(self, interaction: discord.Interaction[Any], track_id: int, relation: Relation, value: str | None = None) -> None:
         """What every track button does: a new track linked to its parent. Each is described by a recipe (bot.recipes)
         kept with the job and the track; Regenerate replays the parent's recipe, so it makes the same piece whatever
         made the parent."""
@@ -383,94 +384,12 @@ def _job(make: Any) -> Any:
         raise UserFacingError(str(exc)) from None
 
 
-def _cog(interaction: discord.Interaction[Any]) -> ComposeCog:
-    cog = interaction.client.get_cog("Compose")  # type: ignore[union-attr]
-    if cog is None:
-        raise UserFacingError("Composing is switched off on this bot right now.")
-    return cog  # type: ignore[return-value]
-
-
-async def _run_item(interaction: discord.Interaction[Any], *args: Any) -> None:
-    """Component callbacks are not app commands: show user-facing errors here, ephemerally."""
-    try:
-        await _cog(interaction).action(interaction, *args)
-    except UserFacingError as exc:
-        await reply(interaction, exc.message, ephemeral=True)
-
-
-class _TrackItem:
-    """What every track button and menu does: make a new track from the one whose id its custom id carries."""
-
-    relation: ClassVar[str]
-    track_id: int
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any) -> Any:
-        return cls(int(match["track"]))  # type: ignore[call-arg]
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        values = (interaction.data or {}).get("values") or []  # a menu's choice; buttons have none
-        await _run_item(interaction, self.track_id, self.relation, values[0] if values else None)
-
-
-class VariationButton(_TrackItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:variation:(?P<track>[0-9]+)"):
-    relation = "variation"
-
-    def __init__(self, track_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Variation", emoji="🎲", style=discord.ButtonStyle.primary, custom_id=f"ts:variation:{track_id}"))
-        self.track_id = track_id
-
-
-class ExtendButton(_TrackItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:extend:(?P<track>[0-9]+)"):
-    relation = "extend"
-
-    def __init__(self, track_id: int) -> None:
-        super().__init__(discord.ui.Button(label=f"Extend +{EXTEND_BARS} bars", emoji="➕", style=discord.ButtonStyle.secondary, custom_id=f"ts:extend:{track_id}"))
-        self.track_id = track_id
-
-
-class RegenerateButton(_TrackItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ts:regenerate:(?P<track>[0-9]+)"):
-    relation = "regenerate"
-
-    def __init__(self, track_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Regenerate", emoji="🔁", style=discord.ButtonStyle.secondary, custom_id=f"ts:regenerate:{track_id}"))
-        self.track_id = track_id
-
-
-class RestyleSelect(_TrackItem, discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ts:restyle:(?P<track>[0-9]+)"):
-    relation = "restyle"
-
-    def __init__(self, track_id: int) -> None:
-        options = [discord.SelectOption(label=s.capitalize(), value=s) for s in STYLES]
-        super().__init__(discord.ui.Select(placeholder="🎨 Restyle…", options=options, custom_id=f"ts:restyle:{track_id}"))
-        self.track_id = track_id
-
-
-class RemoodSelect(_TrackItem, discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ts:remood:(?P<track>[0-9]+)"):
-    relation = "remood"
-
-    def __init__(self, track_id: int) -> None:
-        options = [discord.SelectOption(label=m.capitalize(), value=m) for m in MOODS]
-        super().__init__(discord.ui.Select(placeholder="🌗 Re-mood…", options=options, custom_id=f"ts:remood:{track_id}"))
-        self.track_id = track_id
-
-
 def _in_allowed_channel(interaction: discord.Interaction[Any], allowed: tuple[int, ...]) -> bool:
     """An allowed channel, or a thread under one (a thread's parent is where the server allowed music)."""
     if interaction.channel_id in allowed:
         return True
     parent_id = getattr(interaction.channel, "parent_id", None)
     return parent_id is not None and parent_id in allowed
-
-
-def track_view(track_id: int) -> discord.ui.View:
-    """The buttons under every track; persistent because they are dynamic items."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(VariationButton(track_id))
-    view.add_item(ExtendButton(track_id))
-    view.add_item(RestyleSelect(track_id))
-    view.add_item(RemoodSelect(track_id))
-    return view
 
 
 async def setup(bot: TunesmithBot) -> None:

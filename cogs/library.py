@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot.errors import UserFacingError
 from bot.plugins import PluginManifest
-from bot.publishing import track_title
+from bot.track_messages import jump_link, regenerate_view, track_title
 from storage import Rating, Scope, Track, UnknownTrackError
 
 if TYPE_CHECKING:
@@ -41,12 +41,6 @@ STARS = "★★★★★"
 def stars(score: float) -> str:
     full = round(score)
     return STARS[:full] + "☆" * (5 - full)
-
-
-def jump_link(track: Track) -> str:
-    if track.channel_id and track.message_id:
-        return f"https://discord.com/channels/{track.guild_id or '@me'}/{track.channel_id}/{track.message_id}"
-    return ""
 
 
 def scope_of(interaction: discord.Interaction[Any]) -> Scope:
@@ -152,11 +146,7 @@ class LibraryCog(commands.Cog, name="Library"):
             embed.add_field(name="Prompt", value=track.prompt[:1000], inline=False)
         if track.parent_id:
             embed.add_field(name="Made from", value=f"track #{track.parent_id} ({track.relation})", inline=False)
-        from cogs.compose import RegenerateButton  # the button's behaviour lives with the other track buttons
-
-        view = discord.ui.View(timeout=None)
-        view.add_item(RegenerateButton(track.id))
-        await interaction.response.send_message(embed=embed, view=view)
+        await interaction.response.send_message(embed=embed, view=regenerate_view(track.id))
 
     @app_commands.command(name="stats", description="This server's charts: ratings by style and mood, top tracks, model versions")
     @app_commands.guild_only()

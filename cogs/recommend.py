@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +12,7 @@ from discord.ext import commands
 
 from bot.plugins import PluginManifest
 from bot.media_restore import ensure_media
-from bot.publishing import file_stem
-from cogs.library import jump_link
+from bot.track_messages import jump_link, mp3_file
 from storage.recommend import recommend
 
 if TYPE_CHECKING:
@@ -64,7 +62,7 @@ class RecommendCog(commands.Cog, name="Recommend"):
                 data = await asyncio.to_thread(storage.media.read, track.mp3_path)
                 if len(data) <= budget and len(files) < 10:
                     budget -= len(data)
-                    files.append(discord.File(io.BytesIO(data), filename=f"{file_stem(track)}.mp3"))
+                    files.append(mp3_file(track, data))
         embed.set_footer(text="Rate tracks with 1️⃣–5️⃣ to sharpen these picks.")
         await interaction.followup.send(embed=embed, files=files, ephemeral=True)
 

@@ -4,11 +4,16 @@
 ratings in the model's latent space and an actor that steers the GAN's latents toward what the server likes),
 in a separate process, so the bot keeps answering; it is stored and versioned per server and applied only
 when this server composes. No member's ratings weigh more than `retrain_max_member_share` of it, and at least
-`retrain_min_raters` members must have rated. `/model info|history|rollback` show and change this server's
-taste (rollback past the first version returns to the shared model as it is).
+`retrain_min_raters` members must have rated. `/model info|history|rollback|activate` show and change this
+server's taste (rollback past the first version returns to the shared model as it is; activate puts a registered
+version in use, such as a candidate a run left unused). `/retrain status` shows the running run, or how the last
+one ended (a run the bot never saw end, because it was killed, says interrupted).
 
 `/retrain base` fine-tunes the shared model every server uses (engine.finetune) and `/model rollback
-target:shared` rolls it back: both are for the bot's owners only.
+target:shared` / `/model activate target:shared` change it: these are for the bot's owners only.
+
+The workflow (runs, their records, promotion and rollback) is bot.registry's; this cog only translates between
+Discord and it.
 """
 
 from __future__ import annotations
@@ -16,25 +21,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
-import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.engine import active_checkpoint
 from bot.errors import UserFacingError
 from bot.permissions import admin_only, ensure_owner, owner_only
 from bot.plugins import PluginManifest
-from engine.service import EngineFailure
-from storage import ModelVersionError
-from storage.export import export_ratings, remove_user_from_export
-from storage.taste import TasteModelRepository, TasteVersion, TasteVersionError
+from bot.registry import ActiveRun, ModelRegistry, RunOutcome
+from storage.runs import TrainingRun
+from storage.taste import TasteModelRepository, TasteVersion
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -43,18 +41,17 @@ log = logging.getLogger(__name__)
 
 MANIFEST = PluginManifest(
     name="retrain",
-    version="2.0.0",
-    description="/retrain start|cancel|status learns this server's own taste from its ratings; /model info|history|rollback. Server admins; the shared model: owners.",
+    version="2.1.0",
+    description="/retrain start|cancel|status learns this server's own taste from its ratings; /model info|history|rollback|activate. Server admins; the shared model: owners.",
     permissions=["send_messages", "embed_links"],
     user_data="None of its own: it trains on the ratings the rating plugin keeps (anonymous scores of tracks).",
     bot_versions=">=0.1,<1.0",
 )
 
-MIN_RATINGS = 5
-EDIT_EVERY_SECONDS = 2.0
 BAR_WIDTH = 20
 TASTE_STEPS = 300
 STAGES = {"vae": "tuning the VAE", "gan": "tuning the GAN", "critic": "learning what this server likes", "actor": "learning to steer toward it"}
+STATUS_MARKS = {"running": "🛠️", "finished": "✅", "failed": "❌", "cancelled": "🛑", "interrupted": "⚠️"}
 
 
 def progress_bar(done: int, total: int) -> str:
@@ -62,31 +59,85 @@ def progress_bar(done: int, total: int) -> str:
     return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {100 * done // max(1, total)}%"
 
 
-@dataclass
-class RetrainRun:
-    """One training run in progress: this server's taste (kind "taste") or the shared model (kind "base")."""
+def status_text(run: ActiveRun) -> str:
+    last = run.last
+    step, total = (last.step, last.total) if last else (0, 1)
+    stage = STAGES.get(last.stage if last else "", "starting")
+    metrics = ", ".join(f"{k} {last.metrics[k]:g}" for k in ("loss", "critic", "generator", "gain", "distance") if last and k in last.metrics)
+    return f"🛠️ Retraining {run.what} ({stage}), started by <@{run.started_by}>\n`{progress_bar(step, total)}` {metrics} · {run.elapsed:.0f} s"
 
-    started_by: int
-    process: asyncio.subprocess.Process
-    message: discord.Message | None
-    out_dir: Path
-    kind: Literal["taste", "base"] = "taste"
-    guild_id: int | None = None
-    base_version: str | None = None
-    started: float = field(default_factory=time.monotonic)
-    last: dict[str, Any] = field(default_factory=dict)
-    cancelled: bool = False
 
-    @property
-    def what(self) -> str:
-        return "this server's taste" if self.kind == "taste" else "the shared model"
+def unchanged_text(kind: str) -> str:
+    return "This server keeps composing as before." if kind == "taste" else "The current model keeps serving."
 
-    def status_text(self) -> str:
-        step, total = int(self.last.get("step", 0)), int(self.last.get("total", 1))
-        stage = STAGES.get(str(self.last.get("stage")), "starting")
-        metrics = ", ".join(f"{k} {self.last[k]}" for k in ("loss", "critic", "generator", "gain", "distance") if k in self.last)
-        elapsed = time.monotonic() - self.started
-        return f"🛠️ Retraining {self.what} ({stage}), started by <@{self.started_by}>\n`{progress_bar(step, total)}` {metrics} · {elapsed:.0f} s"
+
+def outcome_text(run: ActiveRun, outcome: RunOutcome) -> str:
+    """What the progress message says once the run has ended."""
+    unchanged = unchanged_text(run.kind)
+    if outcome.status == "cancelled":
+        return f"🛑 Retrain cancelled. {unchanged}"
+    if outcome.status == "interrupted":
+        return f"⚠️ Retrain interrupted: {outcome.error}. {unchanged}"
+    metrics = outcome.metrics
+    if run.kind == "taste":
+        summary = (f"held-out correlation {metrics.get('held_out_correlation')}, {metrics.get('rated_tracks')} tracks rated by {metrics.get('raters')} members, "
+                   f"largest member share {metrics.get('largest_member_share')}")
+    else:
+        summary = "; ".join(f"{name} {values['base']} → {values['candidate']}" for name, values in metrics.items() if isinstance(values, dict) and "base" in values)
+    if outcome.status == "failed":
+        if outcome.version:  # registered, but it could not be put in use
+            return f"❌ The new model {outcome.version} could not be loaded ({outcome.error}); the current model keeps serving. /model activate can try it again."
+        return f"❌ Retrain failed: {outcome.error}. {unchanged}"
+    if run.kind == "taste":
+        if not outcome.active:
+            return (f"↩️ Learned a taste ({outcome.version}) but it is not used: {outcome.reason}.\n{summary}\nThis server keeps composing as before. "
+                    f"/model activate version:{outcome.version} puts it in use anyway.")
+        return f"✅ This server now composes with its own taste **{outcome.version}**: {outcome.reason}.\n{summary}\nOther servers are not affected; /model rollback undoes it."
+    if not outcome.active:
+        return f"↩️ Retrain finished but the new model was not promoted: {outcome.reason}.\n{summary}\nThe current model keeps serving."
+    return f"✅ Promoted model **{outcome.version}**: {outcome.reason}.\n{summary}\nServers' tastes trained on the previous model no longer apply until they retrain."
+
+
+def record_text(run: TrainingRun) -> str:
+    """A recorded run, for /retrain status when none is running."""
+    what = "this server's taste" if run.kind == "taste" else "the shared model"
+    when = discord.utils.format_dt(run.ended_at or run.started_at, "R")
+    text = f"{STATUS_MARKS.get(run.status, '')} The last retrain of {what} (started by <@{run.started_by}>) **{run.status}** {when}: {run.outcome or 'no details'}."
+    if run.status != "running" and run.progress:
+        step, total = int(run.progress.get("step", 0)), int(run.progress.get("total", 1))
+        text += f"\nIt had got to `{progress_bar(step, total)}`."
+    if run.candidate_version and not run.activated:
+        target = "" if run.kind == "taste" else " target:shared"
+        text += f"\nIts candidate **{run.candidate_version}** is not in use: /model activate version:{run.candidate_version}{target} puts it in use."
+    return text
+
+
+class ProgressMessage:
+    """The channel message that shows one run's progress (bot.registry.RunObserver)."""
+
+    def __init__(self) -> None:
+        self.message: discord.Message | None = None
+
+    async def post(self, interaction: discord.Interaction[Any], run: ActiveRun) -> None:
+        if interaction.channel is not None and hasattr(interaction.channel, "send"):
+            try:
+                self.message = await interaction.channel.send(f"🛠️ Retraining {run.what} started by <@{interaction.user.id}>…")  # type: ignore[union-attr]
+            except discord.HTTPException:
+                log.info("Could not post the retrain progress message", exc_info=True)
+
+    async def edit(self, content: str) -> None:
+        if self.message is None:
+            return
+        try:
+            await self.message.edit(content=content)
+        except discord.HTTPException:
+            log.info("Could not edit the retrain progress message", exc_info=True)
+
+    async def progress(self, run: ActiveRun) -> None:
+        await self.edit(status_text(run))
+
+    async def ended(self, run: ActiveRun, outcome: RunOutcome) -> None:
+        await self.edit(outcome_text(run, outcome))
 
 
 class RetrainCog(commands.Cog, name="Retrain"):
@@ -95,28 +146,43 @@ class RetrainCog(commands.Cog, name="Retrain"):
 
     def __init__(self, bot: TunesmithBot) -> None:
         self.bot = bot
-        # One run at a time on the whole bot: training shares the CPU with composing for every server.
-        self.run: RetrainRun | None = None
-        self._task: asyncio.Task[None] | None = None
-        # Held from the busy check to the run being recorded, so two starts cannot both pass the check.
-        self._starting = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return self.bot.services.registry
+
+    @property
+    def run(self) -> ActiveRun | None:
+        """The run in progress on this bot, if any (one at a time: training shares the CPU with composing)."""
+        return self.registry.current
 
     @property
     def tastes(self) -> TasteModelRepository:
-        return TasteModelRepository(self.bot.services.storage.db)
+        return self.registry.tastes
+
+    async def cog_load(self) -> None:
+        # Runs the previous bot process never saw end (it was killed): closed before any new one can start.
+        closed = await self.registry.recover()
+        if closed:
+            task = asyncio.create_task(self._close_progress_messages(closed))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def cog_unload(self) -> None:
-        if self.run is not None:
-            self.run.cancelled = True
-            self._kill(self.run)
+        await self.registry.stop()
 
-    def _refuse_if_busy(self, guild_id: int | None) -> None:
-        run = self.run
-        if run is None:
-            return
-        if run.kind == "taste" and run.guild_id == guild_id:
-            raise UserFacingError(f"A retrain of this server's taste is already running (started by <@{run.started_by}>). Use /retrain cancel to stop it.")
-        raise UserFacingError("Another retrain is running on this bot right now (training shares the machine with composing). Please try again in a few minutes.")
+    async def _close_progress_messages(self, runs: list[TrainingRun]) -> None:
+        for run in runs:
+            if run.channel_id is None or run.message_id is None:
+                continue
+            what = "this server's taste" if run.kind == "taste" else "the shared model"
+            kept = f" Its candidate **{run.candidate_version}** was kept: /model activate puts it in use." if run.candidate_version else ""
+            message = self.bot.get_partial_messageable(run.channel_id).get_partial_message(run.message_id)
+            try:
+                await message.edit(content=f"⚠️ Retrain of {what} interrupted: the bot restarted while it ran. {unchanged_text(run.kind)}{kept}")
+            except discord.HTTPException:
+                log.info("Could not close the progress message of an interrupted retrain", extra={"run": run.id}, exc_info=True)
 
     # /retrain start: this server's taste --------------------------------------------------------------
 
@@ -127,46 +193,18 @@ class RetrainCog(commands.Cog, name="Retrain"):
         guild_id = interaction.guild_id
         if guild_id is None:
             raise UserFacingError("/retrain start learns one server's taste: run it in that server.")
-        self._refuse_if_busy(guild_id)
+        self.registry.refuse_if_busy(guild_id)
         # Exporting grows with the server's library: acknowledge first, answer in the follow-up.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self._starting:
-            await self._start_taste(interaction, guild_id, steps)
-
-    async def _start_taste(self, interaction: discord.Interaction[Any], guild_id: int, steps: int) -> None:
-        self._refuse_if_busy(guild_id)  # another start may have run while this one waited
-        storage, settings = self.bot.services.storage, self.bot.settings
-        export = await export_ratings(storage.db, guild_id=guild_id)
-        if len(export) < MIN_RATINGS:
-            raise UserFacingError(f"This server has only {len(export)} ratings so far; learning its taste needs at least {MIN_RATINGS}. Rate some tracks with 1️⃣–5️⃣ first.")
-        raters = len(set(export.user_ids.tolist()))
-        if raters < settings.retrain_min_raters:
-            raise UserFacingError(
-                f"Only {raters} member(s) of this server have rated tracks so far; learning its taste needs ratings from at least {settings.retrain_min_raters} "
-                "different members, so that one person's taste does not decide the server's. Ask others to rate with 1️⃣–5️⃣ first."
-            )
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        out_dir = settings.models_dir / f"taste-{guild_id}-{stamp}"  # beside the shared model's runs: /forget-me scrubs both
-        ratings_path = out_dir / "ratings.npz"
-        await asyncio.to_thread(export.save, ratings_path)
-        # Someone who used /forget-me after the export was read but before it was written: their scrub found no file.
-        for gone in [u for u in set(export.user_ids.tolist()) if await storage.users.get(u) is None]:
-            await asyncio.to_thread(remove_user_from_export, ratings_path, gone)
-        base = await active_checkpoint(settings, storage)
-        command = [sys.executable, "-m", "engine.taste.train", "--ratings", str(ratings_path), "--out", str(out_dir), "--steps", str(steps), "--guild", str(guild_id),
-                   "--min-raters", str(settings.retrain_min_raters), "--max-member-share", str(settings.retrain_max_member_share)]
-        if base is not None:
-            command += ["--base", str(base)]
-        process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        self.run = RetrainRun(interaction.user.id, process, None, out_dir, kind="taste", guild_id=guild_id, base_version=getattr(self.bot.services.engine, "model_version", None))
+        shown = ProgressMessage()
+        started = await self.registry.start_taste(interaction.user.id, guild_id, steps, shown)
         await interaction.followup.send(
-            f"Learning this server's taste from {len(export)} ratings by {raters} members started (no member counts for more than "
-            f"{max(settings.retrain_max_member_share, 1 / raters):.0%} of them). Only this server's compositions will change. "
+            f"Learning this server's taste from {started.ratings} ratings by {started.raters} members started (no member counts for more than "
+            f"{started.largest_share:.0%} of them). Only this server's compositions will change. "
             "Progress below; /retrain cancel stops it.",
             ephemeral=True,
         )
-        await self._launch(interaction, self.run)
-        log.info("Taste retrain started", extra={"guild": guild_id, "ratings": len(export), "steps": steps, "by": interaction.user.id})
+        await self._show(interaction, started.run, shown)
 
     # /retrain base: the shared model, owners only ----------------------------------------------------------
 
@@ -174,53 +212,23 @@ class RetrainCog(commands.Cog, name="Retrain"):
     @app_commands.describe(steps="Training steps per stage (default 150)")
     @owner_only()
     async def base(self, interaction: discord.Interaction[Any], steps: app_commands.Range[int, 10, 5000] = 150) -> None:
-        self._refuse_if_busy(None)
+        self.registry.refuse_if_busy(None)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self._starting:
-            await self._start_base(interaction, steps)
-
-    async def _start_base(self, interaction: discord.Interaction[Any], steps: int) -> None:
-        self._refuse_if_busy(None)
-        storage, settings = self.bot.services.storage, self.bot.settings
-        export = await export_ratings(storage.db)
-        if len(export) < MIN_RATINGS:
-            raise UserFacingError(f"There are only {len(export)} ratings so far; retraining needs at least {MIN_RATINGS}. Rate some tracks with 1️⃣–5️⃣ first.")
-        raters = len(set(export.user_ids.tolist()))
-        if raters < settings.retrain_min_raters:
-            raise UserFacingError(
-                f"Only {raters} member(s) have rated tracks so far; retraining needs ratings from at least {settings.retrain_min_raters} "
-                "different members, so that one person's taste does not decide the model. Ask others to rate with 1️⃣–5️⃣ first."
-            )
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        out_dir = settings.models_dir / stamp
-        ratings_path = out_dir / "ratings.npz"
-        await asyncio.to_thread(export.save, ratings_path)
-        for gone in [u for u in set(export.user_ids.tolist()) if await storage.users.get(u) is None]:
-            await asyncio.to_thread(remove_user_from_export, ratings_path, gone)
-        base = await active_checkpoint(settings, storage)
-        command = [sys.executable, "-m", "engine.finetune", "--ratings", str(ratings_path), "--out", str(out_dir), "--vae-steps", str(steps), "--gan-steps", str(steps),
-                   "--min-raters", str(settings.retrain_min_raters), "--max-member-share", str(settings.retrain_max_member_share)]
-        if base is not None:
-            command += ["--base", str(base)]
-        process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        self.run = RetrainRun(interaction.user.id, process, None, out_dir, kind="base")
+        shown = ProgressMessage()
+        started = await self.registry.start_base(interaction.user.id, steps, shown)
         await interaction.followup.send(
-            f"Retraining the shared model on {len(export)} ratings from {raters} members started (no member counts for more than "
-            f"{max(settings.retrain_max_member_share, 1 / raters):.0%} of them). It changes every server's compositions if promoted. /retrain cancel stops it.",
+            f"Retraining the shared model on {started.ratings} ratings from {started.raters} members started (no member counts for more than "
+            f"{started.largest_share:.0%} of them). It changes every server's compositions if promoted. /retrain cancel stops it.",
             ephemeral=True,
         )
-        await self._launch(interaction, self.run)
-        log.info("Base retrain started", extra={"ratings": len(export), "steps": steps, "by": interaction.user.id})
+        await self._show(interaction, started.run, shown)
 
-    async def _launch(self, interaction: discord.Interaction[Any], run: RetrainRun) -> None:
-        if interaction.channel is not None and hasattr(interaction.channel, "send"):
-            try:
-                run.message = await interaction.channel.send(f"🛠️ Retraining {run.what} started by <@{interaction.user.id}>…")  # type: ignore[union-attr]
-            except discord.HTTPException:
-                log.info("Could not post the retrain progress message", exc_info=True)
-        self._task = asyncio.create_task(self._follow(run))
+    async def _show(self, interaction: discord.Interaction[Any], run: ActiveRun, shown: ProgressMessage) -> None:
+        await shown.post(interaction, run)
+        if shown.message is not None:
+            await self.registry.show_progress_at(run, shown.message.channel.id, shown.message.id)
 
-    def _this_servers_run(self, interaction: discord.Interaction[Any]) -> RetrainRun:
+    def _this_servers_run(self, interaction: discord.Interaction[Any]) -> ActiveRun:
         run = self.run
         if run is None or (run.kind == "taste" and run.guild_id != interaction.guild_id):
             raise UserFacingError("No retrain is running for this server.")
@@ -232,93 +240,20 @@ class RetrainCog(commands.Cog, name="Retrain"):
     @admin_only()
     async def cancel(self, interaction: discord.Interaction[Any]) -> None:
         run = self._this_servers_run(interaction)
-        run.cancelled = True
-        self._kill(run)
+        self.registry.cancel(run)
         await interaction.response.send_message(f"Retrain of {run.what} cancelled; nothing changed.", ephemeral=True)
 
-    @retrain.command(name="status", description="How this server's running retrain is doing")
+    @retrain.command(name="status", description="How this server's retrain is doing, or how the last one ended")
     @admin_only()
     async def status(self, interaction: discord.Interaction[Any]) -> None:
-        await interaction.response.send_message(self._this_servers_run(interaction).status_text(), ephemeral=True)
-
-    def _kill(self, run: RetrainRun) -> None:
-        if run.process.returncode is None:
-            run.process.kill()
-
-    async def _edit(self, run: RetrainRun, content: str) -> None:
-        if run.message is None:
-            return
         try:
-            await run.message.edit(content=content)
-        except discord.HTTPException:
-            log.info("Could not edit the retrain progress message", exc_info=True)
-
-    async def _follow(self, run: RetrainRun) -> None:
-        """Read the training process's JSON lines, show progress, and act on its verdict."""
-        result: dict[str, Any] | None = None
-        error: str | None = None
-        last_edit = 0.0
-        assert run.process.stdout is not None
-        unchanged = "This server keeps composing as before." if run.kind == "taste" else "The current model keeps serving."
-        try:
-            async for raw in run.process.stdout:
-                try:
-                    event = json.loads(raw)
-                except json.JSONDecodeError:
-                    continue
-                if event.get("event") == "progress":
-                    run.last = event
-                    if time.monotonic() - last_edit >= EDIT_EVERY_SECONDS:
-                        last_edit = time.monotonic()
-                        await self._edit(run, run.status_text())
-                elif event.get("event") == "done":
-                    result = event
-                elif event.get("event") == "error":
-                    error = str(event.get("message"))
-            await run.process.wait()
-            if run.cancelled:
-                await self._edit(run, f"🛑 Retrain cancelled. {unchanged}")
-            elif result is not None:
-                await self._edit(run, await (self._conclude_taste(run, result) if run.kind == "taste" else self._conclude_base(result)))
-            else:
-                stderr = (await run.process.stderr.read()).decode(errors="replace")[-500:] if run.process.stderr else ""
-                log.error("Retrain failed", extra={"error": error, "stderr": stderr, "kind": run.kind})
-                await self._edit(run, f"❌ Retrain failed: {error or 'the training process stopped unexpectedly'}. {unchanged}")
-        except Exception:
-            log.exception("Retrain follow-up failed")
-            await self._edit(run, f"❌ Retrain failed on our side (logged). {unchanged}")
-        finally:
-            self.run = None
-
-    async def _conclude_taste(self, run: RetrainRun, result: dict[str, Any]) -> str:
-        assert run.guild_id is not None
-        metrics = dict(result.get("metrics", {}))
-        version, path = str(result["version"]), str(result["path"])
-        base_version = str(metrics.get("base_version") or run.base_version or "")
-        summary = (f"held-out correlation {metrics.get('held_out_correlation')}, {metrics.get('rated_tracks')} tracks rated by {metrics.get('raters')} members, "
-                   f"largest member share {metrics.get('largest_member_share')}")
-        await self.tastes.register(run.guild_id, version, path, base_version, {**metrics, "promote": bool(result.get("promote")), "reason": result.get("reason")})
-        if not result.get("promote"):
-            return f"↩️ Learned a taste ({version}) but it is not used: {result.get('reason')}.\n{summary}\nThis server keeps composing as before."
-        await self.tastes.activate(run.guild_id, version)
-        return f"✅ This server now composes with its own taste **{version}**: {result.get('reason')}.\n{summary}\nOther servers are not affected; /model rollback undoes it."
-
-    async def _conclude_base(self, result: dict[str, Any]) -> str:
-        metrics = result.get("metrics", {})
-        summary = "; ".join(f"{name} {values['base']} → {values['candidate']}" for name, values in metrics.items() if isinstance(values, dict) and "base" in values)
-        if not result.get("promote"):
-            return f"↩️ Retrain finished but the new model was not promoted: {result.get('reason')}.\n{summary}\nThe current model keeps serving."
-        storage = self.bot.services.storage
-        version, path = str(result["version"]), str(result["path"])
-        await storage.models.register(version, path, metrics)
-        engine = self.bot.services.engine
-        if engine is not None:
-            try:
-                await engine.swap_model(Path(path))
-            except EngineFailure as exc:
-                return f"❌ The new model {version} could not be loaded ({exc}); the current model keeps serving."
-        await storage.models.activate(version)
-        return f"✅ Promoted model **{version}**: {result.get('reason')}.\n{summary}\nServers' tastes trained on the previous model no longer apply until they retrain."
+            text = status_text(self._this_servers_run(interaction))
+        except UserFacingError as nothing:
+            last = await self.registry.last_run(interaction.guild_id, include_shared=self.bot.access.is_owner(interaction.user))
+            if last is None:
+                raise nothing from None
+            text = f"No retrain is running for this server.\n{record_text(last)}"
+        await interaction.response.send_message(text, ephemeral=True)
 
     # /model -------------------------------------------------------------------------------------------
 
@@ -369,10 +304,7 @@ class RetrainCog(commands.Cog, name="Retrain"):
             return
         if interaction.guild_id is None:
             raise UserFacingError("A taste belongs to a server: run this in one.")
-        try:
-            previous: TasteVersion | None = await self.tastes.rollback(interaction.guild_id)
-        except TasteVersionError as exc:
-            raise UserFacingError(str(exc)) from None
+        previous: TasteVersion | None = await self.registry.rollback_taste(interaction.guild_id)
         if previous is None:
             await interaction.response.send_message("Rolled back: this server composes with the shared model as it is again.", ephemeral=True)
         else:
@@ -381,18 +313,35 @@ class RetrainCog(commands.Cog, name="Retrain"):
     async def _rollback_shared(self, interaction: discord.Interaction[Any]) -> None:
         # Loading the previous model can take longer than the 3 s Discord allows for an answer.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        storage = self.bot.services.storage
-        try:
-            previous = await storage.models.rollback()
-        except ModelVersionError as exc:
-            raise UserFacingError(str(exc)) from None
-        engine = self.bot.services.engine
-        if engine is not None:
-            try:
-                await engine.swap_model(Path(previous.path))
-            except EngineFailure as exc:
-                raise UserFacingError(f"Rolled back in the records, but {previous.version} could not be loaded: {exc}") from None
+        previous = await self.registry.rollback_shared()  # loads it first: if it cannot be loaded, nothing changes
         await interaction.followup.send(f"Rolled back the shared model: now serving **{previous.version}**.", ephemeral=True)
+
+    @model.command(name="activate", description="Put a version in use: one of this server's tastes (or a shared model version: owners)")
+    @app_commands.describe(version="The version, as /model history or /retrain status shows it",
+                           target="This server's taste (default), or the shared model every server uses (bot owners only)")
+    @app_commands.choices(target=[app_commands.Choice(name="this server's taste", value="server"), app_commands.Choice(name="the shared model (owners)", value="shared")])
+    @admin_only()
+    async def activate(self, interaction: discord.Interaction[Any], version: app_commands.Range[str, 1, 100], target: str = "server") -> None:
+        if target == "shared":
+            await ensure_owner(interaction)
+            await interaction.response.defer(ephemeral=True, thinking=True)  # loading a model takes a while
+            activated = await self.registry.activate_shared(version)
+            await interaction.followup.send(f"Now serving the shared model **{activated.version}**; /model rollback target:shared goes back.", ephemeral=True)
+            return
+        if interaction.guild_id is None:
+            raise UserFacingError("A taste belongs to a server: run this in one.")
+        taste = await self.registry.activate_taste(interaction.guild_id, version)
+        serving = self._serving()
+        note = "" if serving is None or taste.base_version == serving else f" It was trained on {taste.base_version}, not the serving model, so it is not applied until /retrain start runs again."
+        await interaction.response.send_message(f"This server now composes with its taste **{taste.version}**; /model rollback goes back.{note}", ephemeral=True)
+
+    @activate.autocomplete("version")
+    async def _version_choices(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+        if (interaction.namespace.target or "server") == "shared":
+            versions = [v.version for v in await self.bot.services.storage.models.history() if not v.active]
+        else:
+            versions = await self.registry.unused_candidates(interaction.guild_id)
+        return [app_commands.Choice(name=v, value=v) for v in versions if current.lower() in v.lower()][:25]
 
 
 async def setup(bot: TunesmithBot) -> None:

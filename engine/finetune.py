@@ -11,13 +11,12 @@ members (3) must have rated. The VAE is tuned first,
 then the latent GAN on the tuned encoder's latents. The candidate is then compared with the base model on
 held-out corpus segments and held-out rated tracks, and recommended for promotion only if it is not worse.
 
-Progress goes to stdout as JSON lines ({"event": "progress", ...}, then one {"event": "done", ...}), so the bot
-can show it without parsing prose; errors end with {"event": "error", "message": ...} and exit status 1.
+Progress goes to stdout as JSON lines written through engine.training_events (Progress events, then one
+Finished), so the bot can show it without parsing prose; errors end with a Failed event and exit status 1.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -31,6 +30,7 @@ from engine.checkpoint import CHECKPOINT_DIR, SHIPPED_CHECKPOINT, load_checkpoin
 from engine.data.cache import SEGMENT_BARS, SEGMENT_STEPS, CorpusCache, pack_drums
 from engine.model import Condition, attribute_loss, critic_loss, generator_loss, kl_divergence, reconstruction_losses
 from engine.tokens import N_DRUMS, STEPS_PER_BAR
+from engine.training_events import Failed, Finished, Progress, emit
 from engine.train import TensorCorpus, encode_all
 from engine.labels import MOODS, STYLE_DERIVATION
 
@@ -45,10 +45,6 @@ TOLERANCE = 0.02  # a candidate may be at most 2% worse on the corpus and still 
 
 class FinetuneError(ValueError):
     """Fine-tuning cannot run on this input; the message says why (shown to the admin)."""
-
-
-def emit(event: str, **fields: object) -> None:
-    print(json.dumps({"event": event, **fields}), flush=True)
 
 
 def rating_weight(mean_score: float) -> float:
@@ -328,7 +324,7 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
         torch.nn.utils.clip_grad_norm_(model.vae.parameters(), cfg.grad_clip)
         opt.step()
         if step % 10 == 0 or step == vae_steps:
-            emit("progress", stage="vae", step=step, total=vae_steps + gan_steps, loss=round(loss.item(), 3), elapsed=round(time.time() - t0, 1))
+            emit(Progress("vae", step, vae_steps + gan_steps, round(time.time() - t0, 1), {"loss": round(loss.item(), 3)}))
 
     mu_all, logvar_all = encode_all(model, data, train_idx, 4 * batch, False)
     cond_all = Condition(data.style, data.valence, data.arousal, data.tempo_bucket, data.mode, torch.zeros_like(data.style))
@@ -349,7 +345,7 @@ def finetune(base_path: Path | None, ratings_path: Path, out_dir: Path, *, repla
         g_loss.backward(inputs=model.gan.generator_parameters())
         gen_opt.step()
         if step % 10 == 0 or step == gan_steps:
-            emit("progress", stage="gan", step=vae_steps + step, total=vae_steps + gan_steps, critic=round(d_loss.item(), 3), generator=round(g_loss.item(), 3), elapsed=round(time.time() - t0, 1))
+            emit(Progress("gan", vae_steps + step, vae_steps + gan_steps, round(time.time() - t0, 1), {"critic": round(d_loss.item(), 3), "generator": round(g_loss.item(), 3)}))
 
     model.eval()
     report = compare(base_ckpt.model.to(dev), model, data, corpus_valid, rated_valid, torch.as_tensor(rated.score[rated_valid_rows]))
@@ -388,9 +384,9 @@ def run_job(base: Path | None, ratings: Path, out: Path, *, replay: Path | None 
         result = finetune(base, ratings, out, replay_path=replay, vae_steps=vae_steps, gan_steps=gan_steps, seed=seed,
                           device=device, batch_size=batch_size, max_member_share=max_member_share, min_raters=min_raters)
     except (FinetuneError, FileNotFoundError, ValueError) as exc:
-        emit("error", message=str(exc))
+        emit(Failed(str(exc)))
         return 1
-    emit("done", **result)
+    emit(Finished.from_fields(result))
     return 0
 
 

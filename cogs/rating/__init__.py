@@ -19,7 +19,7 @@ import discord
 from discord.ext import commands
 
 from bot.plugins import PluginManifest
-from bot.publishing import RATING_EMOJI
+from bot.track_messages import RATING_EMOJI
 from cogs.rating.limits import RatingRateLimit
 from cogs.rating.reading import ReactionReader
 from cogs.rating.sync import RatingSync

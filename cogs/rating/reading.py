@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import discord
 
-from bot.publishing import RATING_EMOJI
+from bot.track_messages import RATING_EMOJI
 
 log = logging.getLogger(__name__)
 

@@ -291,15 +291,15 @@ class EngineService:
             p50_job_seconds=round(statistics.median(totals), 3) if totals else None,
         )
 
-    # ------------------------------------------------------------------ ticket host
+    # ------------------------------------------------------------------ ticket host (engine.service.ticket.TicketHost)
 
-    def _position_of(self, entry: JobEntry) -> int:
+    def queue_position(self, entry: JobEntry) -> int:
         return self._queue.position(entry)
 
-    def _positions_changed(self) -> asyncio.Event:
+    def positions_changed(self) -> asyncio.Event:
         return self._changed
 
-    def _cancel(self, entry: JobEntry) -> bool:
+    def withdraw(self, entry: JobEntry) -> bool:
         if entry.future.done():
             return False
         if entry.render_task is not None:

@@ -11,14 +11,21 @@ if TYPE_CHECKING:
     from engine.service.service import JobEntry
 
 
-class _TicketHost(Protocol):
-    def _position_of(self, entry: "JobEntry") -> int: ...
-    def _cancel(self, entry: "JobEntry") -> bool: ...
-    def _positions_changed(self) -> asyncio.Event: ...
+class TicketHost(Protocol):
+    """What a ticket asks of the service that issued it: the public part of the queue a caller may see and change."""
+
+    def queue_position(self, entry: "JobEntry") -> int:
+        """0 while the job is being worked on (or finished); 1 when it is next; 2 after that; ..."""
+
+    def positions_changed(self) -> asyncio.Event:
+        """An event set (and replaced) whenever any queue position changes."""
+
+    def withdraw(self, entry: "JobEntry") -> bool:
+        """Cancel the job; False if it had already finished."""
 
 
 class JobTicket:
-    def __init__(self, entry: "JobEntry", host: _TicketHost) -> None:
+    def __init__(self, entry: "JobEntry", host: TicketHost) -> None:
         self._entry = entry
         self._host = host
 
@@ -32,13 +39,13 @@ class JobTicket:
 
     def position(self) -> int:
         """0 while the job is being worked on (or finished); 1 when it is next in the queue; 2 after that; ..."""
-        return self._host._position_of(self._entry)
+        return self._host.queue_position(self._entry)
 
     async def positions(self) -> AsyncIterator[int]:
         """The current position, then each new one as it changes; ends when the job finishes."""
         last: int | None = None
         while True:
-            changed = self._host._positions_changed()
+            changed = self._host.positions_changed()
             position = self.position()
             if position != last:
                 yield position
@@ -58,7 +65,7 @@ class JobTicket:
 
     def cancel(self) -> bool:
         """Withdraw the job; False if it had already finished."""
-        return self._host._cancel(self._entry)
+        return self._host.withdraw(self._entry)
 
 
-__all__ = ["JobTicket"]
+__all__ = ["JobTicket", "TicketHost"]

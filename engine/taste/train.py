@@ -9,8 +9,8 @@ weigh at most `--max-member-share` (engine.finetune.member_weights) and at least
 have rated. A quarter of the rated tracks is held out: the critic must predict their ratings better than
 their mean does, or the taste is not recommended for use.
 
-Progress goes to stdout as JSON lines ({"event": "progress", ...}, then one {"event": "done", ...}); errors end
-with {"event": "error", "message": ...} and exit status 1, as engine.finetune does.
+Progress goes to stdout as JSON lines written through engine.training_events (Progress, then one Finished); errors
+end with a Failed event and exit status 1, as engine.finetune does.
 """
 
 from __future__ import annotations
@@ -20,16 +20,18 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
 from engine.checkpoint import load_checkpoint
-from engine.finetune import MAX_MEMBER_SHARE, MIN_RATERS, FinetuneError, emit, member_shares, member_weights, yield_cpu
+from engine.finetune import MAX_MEMBER_SHARE, MIN_RATERS, FinetuneError, member_shares, member_weights, yield_cpu
 from engine.request import ComposeRequest
 from engine.taste import TASTE_FILE
 from engine.taste.model import LatentActor, LatentCritic, TasteModel, condition_features
+from engine.training_events import Failed, Finished, Progress, TrainingEvent, emit
 
 MIN_TRACKS = 8  # rated tracks with latents; fewer cannot tell a taste from noise
 HELD_OUT = 0.25
@@ -118,7 +120,7 @@ def train_taste(ratings_path: Path, out_dir: Path, *, base_path: Path | None = N
     """Train, evaluate and save a taste model; returns {"version", "path", "promote", "reason", "metrics"}.
 
     `composer` (an engine.generate.Composer of the base model) may be passed to reuse a loaded one."""
-    say = (lambda *a, **k: None) if quiet else emit
+    say: Callable[[TrainingEvent], None] = (lambda event: None) if quiet else emit
     started = time.time()
     torch.manual_seed(seed)
     if composer is None:
@@ -159,7 +161,7 @@ def train_taste(ratings_path: Path, out_dir: Path, *, base_path: Path | None = N
         loss.backward()
         opt.step()
         if step % 50 == 0 or step == CRITIC_STEPS:
-            say("progress", stage="critic", step=step, total=total, loss=round(loss.item(), 4), elapsed=round(time.time() - started, 1))
+            say(Progress("critic", step, total, round(time.time() - started, 1), {"loss": round(loss.item(), 4)}))
     critic.eval()
     for p in critic.parameters():
         p.requires_grad_(False)
@@ -194,8 +196,7 @@ def train_taste(ratings_path: Path, out_dir: Path, *, base_path: Path | None = N
         loss.backward()
         opt.step()
         if step % 25 == 0 or step == steps:
-            say("progress", stage="actor", step=CRITIC_STEPS + step, total=total, gain=round(gain.item(), 3), distance=round(distance.item(), 3),
-                elapsed=round(time.time() - started, 1))
+            say(Progress("actor", CRITIC_STEPS + step, total, round(time.time() - started, 1), {"gain": round(gain.item(), 3), "distance": round(distance.item(), 3)}))
     actor.eval()
     with torch.no_grad():
         z0, c = z_gan_std[train_n:], gan_cond[train_n:]
@@ -245,9 +246,9 @@ def run_job(ratings: Path, out: Path, *, base: Path | None = None, steps: int = 
         result = train_taste(ratings, out, base_path=base, steps=steps, seed=seed, guild_id=guild,
                              max_member_share=max_member_share, min_raters=min_raters)
     except (FinetuneError, FileNotFoundError, ValueError) as exc:
-        emit("error", message=str(exc))
+        emit(Failed(str(exc)))
         return 1
-    emit("done", **result)
+    emit(Finished.from_fields(result))
     return 0
 
 

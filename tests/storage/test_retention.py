@@ -11,7 +11,7 @@ from pathlib import Path
 from storage import Storage
 from storage.retention import prune_media
 from storage.taste import TasteModelRepository
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 DAY = 86400.0
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from storage import Storage
-from tests.storage.factories import new_track
+from tests.helpers.factories import new_track
 
 
 @pytest.fixture
