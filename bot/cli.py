@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "compose",
     "db",
     "media",
+    "playground",
 )
 
 for _name in COMMAND_MODULES:
