@@ -17,7 +17,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.request import EngineInputError
 from engine.service.errors import EngineBusy, EngineFailure, EngineTimeout, user_facing
@@ -25,9 +25,12 @@ from engine.service.fair_queue import FairQueue
 from engine.service.jobs import Composition, EngineJob, JobTimings, TrackResult
 from engine.service.model_stage import ModelStage
 from engine.service.model_worker import ComposerFactory
-from engine.service.render_pool import RenderPool
+from engine.service.render_pool import RenderPool, RenderPoolStats
 from engine.service.render_worker import RenderFn, RenderFunctions, RenderTask
 from engine.service.ticket import JobTicket
+
+if TYPE_CHECKING:
+    from engine.render import RenderedTrack
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,43 @@ class _Ewma:
         self.value += self._weight * (sample - self.value)
 
 
+
+class ModelStageBackend(Protocol):
+    """What the service needs of its model stage: engine.service.model_stage.ModelStage, or the Ray backend's
+    RayModelStage. `run` returns one outcome per job (a Composition, or the WorkerFault that job hit)."""
+
+    crashes: int
+    hangs: int
+
+    @property
+    def model_version(self) -> str | None: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    async def load(self, path: Path | None) -> str: ...
+
+    async def run(self, jobs: list[EngineJob]) -> list[Any]: ...
+
+    async def close(self) -> None: ...
+
+
+class RenderPoolBackend(Protocol):
+    """What the service needs of its render workers: engine.service.render_pool.RenderPool, or RayRenderPool."""
+
+    stats: RenderPoolStats
+
+    @property
+    def size(self) -> int: ...
+
+    def pids(self) -> list[int]: ...
+
+    async def start(self) -> None: ...
+
+    async def render(self, task: RenderTask, *, may_split: bool = True) -> "RenderedTrack": ...
+
+    async def close(self) -> None: ...
+
 class EngineService:
     """The bot's engine: submit jobs, get tickets; everything heavy runs in other processes.
 
@@ -125,8 +165,8 @@ class EngineService:
         composer_factory: ComposerFactory | None = None,
         render_fn: RenderFn | RenderFunctions | None = None,
         start_method: str | None = None,
-        model_stage: Any | None = None,
-        render_pool: Any | None = None,
+        model_stage: ModelStageBackend | None = None,
+        render_pool: RenderPoolBackend | None = None,
     ) -> None:
         if batch_max < 1 or queue_cap < 1 or per_user_cap < 1 or timeout_s <= 0:
             raise ValueError("batch_max, queue_cap and per_user_cap must be >= 1 and timeout_s > 0")
