@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine.arrange import Arrangement, arrange
 from engine.music import Piece
@@ -13,6 +13,7 @@ from engine.render.audio import AudioRenderer
 from engine.render.midi_file import render_midi_bytes
 from engine.render.mp3 import DEFAULT_CAP_BYTES, encode_mp3
 from engine.render.pianoroll import piano_roll_png
+from engine.render_timings import RenderTimings
 
 
 @dataclass
@@ -22,15 +23,12 @@ class RenderedTrack:
     png: bytes
     duration_seconds: float
     arrangement: Arrangement
-    # Wall seconds per stage: arrange, render, encode, picture. Encoding overlaps the picture, so the
-    # time render_track took is arrange + render + max(encode, picture).
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: RenderTimings  # wall seconds per stage (engine.render_timings)
 
 
 def render_track(piece: Piece, plan: MusicalPlan, renderer: AudioRenderer, cap_bytes: int = DEFAULT_CAP_BYTES,
                  title: str | None = None) -> RenderedTrack:
     """Arrange the piece as its plan says, render and encode its audio, and draw it (titled by the plan)."""
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     arrangement = arrange(piece, plan)
     midi = render_midi_bytes(arrangement)
@@ -44,7 +42,7 @@ def render_track(piece: Piece, plan: MusicalPlan, renderer: AudioRenderer, cap_b
     png = piano_roll_png(arrangement, title or plan.title)
     t3 = time.perf_counter()
     mp3, encode_seconds = encoding.result()
-    timings.update(arrange=t1 - t0, render=t2 - t1, encode=encode_seconds, picture=t3 - t2)
+    timings = RenderTimings(arrange=t1 - t0, render=t2 - t1, encode=encode_seconds, picture=t3 - t2)
     return RenderedTrack(midi, mp3, png, len(audio) / renderer.sample_rate, arrangement, timings)
 
 

@@ -83,8 +83,8 @@ def bench_stages(n: int = 30, bars: int = 8, checkpoint: Path | None = None, sou
         samples["generate"].append(time.perf_counter() - started)
         track = render_track(composition.piece, composition.plan, renderer, 8 * MiB)
         for stage in STAGES[1:]:
-            samples[stage].append(track.timings[stage])
-        floor.append(track.timings["render"] + track.timings["encode"])
+            samples[stage].append(getattr(track.timings, stage))
+        floor.append(track.timings.render + track.timings.encode)
     rows = [latency_row(stage, samples[stage], key=f"stage.{stage}") for stage in STAGES]
     rows.append(latency_row("render+encode floor", floor, key="stage.floor"))
     return rows

@@ -14,6 +14,7 @@ from engine.request import MAX_BARS, MIN_BARS, ComposeRequest, EngineInputError
 from engine.labels import normalise_mood, normalise_style
 
 if TYPE_CHECKING:  # engine.render is heavy; the bot process only needs the type
+    from engine.render_timings import RenderTimings
     from engine.render import RenderedTrack
 
 
@@ -120,11 +121,10 @@ class JobTimings:
 
     WORKER_STAGES = ("arrange", "render", "encode", "picture")
 
-    def add_worker_stages(self, stages: dict[str, float]) -> None:
+    def add_worker_stages(self, stages: "RenderTimings") -> None:
         """The render worker's own timings (RenderedTrack.timings: arrange, render, encode, picture)."""
-        for stage in self.WORKER_STAGES:
-            if stage in stages:
-                setattr(self, stage, stages[stage])
+        for stage, seconds in stages.as_dict().items():
+            setattr(self, stage, seconds)
 
     def measured(self) -> dict[str, float]:
         """The timings that were measured, by name (for logs and tables)."""

@@ -133,7 +133,7 @@ class RenderPool:
         if failures:
             raise next((f for f in failures if not isinstance(f, _WorkerGone)), failures[0])
         png, picture_seconds = picture
-        return replace(sound, png=png, timings={**sound.timings, "picture": picture_seconds})
+        return replace(sound, png=png, timings=sound.timings.with_picture(picture_seconds))
 
     async def _acquire(self) -> _Worker:
         self._waiting += 1

@@ -103,6 +103,7 @@ def render_sound_with_worker_renderer(task: RenderTask) -> "RenderedTrack":
     """render_track without the picture (png empty, no "picture" timing): arrange, MIDI, audio, MP3."""
     from engine.arrange import arrange
     from engine.render import RenderedTrack, encode_mp3, render_midi_bytes
+    from engine.render_timings import RenderTimings
 
     if _renderer is None:
         raise RuntimeError("render worker was started without a renderer")
@@ -114,7 +115,7 @@ def render_sound_with_worker_renderer(task: RenderTask) -> "RenderedTrack":
     t2 = time.perf_counter()
     mp3 = encode_mp3(audio, _renderer.sample_rate, task.cap_bytes)
     t3 = time.perf_counter()
-    timings = {"arrange": t1 - t0, "render": t2 - t1, "encode": t3 - t2}
+    timings = RenderTimings(arrange=t1 - t0, render=t2 - t1, encode=t3 - t2)
     return RenderedTrack(midi, mp3, b"", len(audio) / _renderer.sample_rate, arrangement, timings)
 
 

@@ -432,7 +432,7 @@ class EngineService:
             self._finish(entry, error=user_facing(exc, stage="rendering"))
             return
         render_stage = time.perf_counter() - started
-        self._render_seconds.add(sum(track.timings.values()) or render_stage)
+        self._render_seconds.add(track.timings.total() or render_stage)
         entry.timings.add_worker_stages(track.timings)
         entry.timings.render_stage = render_stage
         self._finish(entry, result=TrackResult(composition, track, entry.timings))

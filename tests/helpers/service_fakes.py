@@ -28,6 +28,7 @@ from engine.composition import Composition
 from engine.music import Note, Piece
 from engine.plan import make_plan
 from engine.request import MAX_BARS, ComposeRequest
+from engine.render_timings import RenderTimings
 from engine.service.render_worker import RenderTask
 
 
@@ -54,7 +55,7 @@ class FakeTrack:
     png: bytes
     duration_seconds: float
     arrangement: Any
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: RenderTimings = field(default_factory=lambda: RenderTimings(0.0, 0.0, 0.0))
 
 
 class FakeComposer:
@@ -134,13 +135,13 @@ def fake_render(task: RenderTask, faults: FakeFaults = NO_FAULTS) -> FakeTrack:
     notes = repr([(n.pitch, n.start, n.duration) for n in task.piece.melody]).encode()
     midi = hashlib.sha256(notes).digest()
     return FakeTrack(midi=midi, mp3=b"mp3" + midi, png=b"png", duration_seconds=task.piece.duration_seconds,
-                     arrangement=None, timings={"arrange": 0.001, "render": 0.002, "encode": 0.001, "picture": 0.001})
+                     arrangement=None, timings=RenderTimings(arrange=0.001, render=0.002, encode=0.001, picture=0.001))
 
 
 def fake_sound(task: RenderTask, faults: FakeFaults = NO_FAULTS) -> FakeTrack:
     """The audio half of a split render; the worker's pid stands in for the arrangement."""
     return replace(fake_render(task, faults), png=b"", arrangement=os.getpid(),
-                   timings={"arrange": 0.001, "render": 0.002, "encode": 0.001})
+                   timings=RenderTimings(arrange=0.001, render=0.002, encode=0.001))
 
 
 def fake_picture(task: RenderTask) -> tuple[bytes, float]:

@@ -131,8 +131,8 @@ def test_renderer_survives_pickling_for_worker_processes(renderer):
 def test_rendered_track_pickles_with_its_timings(jazz_track):
     restored = pickle.loads(pickle.dumps(jazz_track))
     assert restored.mp3 == jazz_track.mp3
-    assert set(jazz_track.timings) == {"arrange", "render", "encode", "picture"}
-    assert all(v >= 0 for v in jazz_track.timings.values())
+    assert set(jazz_track.timings.as_dict()) == {"arrange", "render", "encode", "picture"}
+    assert all(v >= 0 for v in jazz_track.timings.as_dict().values())
 
 
 def test_missing_soundfont_is_a_clear_error(tmp_path):
