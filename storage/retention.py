@@ -69,11 +69,13 @@ async def prune_media(db: Database, media: MediaStore, *, retention_days: float,
                     f"UPDATE tracks SET midi_path = NULL, mp3_path = NULL, png_path = NULL, media_pruned_at = ? WHERE id IN ({', '.join('?' * len(chunk))})",
                     (now.isoformat(timespec="microseconds"), *chunk),
                 )
+    # A dry run left the rows as they were: the tracks it would prune do not count as referencing their files.
+    would_prune = set(ids) if dry_run else set()
     referenced = {
         path
-        for row in await db.fetchall("SELECT midi_path, mp3_path, png_path FROM tracks" + (" WHERE id NOT IN (SELECT value FROM json_each(?))" if dry_run else ""),
-                                     (codec.dumps(ids),) if dry_run else ())
-        for path in row
+        for row in await db.fetchall("SELECT id, midi_path, mp3_path, png_path FROM tracks")
+        if row["id"] not in would_prune
+        for path in (row["midi_path"], row["mp3_path"], row["png_path"])
         if path
     }
     files, freed = _delete_unreferenced(media, referenced, cutoff, dry_run)
@@ -120,12 +122,14 @@ async def _kept_model_paths(db: Database) -> list[Path]:
     paths = [Path(r["path"]) for r in await db.fetchall("SELECT path FROM model_versions")]
     for row in await db.fetchall(
         """
-        SELECT path, metrics, active FROM taste_models t
-        WHERE active = 1 OR EXISTS (SELECT 1 FROM taste_models p WHERE p.guild_id = t.guild_id AND p.previous_version = t.version)
-           OR json_extract(metrics, '$.promote') IS NOT 0
+        SELECT path, metrics, active,
+               EXISTS (SELECT 1 FROM taste_models p WHERE p.guild_id = t.guild_id AND p.previous_version = t.version) AS rollback_target
+        FROM taste_models t
         """
     ):
-        paths.append(Path(row["path"]))
+        promote = codec.loads(row["metrics"], {}).get("promote")  # JSON in a text column on both databases
+        if row["active"] == 1 or row["rollback_target"] or promote is None or bool(promote):
+            paths.append(Path(row["path"]))
     return paths
 
 

@@ -5,6 +5,7 @@ Run on both backends; on PostgreSQL it is the case issue 16 is about (several sh
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,9 +43,11 @@ async def test_concurrent_writer_processes_lose_nothing(database_target: Path | 
         assert {r.user_id for r in ratings} == expected_users
         assert all(r.score == 1 + (r.user_id // 10_000 - 1 + r.user_id % 10_000) % 5 for r in ratings)
 
-        jobs = await storage.db.fetchall("SELECT id, status, interaction_token, track_id FROM jobs")
+        jobs = await storage.db.fetchall("SELECT id, status, interaction_token, track_id, request FROM jobs")
         assert len(jobs) == PROCESSES * COUNT and len({j["id"] for j in jobs}) == PROCESSES * COUNT
-        assert {j["interaction_token"] for j in jobs} == {f"w{w}-{i}" for w in range(PROCESSES) for i in range(COUNT)}
+        made = {(json.loads(j["request"])["worker"], json.loads(j["request"])["n"]) for j in jobs}
+        assert made == {(w, i) for w in range(PROCESSES) for i in range(COUNT)}
+        assert {j["interaction_token"] for j in jobs} == {None}  # a finished job drops its interaction token
         assert {(j["status"], j["track_id"]) for j in jobs} == {("done", track.id)}
 
         versions = {v.version: v for v in await storage.models.history()}

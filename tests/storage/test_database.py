@@ -61,7 +61,7 @@ async def test_upgrade_from_every_earlier_version_keeps_data(database_target: Pa
 
 
 async def _schema(db: Database) -> list[tuple[str, str]]:
-    rows = await db.fetchall("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+    rows = await db.fetchall("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY name")
     return [(r["name"], " ".join(r["sql"].split())) for r in rows]
 
 
