@@ -370,7 +370,7 @@ class RayRenderPool:
                 self.stats.hangs += 1
                 raise EngineTimeout(RENDER_HANG_MESSAGE.format(seconds=self._hang_timeout_s)) from None
             self.stats.renders += 1
-            self.stats.render_seconds.append(sum(getattr(track, "timings", {}).values()))
+            self.stats.render_seconds.append(track.timings.total())
             del self.stats.render_seconds[:-1000]
             return track
         raise AssertionError("unreachable")
