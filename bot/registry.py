@@ -141,15 +141,7 @@ class ModelRegistry:
         async with self._starting:
             self.refuse_if_busy(guild_id)  # another start may have run while this one waited
             settings = self._services.settings
-            export = await export_ratings(self._storage.db, guild_id=guild_id)
-            if len(export) < MIN_RATINGS:
-                raise UserFacingError(f"This server has only {len(export)} ratings so far; learning its taste needs at least {MIN_RATINGS}. Rate some tracks with 1️⃣–5️⃣ first.")
-            raters = len(set(export.user_ids.tolist()))
-            if raters < settings.retrain_min_raters:
-                raise UserFacingError(
-                    f"Only {raters} member(s) of this server have rated tracks so far; learning its taste needs ratings from at least {settings.retrain_min_raters} "
-                    "different members, so that one person's taste does not decide the server's. Ask others to rate with 1️⃣–5️⃣ first."
-                )
+            export, raters = await self._enough_ratings(guild_id, "This server has only", " of this server", "learning its taste needs", "the server's")
             stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
             out_dir = settings.models_dir / f"taste-{guild_id}-{stamp}"  # beside the shared model's runs: /forget-me scrubs both
             ratings_path = await self._save_export(export, out_dir)
@@ -158,20 +150,27 @@ class ModelRegistry:
             log.info("Taste retrain started", extra={"guild": guild_id, "ratings": len(export), "steps": steps, "by": started_by})
             return StartedRun(run, len(export), raters, max(settings.retrain_max_member_share, 1 / raters))
 
+    async def _enough_ratings(self, guild_id: int | None, have: str, of_whom: str, needs: str, decides: str) -> tuple[RatingExport, int]:
+        """The ratings a run learns from (one server's, or every server's for None) and how many members gave
+        them; UserFacingError when there are too few of either. The phrases name what the run is for."""
+        export = await export_ratings(self._storage.db, guild_id=guild_id)
+        if len(export) < MIN_RATINGS:
+            raise UserFacingError(f"{have} {len(export)} ratings so far; {needs} at least {MIN_RATINGS}. Rate some tracks with 1️⃣–5️⃣ first.")
+        raters = len(set(export.user_ids.tolist()))
+        minimum = self._services.settings.retrain_min_raters
+        if raters < minimum:
+            raise UserFacingError(
+                f"Only {raters} member(s){of_whom} have rated tracks so far; {needs} ratings from at least {minimum} "
+                f"different members, so that one person's taste does not decide {decides}. Ask others to rate with 1️⃣–5️⃣ first."
+            )
+        return export, raters
+
     async def start_base(self, started_by: int, steps: int, observer: RunObserver) -> StartedRun:
         """Fine-tune the shared model every server uses on every server's ratings (owners only: the cog checks)."""
         async with self._starting:
             self.refuse_if_busy(None)
             settings = self._services.settings
-            export = await export_ratings(self._storage.db)
-            if len(export) < MIN_RATINGS:
-                raise UserFacingError(f"There are only {len(export)} ratings so far; retraining needs at least {MIN_RATINGS}. Rate some tracks with 1️⃣–5️⃣ first.")
-            raters = len(set(export.user_ids.tolist()))
-            if raters < settings.retrain_min_raters:
-                raise UserFacingError(
-                    f"Only {raters} member(s) have rated tracks so far; retraining needs ratings from at least {settings.retrain_min_raters} "
-                    "different members, so that one person's taste does not decide the model. Ask others to rate with 1️⃣–5️⃣ first."
-                )
+            export, raters = await self._enough_ratings(None, "There are only", "", "retraining needs", "the model")
             out_dir = settings.models_dir / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
             ratings_path = await self._save_export(export, out_dir)
             run = await self._spawn("base", started_by, None, out_dir, ratings_path, ["--vae-steps", str(steps), "--gan-steps", str(steps)], observer)
