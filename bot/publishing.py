@@ -25,6 +25,7 @@ from engine.protocols import Engine
 from engine.service import EngineBusy, EngineJob, JobTicket, TrackResult
 from engine.tokens import piece_to_arrays
 from storage import DatabaseBusyError, Job, NewTrack, Track
+from storage.retention import TOKEN_LIFETIME
 
 if TYPE_CHECKING:
     from bot.client import TunesmithBot
@@ -38,7 +39,7 @@ T = TypeVar("T")
 PATIENT_WRITE_LIMIT_S = 1800.0
 MAX_RETRY_DELAY_S = 15.0
 # Discord accepts an interaction's token (to edit its response, or follow it up) for 15 minutes.
-INTERACTION_TOKEN_LIFETIME_S = 15 * 60.0
+INTERACTION_TOKEN_LIFETIME_S = TOKEN_LIFETIME.total_seconds()  # one fact: the retention sweep drops tokens past it
 # How long the acknowledgement waits for the job's record to be committed (Discord allows 3 s in all).
 RECORD_BEFORE_ACK_S = 1.0
 WAITING_TO_START = ("⏳ The database is busy (another program is holding it). Your track is being composed anyway, "
