@@ -30,8 +30,10 @@ async def held_bot(playground: Playground, data_dir: Path) -> asyncio.subprocess
         cwd=PROJECT_ROOT, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), timeout=180)
-    assert line.strip() == b"ready", line
+    seen: list[bytes] = []  # libraries may print first (pyfluidsynth says where it found its library when CI is set)
+    while (line := await asyncio.wait_for(process.stdout.readline(), timeout=180)).strip() != b"ready":
+        assert line, f"the held bot ended before it was ready; it printed {seen}"
+        seen.append(line)
     return process
 
 
