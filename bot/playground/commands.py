@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.playground.json_values import copy_json
 from bot.playground.errors import PlaygroundError
 from bot.playground.snowflakes import SnowflakeFactory
 
@@ -49,7 +49,7 @@ class CommandRegistry:
 
     def listing(self, guild_id: int | None) -> list[dict[str, Any]]:
         commands = self.global_commands if guild_id is None else self.guild_commands.get(guild_id, [])
-        return copy.deepcopy(commands)
+        return copy_json(commands)
 
     def overwrite(self, guild_id: int | None, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Bulk overwrite; like Discord, a command keeps its id when one of the same name and type existed."""
@@ -62,16 +62,16 @@ class CommandRegistry:
             self.global_commands = stored
         else:
             self.guild_commands[guild_id] = stored
-        return copy.deepcopy(stored)
+        return copy_json(stored)
 
     def upsert(self, guild_id: int | None, item: dict[str, Any]) -> dict[str, Any]:
         commands = self.global_commands if guild_id is None else self.guild_commands.setdefault(guild_id, [])
         for index, command in enumerate(commands):
             if (command["name"], command.get("type", 1)) == (item["name"], item.get("type", 1)):
                 commands[index] = self._store(item, guild_id, command["id"])
-                return copy.deepcopy(commands[index])
+                return copy_json(commands[index])
         commands.append(self._store(item, guild_id, None))
-        return copy.deepcopy(commands[-1])
+        return copy_json(commands[-1])
 
     def find_by_id(self, guild_id: int | None, command_id: int) -> dict[str, Any] | None:
         commands = self.global_commands if guild_id is None else self.guild_commands.get(guild_id, [])
@@ -86,7 +86,7 @@ class CommandRegistry:
         return True
 
     def _store(self, item: dict[str, Any], guild_id: int | None, command_id: str | None) -> dict[str, Any]:
-        stored = copy.deepcopy(item)
+        stored = copy_json(item)
         stored.setdefault("type", CHAT_INPUT)
         stored.setdefault("description", "")
         stored.setdefault("options", [])

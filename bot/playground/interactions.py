@@ -9,12 +9,12 @@ interaction's webhook token works for `followup_window` seconds (then 401/50027)
 from __future__ import annotations
 
 import asyncio
-import copy
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.playground.json_values import copy_json
 from bot.playground import events as ev
 from bot.playground.bodies import RequestBody
 from bot.playground.errors import (
@@ -96,12 +96,12 @@ class InteractionHandle:
 
     @property
     def callback(self) -> dict[str, Any] | None:
-        return copy.deepcopy(self.record.callback)
+        return copy_json(self.record.callback)
 
     @property
     def modal(self) -> dict[str, Any] | None:
         """The modal the bot opened (type 9 callback data), if any."""
-        return copy.deepcopy(self.record.modal)
+        return copy_json(self.record.modal)
 
     def __repr__(self) -> str:
         return f"<InteractionHandle {self.record.label} id={self.id} user={self.user.name} callback={self.record.callback_type}>"
@@ -123,7 +123,7 @@ class InteractionHandle:
                 f"{record.label}: the bot did not acknowledge within {self._service.state.limits.ack_deadline} s "
                 f"(Discord shows 'The application did not respond'){late}"
             )
-        return copy.deepcopy(record.callback)
+        return copy_json(record.callback)
 
     async def followup(self, timeout: float = 60) -> dict[str, Any]:
         """The next message this interaction created or edited: a type-4/7 response, an edit of the
@@ -221,7 +221,7 @@ class InteractionService:
         self.by_id[record.id] = record
         self.by_token[record.token] = record
         state.gateway.dispatch("INTERACTION_CREATE", payload, guild_id=None if guild is None else guild.id)
-        state.events.record(ev.INTERACTION_CREATE, interaction_id=str(record.id), type=kind, user_id=str(user.id), label=label, data=copy.deepcopy(data))
+        state.events.record(ev.INTERACTION_CREATE, interaction_id=str(record.id), type=kind, user_id=str(user.id), label=label, data=copy_json(data))
         asyncio.get_running_loop().call_later(state.limits.ack_deadline, self._expire_if_unanswered, record)
         return InteractionHandle(self, record)
 
@@ -266,12 +266,12 @@ class InteractionService:
                 resource_message = state.edit_message(self._owned_message(record, record.source_message_id), data, body.files)
         elif kind == MODAL:
             validate_modal(data)
-            record.modal = copy.deepcopy(data)
-        record.callback = {"type": kind, "data": copy.deepcopy(data)}
+            record.modal = copy_json(data)
+        record.callback = {"type": kind, "data": copy_json(data)}
         record.settled.set()
         if resource_message is not None and kind != DEFERRED_CHANNEL_MESSAGE:
             record.feed.put_nowait(state.render(resource_message, record.user))
-        state.events.record(ev.INTERACTION_CALLBACK, interaction_id=str(record.id), user_id=str(record.user.id), callback=copy.deepcopy(record.callback), label=record.label)
+        state.events.record(ev.INTERACTION_CALLBACK, interaction_id=str(record.id), user_id=str(record.user.id), callback=copy_json(record.callback), label=record.label)
         if not with_response:
             return None
         response: dict[str, Any] = {"interaction": {"id": str(record.id), "type": record.type}}
@@ -295,7 +295,7 @@ class InteractionService:
             "id": str(record.id),
             "type": record.type,
             "user": record.user.user_payload(),
-            "authorizing_integration_owners": copy.deepcopy(record.payload["authorizing_integration_owners"]),
+            "authorizing_integration_owners": copy_json(record.payload["authorizing_integration_owners"]),
         }
         if is_command:
             metadata["name"] = record.label.lstrip("/")

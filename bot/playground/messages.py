@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import mimetypes
 import struct
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from bot.playground.json_values import copy_json
 from bot.playground.guild import PlaygroundUser, iso_now
 
 EPHEMERAL = 1 << 6
@@ -116,8 +116,8 @@ class StoredMessage:
             "mentions": [],
             "mention_roles": [],
             "attachments": [a.payload(base_url, ephemeral=self.ephemeral) for a in self.attachments],
-            "embeds": copy.deepcopy(self.embeds),
-            "components": copy.deepcopy(self.components),
+            "embeds": copy_json(self.embeds),
+            "components": copy_json(self.components),
             "pinned": False,
             "flags": self.flags,
         }
@@ -130,13 +130,13 @@ class StoredMessage:
         if self.webhook_id is not None:
             payload["webhook_id"] = str(self.webhook_id)
         if self.interaction_metadata is not None:
-            payload["interaction_metadata"] = copy.deepcopy(self.interaction_metadata)
+            payload["interaction_metadata"] = copy_json(self.interaction_metadata)
         if self.interaction_legacy is not None:
-            payload["interaction"] = copy.deepcopy(self.interaction_legacy)
+            payload["interaction"] = copy_json(self.interaction_legacy)
         if self.nonce is not None:
             payload["nonce"] = self.nonce
         if self.message_reference is not None:
-            payload["message_reference"] = copy.deepcopy(self.message_reference)
+            payload["message_reference"] = copy_json(self.message_reference)
         return payload
 
 

@@ -20,7 +20,7 @@ from engine.service import model_worker
 from engine.service.errors import EngineFailure, EngineTimeout, ModelLoadError
 from engine.service.jobs import EngineJob
 from engine.service.model_worker import ComposerFactory
-from engine.service.processes import die_with_parent, kill, worker_context
+from engine.service.processes import kill, start_worker, worker_context
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class _ModelProcess:
 
     @classmethod
     async def start(cls, factory: ComposerFactory, path: Path | None, context: Any) -> "_ModelProcess":
-        executor = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),))
+        executor = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=start_worker, initargs=(os.getpid(),))
         try:
             # Loading is a task, not the pool initializer, so a bad checkpoint reports its own error.
             version, pid = await asyncio.wrap_future(executor.submit(model_worker.load, factory, path))

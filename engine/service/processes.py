@@ -1,5 +1,8 @@
 """Helpers for the service's worker processes (the model process and the render workers).
 
+Workers run at a lower CPU priority than the bot: on a machine whose cores they fill, the bot's event loop
+(acknowledgements within Discord's 3 s, the gateway heartbeat) still runs when it has work.
+
 Workers must die with the bot, even when it is killed with SIGKILL and runs no clean-up: each worker (and the
 forkserver that forks them) asks Linux for SIGKILL when its parent dies (PR_SET_PDEATHSIG), and each worker
 also watches the bot's pid from a thread, for the moment before prctl took effect and for systems without it.
@@ -18,6 +21,8 @@ from multiprocessing.context import BaseContext
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WATCH_INTERVAL_S = 0.5
+# Added to a worker's nice value: CFS then gives the bot about three times a worker's share of a busy core.
+WORKER_NICENESS = 5
 # Imported by the forkserver before it forks anything: the module asks for its own parent-death signal.
 FORKSERVER_GUARD_MODULE = "engine.service.forkserver_guard"
 
@@ -87,6 +92,13 @@ def die_with_parent(owner_pid: int) -> None:
     threading.Thread(target=watch, name="tunesmith-parent-watch", daemon=True).start()
 
 
+def start_worker(owner_pid: int) -> None:
+    """The initializer of every engine worker: it dies with its owner (`owner_pid`, the bot) and yields the CPU
+    to it (WORKER_NICENESS; the programs it runs, ffmpeg, inherit that)."""
+    die_with_parent(owner_pid)
+    os.nice(WORKER_NICENESS)
+
+
 def subprocess_dies_with_parent() -> None:
     """preexec_fn for helper programs a worker runs (ffmpeg): killed when the worker dies."""
     request_parent_death_signal()
@@ -101,6 +113,6 @@ def kill(pid: int) -> None:
 
 
 __all__ = [
-    "default_start_method", "die_with_parent", "kill", "pid_alive", "request_parent_death_signal",
+    "default_start_method", "die_with_parent", "start_worker", "kill", "pid_alive", "request_parent_death_signal",
     "subprocess_dies_with_parent", "worker_context",
 ]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine.service.errors import EngineFailure, EngineTimeout
-from engine.service.processes import die_with_parent, kill, worker_context
+from engine.service.processes import kill, start_worker, worker_context
 from engine.service import render_worker
 from engine.service.render_worker import DEFAULT_RENDER_FUNCTIONS, RenderFunctions, RenderTask
 
@@ -224,7 +224,7 @@ class RenderPool:
             return
 
     async def _spawn(self, index: int) -> _Worker:
-        executor = ProcessPoolExecutor(max_workers=1, mp_context=self._context, initializer=die_with_parent, initargs=(os.getpid(),))
+        executor = ProcessPoolExecutor(max_workers=1, mp_context=self._context, initializer=start_worker, initargs=(os.getpid(),))
         try:
             started = executor.submit(render_worker.prepare, self._soundfont, self._build_renderer)
             pid = await asyncio.wait_for(asyncio.wrap_future(started), WORKER_START_TIMEOUT_S)
