@@ -7,6 +7,8 @@ Run by hand where the data sets exist:  tunesmith arrange learn [--data DIR] [--
 - Walking-bass phrases from the JJazzLab walking-bass database: each chord span's notes as intervals,
   with the interval to the next chord's root, so approach notes come from real bass lines.
 - Comping, bass and drum patterns from Impro-Visor style files (`.sty`), parsed from their rule text.
+- Pop piano comping from POP909's PIANO tracks (train split only): one-bar onset rhythms at the songs'
+  annotated downbeats, the most common ones weighted by how often pianists played them.
 - How players perform (drum timing and velocity, a lead line's loudness and articulation) into
   `performance.json`, by `learn_performance.py`.
 
@@ -15,6 +17,7 @@ The arranger reads only the JSON; nothing here runs on a user's machine.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import json
 import re
@@ -362,6 +365,72 @@ def learn_sty_patterns(path: Path, what: str) -> dict:
     return {"source": f"impro-visor/styles/{path.name}", "swing": _swing(text, key), "patterns": patterns}
 
 
+# POP909 bars with more onsets than this are runs and fills, not a comping rhythm.
+POP909_MAX_ONSETS = 8
+
+
+def _pop909_bars(beats: Path) -> list[tuple[float, float]]:
+    """beat_midi.txt: 'time beat downbeat' per beat; (start, end) in seconds of each bar of four beats."""
+    rows = [p for p in (line.split() for line in beats.read_text().splitlines()) if len(p) == 3]
+    marks = [i for i, p in enumerate(rows) if float(p[2]) == 1.0]
+    return [(float(rows[i][0]), float(rows[j][0])) for i, j in zip(marks, marks[1:]) if j - i == 4]
+
+
+def learn_pop909_comping(root: Path, max_patterns: int = 24) -> dict:
+    """The most common one-bar rhythms of POP909's PIANO tracks, 16 steps a bar, from the train split's songs only
+    (the held-out songs stay unseen by everything that ships): chord strikes ("X") and single broken-chord notes
+    ("A"). Each event holds its step's shortest note, capped at the next onset, and its velocity relative to the
+    piano's mean velocity (100 = mean)."""
+    from engine.data.build import split_of  # the corpus's own train/valid/test split
+
+    counts: Counter[tuple[tuple[int, str], ...]] = Counter()
+    lengths: dict[tuple[tuple[int, str], ...], list[list[int]]] = defaultdict(list)
+    velocities: dict[tuple[tuple[int, str], ...], list[list[float]]] = defaultdict(list)
+    songs = 0
+    all_velocities: list[float] = []
+    for song in sorted(p for p in root.iterdir() if p.is_dir()):
+        midi_path, beats = song / f"{song.name}.mid", song / "beat_midi.txt"
+        if split_of(f"pop909:{song.name}") != 0 or not midi_path.is_file() or not beats.is_file():
+            continue
+        spans = _pop909_bars(beats)
+        piano = next((i for i in pretty_midi.PrettyMIDI(str(midi_path)).instruments if i.name.strip().upper() == "PIANO"), None)
+        if piano is None or not spans:
+            continue
+        songs += 1
+        bars: dict[int, dict[int, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
+        starts = [start for start, _ in spans]
+        for note in piano.notes:
+            bar = bisect.bisect_right(starts, note.start) - 1
+            if bar < 0 or note.start >= spans[bar][1]:
+                continue
+            span = spans[bar][1] - spans[bar][0]
+            step = round((note.start - spans[bar][0]) / span * 16)
+            if step < 16:
+                bars[bar][step].append((max(1, round((note.end - note.start) / span * 16)), float(note.velocity)))
+                all_velocities.append(float(note.velocity))
+        for notes in bars.values():
+            # Where two or more notes start together the pianist struck a chord ("X", what a block voicing plays);
+            # a note alone is the right hand's broken chord between the strikes ("A", one note of the voicing).
+            rhythm = tuple((step, "X" if len(notes[step]) >= 2 else "A") for step in sorted(notes))
+            if not 1 <= len(rhythm) <= POP909_MAX_ONSETS:
+                continue
+            counts[rhythm] += 1
+            onsets = [step for step, _ in rhythm]
+            ends = onsets[1:] + [16]
+            lengths[rhythm].append([min(min(d for d, _ in notes[o]), e - o) for o, e in zip(onsets, ends)])
+            velocities[rhythm].append([sum(v for _, v in notes[o]) / len(notes[o]) for o in onsets])
+    mean_velocity = sum(all_velocities) / max(1, len(all_velocities))
+    patterns = []
+    for rhythm, count in counts.most_common(max_patterns):
+        durations = [sorted(column)[len(column) // 2] for column in zip(*lengths[rhythm])]
+        levels = [sum(column) / len(column) for column in zip(*velocities[rhythm])]
+        patterns.append({"weight": float(count), "length": 16, "events": [
+            [kind, step, duration, max(60, min(120, round(100 * level / mean_velocity))), None]
+            for (step, kind), duration, level in zip(rhythm, durations, levels)]})
+    bars_used = sum(counts.values())
+    return {"source": f"pop909 PIANO tracks, train split: {bars_used} bars of {songs} songs", "swing": None, "patterns": patterns}
+
+
 def learn_clave_comping(path: Path) -> dict:
     """The claves line of each drum pattern, as chord-hit rhythms (each hit held to the next)."""
     drums = learn_sty_patterns(path, "drum")
@@ -401,7 +470,8 @@ def learn(data: Path) -> dict:
         "walking_bass": learn_walking_bass(data / "jjazzlab-bass-drums" / "bass" / "db"),
         "comping": {s: _merge([learn_sty_patterns(styles_dir / f"{n}.sty", "chord") for n in names])
                     for s, names in IMPRO_COMPING.items()}
-                   | {s: learn_clave_comping(styles_dir / f"{n}.sty") for s, n in IMPRO_CLAVE_COMPING.items()},
+                   | {s: learn_clave_comping(styles_dir / f"{n}.sty") for s, n in IMPRO_CLAVE_COMPING.items()}
+                   | {"pop": learn_pop909_comping(data / "pop909")},
         "bass": {s: _merge([learn_sty_patterns(styles_dir / f"{n}.sty", "bass") for n in names])
                  for s, names in IMPRO_BASS.items()},
     }

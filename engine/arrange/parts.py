@@ -294,9 +294,10 @@ def piece_bass(ctx: Context, notes: list[Note]) -> list[Hit]:
 # ---------------------------------------------------------------- chords
 
 
-def _fill_bars(ctx: Context, patterns: list[dict]) -> list[tuple[int, int, int]]:
-    """(onset, duration, velocity) chord hits: each bar (or group of bars) filled with learned rhythms,
-    the busier ones preferred where the band plays busier."""
+def _fill_bars(ctx: Context, patterns: list[dict]) -> list[tuple[int, int, int, str]]:
+    """(onset, duration, velocity, kind) hits: each bar (or group of bars) filled with learned rhythms, the busier
+    ones preferred where the band plays busier. Kind "X" strikes the chord, "A" plays one note of it (POP909's
+    broken chords)."""
     tl = ctx.timeline
     bar = tl.steps_per_bar
     usable = [p for p in patterns if bar % p["length"] == 0 or p["length"] % bar == 0]
@@ -307,9 +308,9 @@ def _fill_bars(ctx: Context, patterns: list[dict]) -> list[tuple[int, int, int]]
         prefer_short = ctx.density(pos) > BUSY_COMPING
         weights = [p["weight"] * (len(p["events"]) / p["length"] * 16 if prefer_short else 1.0) for p in fits]
         pattern = weighted_choice(ctx.rng, fits, weights)
-        for _, step, dur, vel, _ in pattern["events"]:
+        for kind, step, dur, vel, _ in pattern["events"]:
             if pos + step < tl.play_steps:
-                hits.append((pos + step, min(dur, bar), vel))
+                hits.append((pos + step, min(dur, bar), vel, kind))
         pos += pattern["length"]
     return hits
 
@@ -399,8 +400,11 @@ def comping(ctx: Context, style_key: str | None) -> list[Hit]:
         return pads(ctx, centre)
     if texture in ("arpeggio", "alberti"):
         return _broken_chords(ctx, centre, texture)
+    broken: list[tuple[int, int, int]] = []
     if style_key and tl.steps_per_bar == 16:
-        rhythm = _fill_bars(ctx, comp_patterns(style_key))
+        learned = _fill_bars(ctx, comp_patterns(style_key))
+        rhythm = [(o, d, v) for o, d, v, kind in learned if kind != "A"]
+        broken = [(o, d, v) for o, d, v, kind in learned if kind == "A"]
     elif texture == "chorale":
         rhythm = [(s, tl.steps_per_bar // 2, 90) for s in range(0, tl.play_steps, tl.steps_per_bar // 2)]
     else:
@@ -439,6 +443,22 @@ def comping(ctx: Context, style_key: str | None) -> list[Hit]:
                 pitches = pitches + [pitches[-1] + 12]  # a full section opens the voicing upward on the strong beats
             v = ctx.velocity(base + ctx.rng.randint(-6, 6))
             hits.extend(Hit(onset, duration * 0.92, p, v) for p in pitches)
+    return hits + _broken_notes(ctx, broken, centre)
+
+
+def _broken_notes(ctx: Context, rhythm: list[tuple[int, int, int]], centre: int) -> list[Hit]:
+    """Single notes of the chord between the strikes, rising through a close voicing; under a busy melody
+    they keep out of its onsets, like the learned strikes."""
+    hits: list[Hit] = []
+    bar = ctx.timeline.steps_per_bar
+    for index, (onset, duration, vel) in enumerate(rhythm):
+        if ctx.space.busy(int(onset // bar)) and onset in ctx.space.onsets:
+            continue
+        chord, duration = _chord_for(ctx.timeline, onset, duration)
+        if chord is None:
+            continue
+        voicing = voicings.close(chord, centre, None, max_notes=3)
+        hits.append(Hit(onset, duration * 0.92, voicing[index % len(voicing)], ctx.velocity(vel * 0.62 + ctx.rng.randint(-4, 4))))
     return hits
 
 

@@ -97,7 +97,7 @@ STYLE_SPECS: dict[str, StyleSpec] = {
     ),
     "pop": StyleSpec(
         instruments={"Melody": gm("Electric Guitar (clean)"), "Piano": gm("Acoustic Grand Piano"), "Bass": gm("Electric Bass (finger)"), "Drums": KIT},
-        comping="block", bass="piece", tempo_range=(80, 128), drums="pop", bass_drive=True,
+        comping="block", bass="piece", tempo_range=(80, 128), drums="pop", comp_rhythm="pop", bass_drive=True,
         comp_register=62, melody_register=(60, 84),
         mood_instruments={
             "calm": {"Melody": gm("Electric Piano 1"), "Pad": gm("String Ensemble 1")},

@@ -80,3 +80,40 @@ def test_the_shipped_bass_and_comping_come_from_the_style_files() -> None:
         learned = learn._merge([learn_sty_patterns(styles / f"{name}.sty", "bass") for name in names])
         assert learned == shipped["bass"][style]
     assert learn_clave_comping(styles / "bossa.sty") == shipped["comping"]["latin"]
+
+
+def _pop909_song(folder: Path, name: str, strikes: list[float], singles: list[float], bars: int = 4) -> None:
+    """A POP909-shaped song: NAME/NAME.mid with a PIANO track repeating one bar of 2 s, and beat_midi.txt."""
+    import pretty_midi
+
+    song = folder / name
+    song.mkdir(parents=True)
+    pm = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(0, name="PIANO")
+    for bar in range(bars):
+        for beat in strikes:
+            piano.notes += [pretty_midi.Note(80, p, bar * 2 + beat * 0.5, bar * 2 + beat * 0.5 + 0.2) for p in (60, 64, 67)]
+        for beat in singles:
+            piano.notes.append(pretty_midi.Note(60, 72, bar * 2 + beat * 0.5, bar * 2 + beat * 0.5 + 0.2))
+    pm.instruments.append(piano)
+    pm.write(str(song / f"{name}.mid"))
+    beats = [f"{i * 0.5} {1.0 if i % 2 == 0 else 0.0} {1.0 if i % 4 == 0 else 0.0}" for i in range(bars * 4 + 1)]
+    (song / "beat_midi.txt").write_text("\n".join(beats) + "\n")
+
+
+def test_pop909_piano_rhythms_are_learned_from_the_train_split_only(tmp_path: Path) -> None:
+    from engine.data.build import split_of
+
+    names = [f"{i:03d}" for i in range(1, 200)]
+    train = next(n for n in names if split_of(f"pop909:{n}") == 0)
+    test = next(n for n in names if split_of(f"pop909:{n}") == 2)
+    _pop909_song(tmp_path, train, strikes=[0, 2], singles=[1, 3])  # chords on beats 1 and 3, single notes between
+    _pop909_song(tmp_path, test, strikes=[0, 1, 2, 3], singles=[])
+    learned = learn.learn_pop909_comping(tmp_path)
+    assert learned["source"] == "pop909 PIANO tracks, train split: 4 bars of 1 songs"
+    [pattern] = learned["patterns"]
+    assert pattern["weight"] == 4.0 and pattern["length"] == 16
+    assert [(kind, step) for kind, step, *_ in pattern["events"]] == [("X", 0), ("A", 4), ("X", 8), ("A", 12)]
+    # Against the mean of all the piano's notes: (6 × 80 + 2 × 60) / 8 = 75.
+    assert [velocity for *_, velocity, _ in pattern["events"]] == [107, 80, 107, 80]
+
