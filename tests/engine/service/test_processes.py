@@ -1,4 +1,5 @@
-"""Workers die with the process that owns them: the parent-pid watchdog, and prctl's parent-death signal."""
+"""Workers die with the process that owns them (the parent-pid watchdog, and prctl's parent-death signal) and
+yield the CPU to it."""
 
 from __future__ import annotations
 
@@ -12,10 +13,22 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from engine.service.processes import die_with_parent, pid_alive
+from engine.service.processes import WORKER_NICENESS, die_with_parent, pid_alive, start_worker
 from tests.helpers.processes import is_running, wait_until_gone
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def _nice_value() -> int:
+    return os.nice(0)
+
+
+async def test_an_engine_worker_runs_at_a_lower_priority_than_the_bot() -> None:
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker, initargs=(os.getpid(),))
+    try:
+        assert await asyncio.wrap_future(pool.submit(_nice_value)) == min(19, os.nice(0) + WORKER_NICENESS)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 async def test_a_worker_exits_when_the_process_that_owns_it_dies() -> None:
