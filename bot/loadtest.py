@@ -243,14 +243,15 @@ async def bench_e2e(n: int = 20, in_flight: int = 50, bars: int = 8, retrain_ste
     return rows
 
 
-async def ack_burst_in_own_process(in_flight: int = 50, bars: int = 8, warm_up: int = 5) -> BenchRow:
+async def ack_burst_in_own_process(in_flight: int = 50, bars: int = 8, warm_up: int = 20) -> BenchRow:
     """The acknowledgement burst again with the bot in a process of its own (`tunesmith run` connected to the
     playground, as a shard of one): Discord's side, the playground, then no longer shares the bot's event loop,
     as Discord does not. Same machine, so it still shares the CPU."""
     from bot.scale import ShardedBot
 
     with tempfile.TemporaryDirectory() as tmp:
-        async with ShardedBot(Path(tmp), shard_count=1, guilds_per_shard=1, users=in_flight) as sharded:
+        # Logging as the in-process bot of bench_e2e does (WARNING): the scale scenario's shards log at INFO.
+        async with ShardedBot(Path(tmp), shard_count=1, guilds_per_shard=1, users=in_flight, env={"TUNESMITH_LOG_LEVEL": "WARNING"}) as sharded:
             playground = sharded.playground
             channel_id = playground.guild(sharded.guilds[0][0]).default_channel.id
             for i in range(warm_up):
