@@ -559,19 +559,22 @@ async def bench_shards(shards: int, composes: int, e2e: int, bars: int, address:
     overhead = statistics.median(ray_s) / statistics.median(local_s) - 1
     facts["overhead"] = overhead
     rows.append(BenchRow("Ray overhead on p50 end to end, 1 replica (the two bots taking turns)", value=f"{overhead:+.1%}", samples=len(ray_s),
-                         target="≤ 10%: " + ("met" if overhead <= 0.10 else "missed")))
+                         target="≤ 10%: " + ("met" if overhead <= 0.10 else "missed"), key="scale.overhead"))
     for run in runs:
         name = "embedded, 1 render worker" if run.backend == "embedded" else f"Ray, {run.renderers} render replica{'s' if run.renderers > 1 else ''}"
         rows.append(BenchRow(f"throughput, {run.at_once} at once over {shards} shards, {name} per shard",
-                             value=f"{run.composes_per_second:.2f} composes/s", samples=run.answered))
+                             value=f"{run.composes_per_second:.2f} composes/s", samples=run.answered,
+                             key=f"scale.throughput.{run.backend.lower()}_{run.renderers}"))
     if runs:
         facts["ray_speedup"] = runs[2].composes_per_second / runs[1].composes_per_second
     if report is not None:
         answered = sum(c.answered_with_track for c in report.composes)
         interrupted = sum(c.kind == "interrupted" for c in report.composes)
         rows.append(BenchRow(f"faults: {faults} composes, render replica killed {report.render_replicas_killed}x, shard 1 SIGKILLed",
-                             value=f"{answered}/{faults} answered with a track ({interrupted} told to retry, did)", samples=faults))
+                             value=f"{answered}/{faults} answered with a track ({interrupted} told to retry, did)", samples=faults,
+                             key="scale.faults.answered"))
         rows.append(BenchRow("faults: acknowledged ratings / finished tracks (with files) kept",
-                             value=f"{report.ratings_kept}/{len(report.rated)} / {report.media_kept}/{len(report.tracks_before_kill)}"))
+                             value=f"{report.ratings_kept}/{len(report.rated)} / {report.media_kept}/{len(report.tracks_before_kill)}",
+                             key="scale.faults.kept"))
         facts["faults"] = report
     return rows, facts

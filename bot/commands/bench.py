@@ -342,14 +342,14 @@ def bench_generate(batch_sizes: tuple[int, ...], end_to_end: int, workers: int, 
     from engine.service.bench import BenchRow, print_table
 
     composer = Composer.load(checkpoint, device, workers=workers)
-    rows = [BenchRow(f"{t.what}, batch {t.batch}", t.seconds * 1000, value=f"{t.pieces_per_second:,.0f} pieces/s")
+    rows = [BenchRow(f"{t.what}, batch {t.batch}", t.seconds * 1000, value=f"{t.pieces_per_second:,.0f} pieces/s", key=f"generate.batch_{t.batch}")
             for t in model_throughput(composer, batch_sizes)]
     e2e = end_to_end_throughput(composer, end_to_end)
     rows.append(BenchRow(f"end to end, {e2e.batch} requests", e2e.seconds * 1000, value=f"{e2e.pieces_per_second:,.0f} pieces/s",
-                         target="runs " + ", ".join(f"{r:,.0f}" for r in e2e.runs_pieces_per_second)))
+                         target="runs " + ", ".join(f"{r:,.0f}" for r in e2e.runs_pieces_per_second), key="generate.end_to_end"))
     if composer.device.type == "cpu":
         p50, p90 = cpu_latency_ms(composer)
-        rows.append(BenchRow("one 8-bar piece, CPU", p50, value=f"p90 {p90:.1f} ms"))
+        rows.append(BenchRow("one 8-bar piece, CPU", p50, value=f"p90 {p90:.1f} ms", key="generate.cpu_one_piece"))
     print_table(rows, f"Generation on {composer.device} (novelty check {'on' if composer.novelty else 'off'}, {workers} workers)")
 
 

@@ -94,9 +94,9 @@ def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str |
     p50_embedded, p50_ray = statistics.median(embedded_totals), statistics.median(ray_totals)
     overhead = p50_ray / p50_embedded - 1
     rows = [
-        latency_row("end to end, 1 at a time, embedded, 1 render worker", embedded_totals),
-        latency_row("end to end, 1 at a time, Ray, 1 render replica", ray_totals),
-        BenchRow("Ray overhead on p50 end to end", value=f"{overhead * 100:+.1f}%", samples=len(ray_totals), target="<= 10%"),
+        latency_row("end to end, 1 at a time, embedded, 1 render worker", embedded_totals, key="ray.e2e_embedded"),
+        latency_row("end to end, 1 at a time, Ray, 1 render replica", ray_totals, key="ray.e2e_ray"),
+        BenchRow("Ray overhead on p50 end to end", value=f"{overhead * 100:+.1f}%", samples=len(ray_totals), target="<= 10%", key="ray.overhead"),
     ]
     rate: dict[tuple[str, int], float] = {}
     for (backend, renderers), results in runs.items():
@@ -106,7 +106,7 @@ def bench_scale(composes: int = 24, e2e: int = 20, bars: int = 8, address: str |
         noun = ("render worker" if backend == "embedded" else "render replica") + ("s" if renderers > 1 else "")
         rows.append(BenchRow(f"throughput, {composes} at once, {backend}, {renderers} {noun}", statistics.median(totals) * 1000,
                              max(totals) * 1000, value=f"{rate[backend, renderers]:.2f} composes/s", samples=len(totals),
-                             target="rounds " + ", ".join(f"{r:.2f}" for r in rates)))
+                             target="rounds " + ", ".join(f"{r:.2f}" for r in rates), key=f"ray.throughput.{backend.lower()}_{renderers}"))
     facts = {"load_before": load_before, "load_after": os.getloadavg()[0], "cores": os.cpu_count(), "overhead": overhead,
              "ray_speedup": rate["Ray", 2] / rate["Ray", 1], "embedded_speedup": rate["embedded", 2] / rate["embedded", 1]}
     return rows, facts
