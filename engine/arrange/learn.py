@@ -369,19 +369,13 @@ def learn_sty_patterns(path: Path, what: str) -> dict:
 POP909_MAX_ONSETS = 8
 
 
-def _pop909_bars(beats: Path) -> list[tuple[float, float]]:
-    """beat_midi.txt: 'time beat downbeat' per beat; (start, end) in seconds of each bar of four beats."""
-    rows = [p for p in (line.split() for line in beats.read_text().splitlines()) if len(p) == 3]
-    marks = [i for i, p in enumerate(rows) if float(p[2]) == 1.0]
-    return [(float(rows[i][0]), float(rows[j][0])) for i, j in zip(marks, marks[1:]) if j - i == 4]
-
-
 def learn_pop909_comping(root: Path, max_patterns: int = 24) -> dict:
     """The most common one-bar rhythms of POP909's PIANO tracks, 16 steps a bar, from the train split's songs only
     (the held-out songs stay unseen by everything that ships): chord strikes ("X") and single broken-chord notes
     ("A"). Each event holds its step's shortest note, capped at the next onset, and its velocity relative to the
     piano's mean velocity (100 = mean)."""
     from engine.data.build import split_of  # the corpus's own train/valid/test split
+    from engine.data.readers.pop909 import read_four_beat_bars
 
     counts: Counter[tuple[tuple[int, str], ...]] = Counter()
     lengths: dict[tuple[tuple[int, str], ...], list[list[int]]] = defaultdict(list)
@@ -392,7 +386,7 @@ def learn_pop909_comping(root: Path, max_patterns: int = 24) -> dict:
         midi_path, beats = song / f"{song.name}.mid", song / "beat_midi.txt"
         if split_of(f"pop909:{song.name}") != 0 or not midi_path.is_file() or not beats.is_file():
             continue
-        spans = _pop909_bars(beats)
+        spans = read_four_beat_bars(beats)
         piano = next((i for i in pretty_midi.PrettyMIDI(str(midi_path)).instruments if i.name.strip().upper() == "PIANO"), None)
         if piano is None or not spans:
             continue

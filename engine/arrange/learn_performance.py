@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
+from engine.data.readers.pop909 import read_downbeats
+
 PHRASE_BINS = 8
 SNARE = 38
 GHOST_MIN, GHOST_MAX = 12, 64  # a snare stroke on an off 16th this quiet is a ghost note (below 12: a brush of the stick)
@@ -139,8 +141,7 @@ def learn_melody_velocity_spread(pop909: Path, pieces: int = 300, window_bars: i
         beats = folder / "beat_midi.txt"
         if not beats.is_file():
             continue
-        downbeats = [float(t) for t, _, first in (line.split() for line in beats.read_text().splitlines() if len(line.split()) == 3)
-                     if float(first) == 1.0]
+        downbeats = read_downbeats(beats)
         midi = pretty_midi.PrettyMIDI(str(folder / f"{folder.name}.mid"))
         melody = next((i for i in midi.instruments if i.name.strip().upper() == "MELODY"), None)
         if melody is None:

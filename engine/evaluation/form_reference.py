@@ -38,6 +38,7 @@ import numpy as np
 
 from engine.data.build import group_of, split_of
 from engine.data.cache import SPLITS
+from engine.data.readers.pop909 import read_downbeats
 from engine.data.readers.registry import Source
 from engine.evaluation.form import (
     GRID_STEPS_PER_BAR, OTHER_LAGS, PHRASE_BARS, PHRASE_REPEAT_THRESHOLD, SECTION_BARS, SECTION_REPEAT_SHARE, band_form, bar_sets,
@@ -159,7 +160,7 @@ def pop909_band_values(midi_path: Path, style: str, split: str, windows: Iterabl
     beats = midi_path.parent / "beat_midi.txt"
     if not beats.is_file():
         return []
-    downbeats = [float(p[0]) for p in (line.split() for line in beats.read_text().splitlines()) if len(p) == 3 and float(p[2]) == 1.0]
+    downbeats = read_downbeats(beats)
     if len(downbeats) < 2:
         return []
     bar_times = downbeats + [downbeats[-1] + (downbeats[-1] - downbeats[-2])]

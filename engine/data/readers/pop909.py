@@ -42,13 +42,27 @@ def read_key_file(path: Path) -> Key | None:
     return None
 
 
+def read_beats(path: Path) -> list[tuple[float, bool]]:
+    """`beat_midi.txt`'s beats (rows: time, half-bar flag, bar flag): (time in seconds, whether it starts a bar)."""
+    rows = (line.split() for line in path.read_text(encoding="utf-8").splitlines())
+    return [(float(p[0]), float(p[2]) == 1.0) for p in rows if len(p) == 3]
+
+
+def read_downbeats(path: Path) -> list[float]:
+    """The times (seconds) of `beat_midi.txt`'s downbeats."""
+    return [time for time, starts_bar in read_beats(path) if starts_bar]
+
+
+def read_four_beat_bars(path: Path) -> list[tuple[float, float]]:
+    """(start, end) in seconds of each bar of `beat_midi.txt` that has four beats."""
+    beats = read_beats(path)
+    marks = [i for i, (_, starts_bar) in enumerate(beats) if starts_bar]
+    return [(beats[i][0], beats[j][0]) for i, j in zip(marks, marks[1:]) if j - i == 4]
+
+
 def read_first_downbeat(path: Path) -> float | None:
-    """Time of the first 4/4 downbeat in `beat_midi.txt` (rows: time, half-bar flag, bar flag)."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) == 3 and float(parts[2]) == 1.0:
-            return float(parts[0])
-    return None
+    """Time of the first 4/4 downbeat in `beat_midi.txt`."""
+    return next(iter(read_downbeats(path)), None)
 
 
 @dataclass
