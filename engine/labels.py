@@ -5,6 +5,7 @@ This is the one vocabulary shared by the corpus, the models, the arranger and th
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 # Styles with training data of their own come first; the last ones are made from another style's
@@ -85,19 +86,19 @@ def nearest_mood(valence: float, arousal: float) -> str:
     return min(MOODS.values(), key=lambda m: (m.valence - valence) ** 2 + (m.arousal - arousal) ** 2).name
 
 
+def _canonical(name: str, what: str, aliases: Mapping[str, str], allowed: Collection[str]) -> str:
+    key = name.strip().lower()
+    key = aliases.get(key, key)
+    if key not in allowed:
+        raise ValueError(f"Unknown {what} {name!r}. Choose one of: {', '.join(allowed)}.")
+    return key
+
+
 def normalise_style(name: str) -> str:
     """Canonical style name for user input; raises ValueError naming the allowed values."""
-    key = name.strip().lower()
-    key = STYLE_ALIASES.get(key, key)
-    if key not in STYLES:
-        raise ValueError(f"Unknown style {name!r}. Choose one of: {', '.join(STYLES)}.")
-    return key
+    return _canonical(name, "style", STYLE_ALIASES, STYLES)
 
 
 def normalise_mood(name: str) -> str:
     """Canonical mood name for user input; raises ValueError naming the allowed values."""
-    key = name.strip().lower()
-    key = MOOD_ALIASES.get(key, key)
-    if key not in MOODS:
-        raise ValueError(f"Unknown mood {name!r}. Choose one of: {', '.join(MOODS)}.")
-    return key
+    return _canonical(name, "mood", MOOD_ALIASES, MOODS)
