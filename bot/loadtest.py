@@ -115,6 +115,12 @@ async def compose_once(playground: Playground, user: str, options: dict[str, Any
     return outcome
 
 
+async def compose_burst(playground: Playground, users: list[str], bars: int, channel_id: int | None = None) -> list[Outcome]:
+    """One /compose from each user, all sent at once (seeds 100, 101, ...), each followed to its answer."""
+    return list(await asyncio.gather(*(compose_once(playground, user, request_options(100 + i, bars), channel_id=channel_id)
+                                       for i, user in enumerate(users))))
+
+
 def request_options(i: int, bars: int = 8) -> dict[str, Any]:
     style = STYLES[i % len(STYLES)]
     mood = list(MOODS)[(i // len(STYLES)) % len(MOODS)]
@@ -212,7 +218,7 @@ async def bench_e2e(n: int = 20, in_flight: int = 50, bars: int = 8, retrain_ste
             rows.append(latency_row("acknowledgement, one at a time", [o.ack_seconds for o in singles if o.ack_seconds], key="e2e.ack"))
 
             start = time.perf_counter()
-            burst = await asyncio.gather(*(compose_once(playground, f"user{i:03d}", request_options(100 + i, bars)) for i in range(in_flight)))
+            burst = await compose_burst(playground, [f"user{i:03d}" for i in range(in_flight)], bars)
             elapsed = time.perf_counter() - start
             rows.append(latency_row(f"acknowledgement with {in_flight} composes in flight", [o.ack_seconds for o in burst if o.ack_seconds], "p99 <= 100 ms",
                                     key="e2e.ack_in_flight"))
@@ -256,8 +262,7 @@ async def ack_burst_in_own_process(in_flight: int = 50, bars: int = 8, warm_up: 
             channel_id = playground.guild(sharded.guilds[0][0]).default_channel.id
             for i in range(warm_up):
                 await compose_once(playground, sharded.users[0], request_options(i, bars), channel_id=channel_id)
-            burst = await asyncio.gather(*(compose_once(playground, user, request_options(100 + i, bars), channel_id=channel_id)
-                                           for i, user in enumerate(sharded.users)))
+            burst = await compose_burst(playground, sharded.users, bars, channel_id=channel_id)
     return latency_row(f"acknowledgement with {in_flight} composes in flight, bot in its own process", [o.ack_seconds for o in burst if o.ack_seconds],
                        "p99 <= 100 ms", key="e2e.ack_in_flight_own_process")
 
