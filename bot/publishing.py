@@ -340,6 +340,32 @@ class StoredReply:
         return await self._webhook.fetch_message("@original")  # type: ignore[arg-type]
 
 
+class ChannelReply:
+    """A message of the bot's own in the job's channel, for an interrupted job whose interaction token has expired
+    (its original response can no longer be edited): the job answers there, and every state of it (queue
+    positions, the track, an error) keeps mentioning the user who asked."""
+
+    def __init__(self, message: discord.Message, user_id: int) -> None:
+        self._message = message
+        self._mention = f"<@{user_id}>"
+
+    def __repr__(self) -> str:
+        return f"ChannelReply(message_id={self._message.id})"
+
+    @property
+    def channel(self) -> Any:
+        return self._message.channel
+
+    async def edit(self, **kwargs: Any) -> discord.Message:
+        content = kwargs.get("content")
+        kwargs["content"] = f"{self._mention} {content}" if content else self._mention
+        self._message = await self._message.edit(**kwargs)
+        return self._message
+
+    async def original(self) -> discord.Message:
+        return self._message
+
+
 async def when_free(write: Callable[[], Awaitable[T]], on_first_wait: Callable[[], Awaitable[None]] | None = None) -> T:
     """Run `write`, again and again while another program holds the database (each try already waits the busy
     timeout), for up to PATIENT_WRITE_LIMIT_S; `on_first_wait` tells the user once. Raises DatabaseBusyError after."""

@@ -20,7 +20,7 @@ from discord.ext import commands
 from bot.errors import UserFacingError
 from bot.interactions import reply
 from bot.plugins import PluginManifest
-from bot.publishing import INTERACTION_TOKEN_LIFETIME_S, StoredReply, TrackOrigin, TrackPublisher
+from bot.publishing import INTERACTION_TOKEN_LIFETIME_S, ChannelReply, Reply, StoredReply, TrackOrigin, TrackPublisher
 from bot.recipes import EXTEND_BARS, VARIATION_STRENGTH, Recipe, SourceGone, Upload, engine_job, from_track, recipe_of
 from bot.track_messages import TRACK_ITEMS, Relation, track_view
 from engine.data.upload import UploadError, read_upload, size_problem
@@ -289,25 +289,51 @@ class ComposeCog(commands.Cog, name="Compose"):
         await self.run(interaction, job, kind=relation, parent=parent, relation=relation, recipe=recipe)
 
     async def _recover_interrupted(self) -> None:
-        """Jobs cut short by the last shutdown or crash. While the interaction's token is still valid (Discord: 15
-        minutes), the job is made again from its recipe and answered in its original response, which goes from
-        "Composing…" to the track; past that, or for a job that cannot be made again, the user is told: in the
-        original response while its token lasts, else in a new message in the channel that mentions them."""
+        """Jobs cut short by the last shutdown or crash are made again from their recipes. While the interaction's
+        token is still valid (Discord: 15 minutes), the job answers in its original response, which goes from
+        "Composing…" to the track; past that, in a new message in the channel it was asked in, which mentions the
+        user. A job that cannot be made again (no recipe, its source track deleted) says so in the same place."""
         await self.bot.wait_until_ready()
         jobs, self.bot.interrupted_jobs = list(getattr(self.bot, "interrupted_jobs", [])), []
         resumed = []
         for job in jobs:
-            reply = _stored_reply(self.bot, job)
+            reply: Reply | None = _stored_reply(self.bot, job)
             recipe = job.request.get("recipe")
-            if reply is not None and recipe and job.user_id is not None and self.bot.services.engine is not None:
-                resumed.append(asyncio.create_task(self._resume(job, reply, Recipe.from_json(recipe))))
-                continue
+            if recipe and job.user_id is not None and self.bot.services.engine is not None:
+                if reply is None:
+                    reply = await self._channel_reply(job)
+                if reply is not None:
+                    resumed.append(asyncio.create_task(self._resume(job, reply, Recipe.from_json(recipe))))
+                    continue
             await self._tell_interrupted(job, reply)
         if resumed:
             log.info("Resuming interrupted jobs", extra={"count": len(resumed)})
             await asyncio.gather(*resumed, return_exceptions=True)
 
-    async def _resume(self, job: Job, reply: StoredReply, recipe: Recipe) -> None:
+    async def _channel_reply(self, job: Job) -> ChannelReply | None:
+        """A new message in the job's channel, mentioning its user, for a job whose token has expired; None if the
+        bot can no longer post there."""
+        assert job.user_id is not None
+        channel = self._channel_of(job)
+        if channel is None:
+            return None
+        try:
+            message = await channel.send(f"<@{job.user_id}> Tunesmith restarted while composing this for you ({_what(job)}). Composing it again…")
+        except discord.HTTPException:
+            log.info("Could not post in the channel of interrupted job %s", job.id)
+            return None
+        with contextlib.suppress(Exception):  # the expired token is no use now
+            await self.bot.services.storage.jobs.forget_token(job.id)
+        return ChannelReply(message, job.user_id)
+
+    def _channel_of(self, job: Job) -> Any:
+        if job.channel_id is None:
+            return None
+        # A DM channel is not cached after a restart: a partial one can still be posted to.
+        channel = self.bot.get_channel(job.channel_id) or self.bot.get_partial_messageable(job.channel_id)
+        return channel if hasattr(channel, "send") else None
+
+    async def _resume(self, job: Job, reply: Reply, recipe: Recipe) -> None:
         assert job.user_id is not None
         request = job.request
         origin = TrackOrigin(job.guild_id, job.channel_id, job.user_id, request.get("parent_id"), request.get("relation"), recipe)
@@ -326,14 +352,12 @@ class ComposeCog(commands.Cog, name="Compose"):
         finally:
             self._in_flight[scope] -= 1
 
-    async def _tell_interrupted(self, job: Job, reply: StoredReply | None, because: str | None = None) -> None:
+    async def _tell_interrupted(self, job: Job, reply: Reply | None, because: str | None = None) -> None:
         if job.user_id is None:
             return
-        request = job.request.get("request", {})
-        what = ", ".join(str(request[k]) for k in ("style", "mood") if request.get(k)) or "your track"
-        text = f"Tunesmith restarted while composing ({job.kind}: {what}). Please run it again."
+        text = f"Tunesmith restarted while composing ({_what(job)}). Please run it again."
         if because:
-            text = f"Tunesmith restarted while composing ({job.kind}: {what}), and cannot make it again: {because}"
+            text = f"Tunesmith restarted while composing ({_what(job)}), and cannot make it again: {because}"
         told = False
         if reply is not None:
             try:
@@ -341,15 +365,21 @@ class ComposeCog(commands.Cog, name="Compose"):
                 told = True
             except discord.HTTPException:
                 log.info("Could not edit the response of interrupted job %s", job.id)
-        if not told and job.channel_id is not None:
-            channel = self.bot.get_channel(job.channel_id)
-            if channel is not None and hasattr(channel, "send"):
+        if not told:
+            channel = self._channel_of(job)
+            if channel is not None:
                 try:
                     await channel.send(f"<@{job.user_id}> {text}")  # type: ignore[union-attr]
                 except discord.HTTPException:
                     log.info("Could not tell user %s about interrupted job %s", job.user_id, job.id)
         with contextlib.suppress(Exception):  # the token is no longer needed
             await self.bot.services.storage.jobs.forget_token(job.id)
+
+
+def _what(job: Job) -> str:
+    """The job as its user asked for it, for messages about it: "compose: folk, happy"."""
+    request = job.request.get("request", {})
+    return f"{job.kind}: " + (", ".join(str(request[k]) for k in ("style", "mood") if request.get(k)) or "your track")
 
 
 def _stored_reply(bot: TunesmithBot, job: Job) -> StoredReply | None:

@@ -1,7 +1,8 @@
 """Restarts lose nothing and leave nobody waiting: a bot SIGKILLed right after acknowledging composes is started
 again on the same data; each acknowledged compose ends with its track in its original response (the same
 message, edited through the interaction's webhook), and no other message is posted. Past the token's 15
-minutes the user is told in the channel instead."""
+minutes the track comes in a new message in the channel, mentioning the user; a job that cannot be made again is
+told there to run it again."""
 
 from __future__ import annotations
 
@@ -95,7 +96,8 @@ async def test_composes_acknowledged_before_a_sigkill_end_in_their_original_resp
         assert track.message_id == job.message_id and track.seed in (60, 61, 62)
 
 
-async def test_past_the_token_lifetime_the_user_is_told_in_the_channel(playground: Playground, start_bot: Any, engine: Any, tmp_path: Path) -> None:
+async def test_past_the_token_lifetime_the_track_comes_in_a_new_message_that_mentions_the_user(playground: Playground, start_bot: Any, engine: Any,
+                                                                                              tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     process = await held_bot(playground, data_dir)
     try:
@@ -114,9 +116,50 @@ async def test_past_the_token_lifetime_the_user_is_told_in_the_channel(playgroun
         await storage.db.execute("UPDATE jobs SET created_at = ? WHERE id = ?", (old, job.id))
 
     bot = await restarted(playground, start_bot, engine, data_dir)
+    bob = playground.user("bob").id
+    notice = await playground.wait_for(lambda e: e.kind == "message_create" and "restarted while composing" in str(e.data), timeout=60)
+    assert notice.message is not None
+    assert f"<@{bob}>" in notice.message["content"] and "folk, happy" in notice.message["content"]
+    for _ in range(1800):  # composing it again: the job goes interrupted -> queued -> running -> done
+        [job] = await bot.services.storage.jobs.recent(limit=1)
+        if job.status not in ("interrupted", "queued", "running"):
+            break
+        await asyncio.sleep(0.1)
+    assert job.status == "done" and job.interaction_token is None
+    messages = bot_messages(playground)
+    assert [m["id"] for m in messages] == [original["id"], notice.message["id"]]  # one new message, edited into the track
+    track_message = messages[1]
+    assert is_track(track_message) and track_message["content"] == f"<@{bob}>"  # still addressed to bob
+    assert job.message_id == int(track_message["id"])
+    track = await bot.services.storage.tracks.require(job.track_id)
+    assert (track.style, track.mood, track.seed, track.user_id, track.message_id) == ("folk", "happy", 5, bob, job.message_id)
+
+
+async def test_a_job_that_cannot_be_made_again_past_the_token_lifetime_is_told_in_the_channel(playground: Playground, start_bot: Any, engine: Any,
+                                                                                               tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    process = await held_bot(playground, data_dir)
+    try:
+        handle = await playground.run_command("bob", "compose", {"style": "folk", "mood": "happy", "seed": 5})
+        await handle.acknowledged()
+        original = await handle.followup(timeout=60)
+    finally:
+        await kill(process)
+    # 20 minutes old, and recorded without a recipe (as jobs of older releases were): it cannot be made again.
+    from storage import Storage
+    from storage import codec
+
+    settings = make_settings(data_dir)
+    async with await Storage.open(settings.database_path, settings.media_dir) as storage:
+        [job] = await storage.jobs.recent(limit=1)
+        old = (job.created_at - timedelta(minutes=20)).isoformat()
+        request = {k: v for k, v in job.request.items() if k != "recipe"}
+        await storage.db.execute("UPDATE jobs SET created_at = ?, request = ? WHERE id = ?", (old, codec.dumps(request), job.id))
+
+    bot = await restarted(playground, start_bot, engine, data_dir)
     event = await playground.wait_for(lambda e: e.kind == "message_create" and "restarted while composing" in str(e.data), timeout=60)
     bob = playground.user("bob").id
-    assert f"<@{bob}>" in str(event.data) and "folk, happy" in str(event.data)
+    assert f"<@{bob}>" in str(event.data) and "folk, happy" in str(event.data) and "run it again" in str(event.data)
     for _ in range(200):  # the token is dropped just after the user is told
         [job] = await bot.services.storage.jobs.recent(limit=1)
         if job.interaction_token is None:
