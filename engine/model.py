@@ -188,10 +188,13 @@ class HierarchicalDecoder(nn.Module):
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor, temperature: torch.Tensor,
-               chords: torch.Tensor | None = None) -> Segments:
+               chords: torch.Tensor | None = None, ties: torch.Tensor | None = None) -> Segments:
         """Sample token segments for latents z [B, L]; `seeds` [B] (long) fix all sampling noise per row.
         `chords` [B, 32] (long) forces the chord of each beat where it is >= 0: the notes of that beat are
-        then sampled given the forced chord, so the melody and bass follow a planned harmony."""
+        then sampled given the forced chord, so the melody and bass follow a planned harmony. `ties`
+        [B * 8, 4] (long) makes a beat take the chord of the same beat of another bar (an index into the
+        batch's B * 8 bars, which all step together; -1: none), once that bar's chord is sampled or forced:
+        a returning phrase keeps the harmony the model wrote for its source."""
         B = z.shape[0]
         rows = B * SEGMENT_BARS
         bars = self.bars(z, cond).reshape(rows, -1)
@@ -207,6 +210,7 @@ class HierarchicalDecoder(nn.Module):
         prev_drums = torch.zeros(rows, N_DRUMS, dtype=bars.dtype, device=dev)
         chord = torch.zeros(rows, dtype=torch.long, device=dev)
         forced = chords.to(dev).reshape(rows, STEPS_PER_BAR // STEPS_PER_BEAT) if chords is not None else None
+        tied = ties.to(dev) if ties is not None and bool((ties >= 0).any()) else None
         out_melody, out_bass, out_drums, out_chords = [], [], [], []
 
         def stream(step: int, head: int) -> torch.Tensor:
@@ -219,6 +223,9 @@ class HierarchicalDecoder(nn.Module):
                 if forced is not None:
                     beat = forced[:, t // STEPS_PER_BEAT]
                     chord = torch.where(beat >= 0, beat, chord)
+                if tied is not None:  # after forcing, so a tie to a planned chord takes the plan's chord
+                    source = tied[:, t // STEPS_PER_BEAT]
+                    chord = torch.where(source >= 0, chord[source.clamp(min=0)], chord)
                 out_chords.append(chord)
             positions = torch.full((rows, 1), t, dtype=torch.long, device=dev)
             x = self._step_inputs(bars, cond_rows, prev_melody[:, None], prev_bass[:, None], chord[:, None], prev_drums[:, None], positions)
@@ -333,9 +340,10 @@ class ComposerModel(nn.Module):
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, cond: Condition, seeds: torch.Tensor, temperature: torch.Tensor,
-               chords: torch.Tensor | None = None) -> Segments:
-        """Token segments for latents z; `chords` [B, 32] forces the planned chord of each beat (-1: free)."""
-        return self.vae.decoder.sample(z, self.vae.condition(cond), seeds, temperature, chords)
+               chords: torch.Tensor | None = None, ties: torch.Tensor | None = None) -> Segments:
+        """Token segments for latents z; `chords` [B, 32] forces the planned chord of each beat (-1: free);
+        `ties` [B * 8, 4] repeats another bar's chord (HierarchicalDecoder.sample)."""
+        return self.vae.decoder.sample(z, self.vae.condition(cond), seeds, temperature, chords, ties)
 
 
 # --- losses ------------------------------------------------------------------------------------------

@@ -196,12 +196,14 @@ def _end_on_tonic(line: np.ndarray, tones: tuple[int, ...], low: int, high: int,
     return out
 
 
-def postprocess_tokens(tracks: Encoded, style: str, harmony: np.ndarray | None = None) -> Encoded:
+def postprocess_tokens(tracks: Encoded, style: str, harmony: np.ndarray | None = None, ties: tuple[int, ...] = ()) -> Encoded:
     """Apply the style's rules to one piece's tokens (C-relative, length a whole number of bars).
 
     `harmony` (one chord token per beat, -1 where the plan leaves the chord to the model) is the plan's:
     it already holds the form's cadences, so its chords are kept as they are and the model's fill the
-    rest. Without it (a fragment with no plan) the model's chords get the style's final cadence."""
+    rest. Without it (a fragment with no plan) the model's chords get the style's final cadence. `ties`
+    (the plan's chord_ties) are kept through the filling too: a beat the model left without a chord is
+    filled from the beat before it, which differs between a phrase and its return."""
     rules = STYLE_RULES[style]
     mode = int(tracks.mode)
     melody = _fill_empty_bars(silence_orphan_holds(tracks.melody))
@@ -213,6 +215,9 @@ def postprocess_tokens(tracks: Encoded, style: str, harmony: np.ndarray | None =
     if harmony is not None:
         planned = np.asarray(harmony, dtype=np.int64)[: len(tracks.chords)]
         chords = np.where(planned >= 0, planned, _plain_chords(_fill_chords(tracks.chords, mode), rules)).astype(tracks.chords.dtype)
+        for beat, source in enumerate(ties[: len(chords)]):
+            if source >= 0:  # sources come first, so a chain of ties ends at its first beat
+                chords[beat] = chords[source]
     else:
         chords = _fill_chords(tracks.chords, mode)
         # Cadence: dominant on the second half of the penultimate bar, tonic for the whole last bar.

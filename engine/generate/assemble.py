@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.plan.forms import tie_root
 from engine.plan.plan import MusicalPlan
 from engine.postprocess import silence_orphan_holds
 from engine.tokens import FIRST_PITCH_TOKEN, MELODY_HIGH, MELODY_LOW, STEPS_PER_BAR, Encoded
@@ -35,6 +36,23 @@ def block_chords(plan: MusicalPlan) -> np.ndarray:
     harmony = np.asarray(plan.harmony, dtype=np.int64)
     padded = np.concatenate([harmony, np.full(blocks * per_block - len(harmony), harmony[-1], dtype=np.int64)])
     return padded.reshape(blocks, per_block)
+
+
+def block_ties(plan: MusicalPlan) -> np.ndarray:
+    """The plan's chord ties as the decoder takes them [blocks * 8 bars, beats per bar]: for each beat, the
+    bar (counted across the piece's blocks, from 0) whose chord at the same beat it repeats, or -1."""
+    bpb = plan.beats_per_bar
+    blocks = -(-plan.bars // SEGMENT_BARS)
+    out = np.full((blocks * SEGMENT_BARS, bpb), -1, dtype=np.int64)
+    ties = plan.chord_ties
+    for beat, source in enumerate(ties):
+        if source < 0:
+            continue
+        root = tie_root(ties, beat)
+        if root % bpb != beat % bpb:
+            raise ValueError(f"beat {beat} is tied to beat {root}, at another place in its bar")
+        out[beat // bpb, beat % bpb] = root // bpb
+    return out
 
 
 def apply_form(tracks: Encoded, plan: MusicalPlan) -> Encoded:
@@ -102,4 +120,4 @@ def _snap(token: int, pitch_classes: set[int]) -> int:
     return min(high, max(low, token))
 
 
-__all__ = ["apply_form", "rhythm_of", "block_chords", "block_materials", "SEGMENT_BARS"]
+__all__ = ["apply_form", "rhythm_of", "block_chords", "block_materials", "block_ties", "SEGMENT_BARS"]

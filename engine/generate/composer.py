@@ -21,7 +21,7 @@ import torch
 
 from engine.checkpoint import CHECKPOINT_DIR, CorpusStats, load_checkpoint
 from engine.composition import Composition
-from engine.generate.assemble import SEGMENT_BARS, apply_form, block_chords, block_materials
+from engine.generate.assemble import SEGMENT_BARS, apply_form, block_chords, block_materials, block_ties
 from engine.model import ComposerModel, Condition, Segments, tempo_bucket
 from engine.music import Piece
 from engine.plan import MusicalPlan, derive_seed, make_plan
@@ -182,9 +182,11 @@ class Composer:
 
     def _decode_jobs(self, jobs: list[_Job]) -> list[Encoded]:
         """Sample every block of every job in one batch, chords forced to the plan; join and cut each job's tokens."""
-        rows_plan, rows_z, rows_seed, rows_chords = [], [], [], []
+        rows_plan, rows_z, rows_seed, rows_chords, rows_ties = [], [], [], [], []
         for job in jobs:
-            chords = block_chords(job.plan)
+            chords, ties = block_chords(job.plan), block_ties(job.plan)
+            first_bar = len(rows_z) * SEGMENT_BARS  # this job's first bar among the batch's decoded bars
+            rows_ties.append(np.where(ties >= 0, ties + first_bar, -1)[: len(job.latents) * SEGMENT_BARS])
             for k, z in enumerate(job.latents):
                 rows_plan.append(job.plan)
                 rows_z.append(z)
@@ -195,6 +197,7 @@ class Composer:
                 torch.stack(rows_z), self._conditions(rows_plan), self._seeds(rows_seed),
                 torch.tensor([p.temperature for p in rows_plan], dtype=torch.float32, device=self.device),
                 torch.as_tensor(np.stack(rows_chords), dtype=torch.long, device=self.device),
+                torch.as_tensor(np.concatenate(rows_ties), dtype=torch.long, device=self.device),
             )
         arrays = _segments_to_numpy(seg)
         if not self.writes_bass:
@@ -375,7 +378,7 @@ def new_notes_for(job: _Job) -> Replan:
 def finish(tracks: Encoded, plan: MusicalPlan, name: str, novelty: NoveltyChecker | None) -> tuple[Piece, bool]:
     """Tokens (C-relative) -> the finished Piece in the plan's key, and whether it copies a training melody:
     post-processed, given the form (returning phrases take their source's notes), decoded in the key."""
-    tracks = apply_form(postprocess_tokens(tracks, plan.style, harmony=np.asarray(plan.harmony)), plan)
+    tracks = apply_form(postprocess_tokens(tracks, plan.style, harmony=np.asarray(plan.harmony), ties=plan.chord_ties), plan)
     shift = plan.key.tonic if plan.key.tonic <= 6 else plan.key.tonic - 12  # stay near the trained register
     piece = decode_in_key(tracks, shift, float(plan.tempo))
     piece = replace(piece, key=plan.key, source="generated", name=name)

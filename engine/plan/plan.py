@@ -94,6 +94,9 @@ class MusicalPlan:
     sampler: str = "gan"
     temperature: float = 1.0
     prompt: str | None = None
+    # Per beat of `harmony` left to the model (-1 there): the earlier beat whose chord, as sampled or planned, it
+    # repeats (-1: none); how a varied return keeps its source's chords. Empty: no ties.
+    chord_ties: tuple[int, ...] = ()
 
     @property
     def phrases(self) -> tuple[Phrase, ...]:

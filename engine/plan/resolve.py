@@ -61,7 +61,7 @@ def make_plan(request: ComposeRequest, styles: tuple[str, ...] | list[str] = STY
     sections = _orchestrated(form.sections, style, mood.name)
     return MusicalPlan(
         style=style, style_model=STYLE_DERIVATION.get(style, style), mood=mood, key=key, tempo=tempo, meter=meter,
-        bars=request.bars, seed=seed, form=form.name, sections=sections, harmony=form.harmony,
+        bars=request.bars, seed=seed, form=form.name, sections=sections, harmony=form.harmony, chord_ties=form.chord_ties,
         sampler=request.sampler, temperature=request.temperature, prompt=request.prompt,
     )
 

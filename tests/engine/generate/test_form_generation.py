@@ -87,6 +87,24 @@ def test_a_prime_keeps_the_start_of_a_and_b_contrasts(shipped):
     assert echoed and np.mean(echoed) > 0.8
 
 
+def test_varied_returns_in_jazz_keep_the_chords_the_model_wrote_for_a(shipped):
+    """An AABA's varied returns write a new melody over A's harmony: each tied beat sounds the chord the model
+    chose (or the plan set) under its source, while re-harmonised bars and planned cadences keep their own."""
+    tied_free = tied = 0
+    for seed in range(8):
+        [c] = shipped.generate([ComposeRequest(style="jazz", mood="calm", bars=32, seed=seed)])
+        ties = c.plan.chord_ties
+        assert len(ties) == len(c.plan.harmony)
+        for beat, source in enumerate(ties):
+            if source < 0:
+                continue
+            tied += 1
+            tied_free += c.plan.harmony[source] < 0  # a chord the plan left to the model
+            here, there = c.piece.chord_at(beat * 4), c.piece.chord_at(source * 4)
+            assert (here.root, here.quality) == (there.root, there.quality), (seed, beat, source)
+    assert tied and tied_free > tied / 2
+
+
 def test_one_seed_in_two_styles_gives_unrelated_tunes(shipped):
     same_seed, other_seed = [], []
     for seed in range(16):

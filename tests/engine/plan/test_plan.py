@@ -6,7 +6,7 @@ import pytest
 
 from engine.music import Key
 from engine.plan import make_plan
-from engine.plan.forms import STYLE_FAMILY
+from engine.plan.forms import STYLE_FAMILY, TIED_CHANGES
 from engine.plan.harmony import numeral_token, progression_beats
 from engine.plan.pop_forms import learned_structures, melodic_structure
 from engine.request import ComposeRequest
@@ -50,6 +50,31 @@ def test_every_form_covers_its_bars_with_phrases_and_one_chord_per_beat(style, b
         last = token_chord(plan.harmony[-1], 0, 4)
         assert last.root == 0 and plan.phrases[-1].cadence == "authentic"  # and at the end
         assert all(0 <= s.energy <= 1 and s.roles for s in plan.sections)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_chord_ties_look_back_to_the_same_beat_of_a_source_phrase_and_only_where_a_style_keeps_its_changes(style):
+    for bars, seed in ((8, 0), (16, 1), (32, 2), (32, 3)):
+        plan = _plan(style=style, bars=bars, seed=seed)
+        ties = plan.chord_ties
+        assert len(ties) in (0, len(plan.harmony))
+        if style not in TIED_CHANGES:
+            assert all(t < 0 for t in ties)
+            continue
+        bpb = plan.beats_per_bar
+        for beat, source in enumerate(ties):
+            if source < 0:
+                continue
+            assert source < beat and source % bpb == beat % bpb
+            phrase = next(p for p in plan.phrases if p.start_bar <= beat // bpb < p.end_bar)
+            origin = plan.phrases[phrase.source]  # a tie only ever points into the phrase this one returns
+            assert phrase.source is not None and origin.start_bar <= source // bpb < origin.end_bar
+            assert plan.harmony[beat] < 0  # only where the plan leaves the chord to the model
+
+
+def test_jazz_aaba_ties_its_returns_to_a():
+    plan = _plan(style="jazz", bars=32, seed=0)
+    assert sum(t >= 0 for t in plan.chord_ties) >= 32  # at least a whole A section's worth of beats
 
 
 def test_the_same_request_makes_the_same_plan_and_another_seed_may_make_another():
