@@ -184,7 +184,9 @@ def _cadences_only(form: Form, bpb: int) -> tuple[int, ...]:
         last = (phrase.end_bar - 1) * bpb
         if phrase.cadence in ("half", "authentic"):
             kept[last : last + bpb] = [True] * bpb
-        if phrase.cadence == "authentic" and phrase.bars > 1:
+        # The dominant before an authentic cadence, unless that bar is copied from the phrase's source.
+        own_penultimate = phrase.source is None or phrase.bars - 2 in phrase.varied_bars
+        if phrase.cadence == "authentic" and phrase.bars > 1 and own_penultimate:
             kept[last - bpb // 2 : last] = [True] * (bpb // 2)
     return tuple(token if keep else FREE for token, keep in zip(form.harmony, kept))
 
@@ -233,6 +235,7 @@ class _Builder:
         self.chords: list[list[int]] = []  # per phrase: its beats' tokens
         self.ties: list[int] = []  # per beat of the piece so far: the source beat it repeats the chord of, or -1
         self.reharmonised: dict[str, bool] = {}
+        self.section_start = 0  # the first bar of the section being built
         self.first_of: dict[str, int] = {}
         self.bar = 0
         self.loop = "loop" in self.bank
@@ -250,13 +253,16 @@ class _Builder:
             beats.append(beats[-1])
         return beats[: bars * self.bpb]
 
-    def cadence_tail(self, beats: list[int], cadence: str) -> list[int]:
+    def cadence_tail(self, beats: list[int], cadence: str, last_bar_only: bool = False) -> list[int]:
         """The phrase's chords with its last bars made to cadence: authentic (.. V | I, on the style's own
-        tonic chord: I7 in a blues, Imaj7 in jazz), half (.. | V)."""
+        tonic chord: I7 in a blues, Imaj7 in jazz), half (.. | V). `last_bar_only`: the bar before is a bar
+        the phrase keeps from its source, chords and all, so only the tonic bar is this phrase's own."""
         tonic, dominant = self.final_tonic, numeral_token(HALF_CADENCE.get(self.style, {}).get(self.mode, "V7"))
         out = list(beats)
         bar = self.bpb
-        if cadence == "authentic" and len(out) >= 2 * bar:
+        if cadence == "authentic" and last_bar_only:
+            out[-bar:] = [tonic] * bar
+        elif cadence == "authentic" and len(out) >= 2 * bar:
             closing = self.progression("closing", 4)
             out[-2 * bar :] = closing[-2 * bar :]
             out[-bar:] = [tonic] * bar
@@ -283,13 +289,14 @@ class _Builder:
             rhythm: tuple[int, ...] = ()
             exact = not primed and self.rng.random() < EXACT_RETURN[self.style]
             if not exact or (cadence == "authentic" and self.phrases[source].cadence != "authentic"):
-                varied, rhythm = varied_return(self.style, bars, self.rng, cadence)
+                answers = self.phrases[source].start_bar >= self.section_start  # its antecedent is in this section
+                varied, rhythm = varied_return(self.style, bars, self.rng, cadence, answers)
                 if not primed and self._reharmonises(letter):
                     # A return that re-harmonises its varied bars, as later verses and choruses of real songs do.
                     fresh = self.progression("opening" if letter.islower() else "contrast", bars)
                     beats = [fresh[i] if i // self.bpb in varied else b for i, b in enumerate(beats)]
                     new_harmony = set(varied)
-                beats = self.cadence_tail(beats, cadence if cadence != "open" else "none")
+                beats = self.cadence_tail(beats, cadence if cadence != "open" else "none", last_bar_only=bars - 2 not in varied and bars >= 2)
             if bars != self.phrases[source].bars:  # a phrase cut or stretched to fit: write the difference afresh
                 varied = tuple(sorted(set(varied) | set(range(min(bars, self.phrases[source].bars), bars))))
             phrase = Phrase(letter, self.bar, bars, source, varied, cadence, rhythm)
@@ -321,12 +328,16 @@ class _Builder:
         return [first + i if i < shared and i // self.bpb not in new_harmony and beats[i] == src_beats[i] else -1 for i in range(len(beats))]
 
 
-def varied_return(style: str, bars: int, rng: random.Random, cadence: str = "half") -> tuple[tuple[int, ...], tuple[int, ...]]:
+def varied_return(style: str, bars: int, rng: random.Random, cadence: str = "half", answers: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(varied bars, rhythm-echo bars) of a primed return of `bars` bars in `style`: it keeps its first
     bars note for note (how many: the style's RETURN_KEEP, scaled to the phrase's length), writes the rest
     afresh, and those before the cadence bar keep the source's rhythm with the style's RHYTHM_RETURN odds."""
     keep = rng.choices((0, 1, 2, 3), weights=RETURN_KEEP[style])[0] * max(1, bars // UNIT)
-    keep = max(0, min(keep, bars - (2 if cadence == "authentic" else 1)))  # the cadence (V | I) is this phrase's own
+    # The last bar is always the phrase's own (its cadence), and so is the bar before an authentic cadence (V | I),
+    # except in a phrase that `answers` its source in the same section: a consequent may repeat its antecedent
+    # but for the last bar, its cadence then that bar's chord to the tonic, as tunes' consequents do. (RETURN_KEEP
+    # is measured on 8-bar windows, one such answer each; later sections bring A back through exact returns.)
+    keep = max(0, min(keep, bars - (2 if cadence == "authentic" and not answers else 1)))
     varied = tuple(range(keep, bars))
     rhythm = tuple(b for b in varied[:-1] if rng.random() < RHYTHM_RETURN[style])
     return varied, rhythm
@@ -346,7 +357,7 @@ def _build(style: str, mode: str, bars: int, layout: str, name: str, rng: random
     builder = _Builder(style, mode, rng, bpb)
     sections, k = [], 0
     for s, (section_name, section_units) in enumerate(parsed):
-        start = builder.bar
+        start = builder.section_start = builder.bar
         phrases = []
         for j, unit in enumerate(section_units):
             phrases.append(builder.add(unit, lengths[k], k == len(units) - 1, j == len(section_units) - 1))

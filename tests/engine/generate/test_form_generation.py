@@ -105,6 +105,24 @@ def test_varied_returns_in_jazz_keep_the_chords_the_model_wrote_for_a(shipped):
     assert tied and tied_free > tied / 2
 
 
+def test_a_consequent_may_repeat_its_antecedent_but_for_the_cadence_bar(shipped):
+    """An 8-bar folk tune's a' sometimes keeps three of a's bars (as often as RETURN_KEEP says the style's real
+    tunes do); then only its last bar is new, the tonic, reached from the kept bar's own chord."""
+    found = 0
+    for seed in range(60):
+        [c] = shipped.generate([ComposeRequest(style="folk", mood="happy", bars=8, seed=seed)])
+        a, answer = c.plan.phrases
+        if answer.varied_bars != (3,):
+            continue
+        found += 1
+        for i in range(3):
+            assert _bar_notes(c.piece, a.start_bar + i) == _bar_notes(c.piece, answer.start_bar + i), (seed, i)
+        assert all(t < 0 for t in c.plan.harmony[24:28])  # no dominant forced over a kept bar
+        last = c.piece.chord_at(7 * STEPS_PER_BAR)
+        assert last.root == c.plan.key.tonic
+    assert 3 <= found <= 24  # RETURN_KEEP["folk"] gives 15% of 60
+
+
 def test_one_seed_in_two_styles_gives_unrelated_tunes(shipped):
     same_seed, other_seed = [], []
     for seed in range(16):
