@@ -134,9 +134,20 @@ class RatingCog(commands.Cog, name="Rating"):
         )
         mentions = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)])
         try:
-            await channel.send(text, delete_after=NOTICE_LIFETIME_S, allowed_mentions=mentions)
+            notice = await channel.send(text, allowed_mentions=mentions)
         except discord.HTTPException:
             log.info("Could not post the rating slow-down notice", exc_info=True)
+            return
+        # Our own task, not discord.py's delete_after: unloading the cog (or closing the bot) cancels it, where
+        # delete_after's task would fail on the closed session and print its traceback at shutdown.
+        self._spawn(self._delete_later(notice))
+
+    async def _delete_later(self, notice: discord.Message) -> None:
+        await asyncio.sleep(NOTICE_LIFETIME_S)
+        try:
+            await notice.delete()
+        except discord.HTTPException:
+            log.info("Could not delete the rating slow-down notice", exc_info=True)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

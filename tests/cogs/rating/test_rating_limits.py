@@ -64,3 +64,41 @@ async def test_held_ratings_catch_up_with_the_reactions_when_the_member_slows_do
     await assert_ratings_match_reactions(playground, storage, posted)
     assert len(notices_for(playground, dave.id)) == 1
     assert notices_for(playground, erin.id) == []
+
+
+async def test_the_notice_goes_after_its_lifetime_and_unloading_the_cog_cancels_its_deletion(playground: Playground, start_tunesmith: StartTunesmith,
+                                                                                               monkeypatch) -> None:
+    import asyncio
+    import sys
+
+    bot = await start_tunesmith(enabled_cogs=["rating"], rating_changes_per_window=1, rating_window_seconds=3600)
+    cog = next(c for c in bot.cogs.values() if type(c).__module__ == "cogs.rating")
+    rating_cog = sys.modules[type(cog).__module__]  # the module as loaded (extensions are loaded afresh)
+    monkeypatch.setattr(rating_cog, "NOTICE_LIFETIME_S", 0.3)
+    posted = [await post_track(playground, bot) for _ in range(2)]
+    dave = playground.add_user("dave")
+    for _, message_id in posted:
+        await playground.add_reaction(dave, message_id, "4️⃣")
+    await playground.wait_for(lambda e: e.kind == "message_create" and "faster than" in str(e.data), timeout=30)
+    for _ in range(100):  # deleted by the cog's own task once its lifetime is over
+        if not notices_for(playground, dave.id):
+            break
+        await asyncio.sleep(0.05)
+    assert notices_for(playground, dave.id) == []
+
+    # A notice still waiting to go when the cog unloads: its deletion is cancelled with the cog, not left to fail.
+    monkeypatch.setattr(rating_cog, "NOTICE_LIFETIME_S", 3600)
+    erin = playground.add_user("erin")
+    for _, message_id in posted:
+        await playground.add_reaction(erin, message_id, "2️⃣")
+    await playground.wait_for(lambda e: e.kind == "message_create" and f"<@{erin.id}>" in str(e.data), timeout=30)
+    for _ in range(100):  # the playground records the message before the bot's send returns and schedules its deletion
+        if cog._tasks:
+            break
+        await asyncio.sleep(0.05)
+    pending = list(cog._tasks)
+    assert pending
+    await bot.remove_cog(cog.qualified_name)
+    await asyncio.sleep(0)
+    assert all(t.cancelled() or t.done() for t in pending)
+    assert len(notices_for(playground, erin.id)) == 1  # left in place: nothing tried to delete it on a closed session
