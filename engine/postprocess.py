@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from engine.music import CHORD_QUALITIES, Key, Note, Piece
+from engine.music import CHORD_QUALITIES, Key, Piece
 from engine.tokens import (
     BASS_HIGH,
     BASS_LOW,
