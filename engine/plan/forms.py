@@ -2,7 +2,8 @@
 
 A layout is written in 4-bar units: "verse: a a' | chorus: B B'" is two sections of two phrases. A
 letter's first phrase is new material; the same letter again returns it note for note, and with a
-prime (a') returns it with its last two bars written afresh over a cadence. Pop and rock layouts of 16
+prime (a') returns it with its ending written afresh over a cadence (how many bars it keeps: RETURN_KEEP;
+in jazz, latin and blues over A's own chords, TIED_CHANGES). Pop and rock layouts of 16
 and 32 bars are drawn from the phrase structures of real songs (engine.plan.pop_forms); the others are
 the forms their music is known by: 12-bar blues choruses (a a b, as the blues sings), AABA for jazz and
 bossa, AABB tunes for celtic and folk, periods for classical, looping hooks for game and lofi. An 8-bar
@@ -306,7 +307,6 @@ class _Builder:
         self.bar += bars
         return phrase
 
-
     def _reharmonises(self, letter: str) -> bool:
         """Whether this piece's plain returns of `letter` take new chords in their varied bars: decided once per
         piece and letter, as NEW_CHORDS_ON_RETURN is measured (per piece: its first section's chords do not come
@@ -317,9 +317,9 @@ class _Builder:
 
     def _ties(self, phrase: Phrase, beats: list[int], new_harmony: set[int]) -> list[int]:
         """A returning phrase's beats whose planned chord is its source's (outside the bars it re-harmonises,
-        and not its own cadence) take the chord the model writes there, whether the plan fixes it or leaves it
-        to the model: a varied return keeps A's harmony while its melody is new, as A' does in the music these
-        forms come from. Other beats: -1."""
+        and not its own cadence) take the chord that sounds under the source (choose_form keeps a tie only on a
+        beat the plan leaves to the model): a varied return keeps A's harmony while its melody is new, as A'
+        does in the music these forms come from. Other beats, and every beat outside TIED_CHANGES: -1."""
         if phrase.source is None or self.style not in TIED_CHANGES:
             return [-1] * len(beats)
         source = self.phrases[phrase.source]
@@ -331,7 +331,9 @@ class _Builder:
 def varied_return(style: str, bars: int, rng: random.Random, cadence: str = "half", answers: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(varied bars, rhythm-echo bars) of a primed return of `bars` bars in `style`: it keeps its first
     bars note for note (how many: the style's RETURN_KEEP, scaled to the phrase's length), writes the rest
-    afresh, and those before the cadence bar keep the source's rhythm with the style's RHYTHM_RETURN odds."""
+    afresh, and those before the cadence bar keep the source's rhythm with the style's RHYTHM_RETURN odds.
+    `answers`: the return follows its source in the same section (a consequent), so it may keep all but its
+    last bar even before an authentic cadence."""
     keep = rng.choices((0, 1, 2, 3), weights=RETURN_KEEP[style])[0] * max(1, bars // UNIT)
     # The last bar is always the phrase's own (its cadence), and so is the bar before an authentic cadence (V | I),
     # except in a phrase that `answers` its source in the same section: a consequent may repeat its antecedent
