@@ -242,6 +242,12 @@ class Database:
                 if _is_busy(exc):
                     raise DatabaseBusyError(busy_message(self.busy_timeout_s)) from exc
                 raise
+            except asyncio.CancelledError:
+                # The BEGIN runs in the database's thread whether or not we are still waiting for it (a task
+                # cancelled at shutdown): end what it began, or the next transaction cannot begin. The thread
+                # runs calls in order, so this rollback comes after the BEGIN.
+                await asyncio.shield(self._writer.rollback())
+                raise
             try:
                 yield Transaction(self._writer)
             except BaseException as exc:

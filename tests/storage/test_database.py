@@ -274,3 +274,29 @@ def test_a_postgresql_variant_file_replaces_its_migration_there(tmp_path: Path) 
     (tmp_path / "0002_orphan.postgresql.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match="has no 0002_orphan.sql"):
         discover_migrations(tmp_path)
+
+
+async def test_a_transaction_cancelled_while_it_begins_leaves_the_database_usable(tmp_path: Path) -> None:
+    """A task cancelled at shutdown while its BEGIN is on the database's thread: the BEGIN still runs there, so it
+    must be ended, or every later transaction fails ("cannot start a transaction within a transaction")."""
+    import asyncio
+
+    async with await Database.open(tmp_path / "t.db") as db:
+        await db.execute("CREATE TABLE cancelled_writes (x INTEGER)")
+        entered = False
+
+        async def write() -> None:
+            nonlocal entered
+            async with db.transaction() as tx:
+                entered = True
+                await tx.execute("INSERT INTO cancelled_writes (x) VALUES (1)")
+
+        for _ in range(5):
+            task = asyncio.create_task(write())
+            await asyncio.sleep(0)  # the task takes the lock and waits on BEGIN
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert not entered
+        assert await db.execute("INSERT INTO cancelled_writes (x) VALUES (2)") == 1
+        assert await db.fetchval("SELECT COUNT(*) FROM cancelled_writes") == 1
