@@ -96,9 +96,12 @@ async def test_composes_acknowledged_before_a_sigkill_end_in_their_original_resp
         assert track.message_id == job.message_id and track.seed in (60, 61, 62)
 
 
-async def test_past_the_token_lifetime_the_track_comes_in_a_new_message_that_mentions_the_user(playground: Playground, start_bot: Any, engine: Any,
-                                                                                              tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+async def compose_left_past_its_token(playground: Playground, data_dir: Path, *, without_recipe: bool = False) -> dict[str, Any]:
+    """bob's compose, acknowledged by the held bot, which is then SIGKILLed; its record aged 20 minutes (as if the bot
+    had stayed down that long: older than Discord's 15-minute token), and with `without_recipe` recorded without one
+    (as jobs of older releases were: it cannot be made again). Returns the original response."""
+    from storage import Storage, codec
+
     process = await held_bot(playground, data_dir)
     try:
         handle = await playground.run_command("bob", "compose", {"style": "folk", "mood": "happy", "seed": 5})
@@ -106,14 +109,19 @@ async def test_past_the_token_lifetime_the_track_comes_in_a_new_message_that_men
         original = await handle.followup(timeout=60)
     finally:
         await kill(process)
-    # As if the bot had stayed down for 20 minutes: the record is older than Discord's 15-minute token.
-    from storage import Storage
-
     settings = make_settings(data_dir)
     async with await Storage.open(settings.database_path, settings.media_dir) as storage:
         [job] = await storage.jobs.recent(limit=1)
         old = (job.created_at - timedelta(minutes=20)).isoformat()
-        await storage.db.execute("UPDATE jobs SET created_at = ? WHERE id = ?", (old, job.id))
+        request = {k: v for k, v in job.request.items() if not (without_recipe and k == "recipe")}
+        await storage.db.execute("UPDATE jobs SET created_at = ?, request = ? WHERE id = ?", (old, codec.dumps(request), job.id))
+    return original
+
+
+async def test_past_the_token_lifetime_the_track_comes_in_a_new_message_that_mentions_the_user(playground: Playground, start_bot: Any, engine: Any,
+                                                                                              tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    original = await compose_left_past_its_token(playground, data_dir)
 
     bot = await restarted(playground, start_bot, engine, data_dir)
     bob = playground.user("bob").id
@@ -138,23 +146,7 @@ async def test_past_the_token_lifetime_the_track_comes_in_a_new_message_that_men
 async def test_a_job_that_cannot_be_made_again_past_the_token_lifetime_is_told_in_the_channel(playground: Playground, start_bot: Any, engine: Any,
                                                                                                tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    process = await held_bot(playground, data_dir)
-    try:
-        handle = await playground.run_command("bob", "compose", {"style": "folk", "mood": "happy", "seed": 5})
-        await handle.acknowledged()
-        original = await handle.followup(timeout=60)
-    finally:
-        await kill(process)
-    # 20 minutes old, and recorded without a recipe (as jobs of older releases were): it cannot be made again.
-    from storage import Storage
-    from storage import codec
-
-    settings = make_settings(data_dir)
-    async with await Storage.open(settings.database_path, settings.media_dir) as storage:
-        [job] = await storage.jobs.recent(limit=1)
-        old = (job.created_at - timedelta(minutes=20)).isoformat()
-        request = {k: v for k, v in job.request.items() if k != "recipe"}
-        await storage.db.execute("UPDATE jobs SET created_at = ?, request = ? WHERE id = ?", (old, codec.dumps(request), job.id))
+    original = await compose_left_past_its_token(playground, data_dir, without_recipe=True)
 
     bot = await restarted(playground, start_bot, engine, data_dir)
     event = await playground.wait_for(lambda e: e.kind == "message_create" and "restarted while composing" in str(e.data), timeout=60)
