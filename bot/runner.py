@@ -129,6 +129,11 @@ async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: C
             backups.cancel()
         if retention is not None:
             retention.cancel()
+        if not running.done() and not bot.is_ready():
+            # Stopped while connecting: end the connect first, or the close below shuts the HTTP session under a
+            # gateway handshake, which discord.py logs as a failed connection with a traceback and retries.
+            running.cancel()
+            await asyncio.wait({running})
         await bot.close()
     return _exit_code(running)
 

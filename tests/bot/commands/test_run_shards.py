@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -11,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import PROJECT_ROOT
+import bot.runner
+from bot.client import ShardedTunesmithBot
+from bot.config import PROJECT_ROOT, Settings
+from bot.playground import Playground
+from bot.runner import run_bot
+from tests.helpers.bot import make_settings
 from tests.bot.commands.test_run_command import clean_env
 from tests.helpers.processes import command_line, descendants, wait_until_gone
 
@@ -104,3 +110,37 @@ async def test_a_shard_process_that_dies_after_it_was_up_is_started_again(tmp_pa
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_a_shard_stopped_in_its_gateway_handshake_stops_without_an_error(
+    tmp_path: Path, playground: Playground, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The handshake is held until the stop has closed the bot's HTTP session, where CI once caught it by chance:
+    # discord.py then logged "Failed to connect for shard_id: 0. Retrying..." with a traceback.
+    identifying, http_closed = asyncio.Event(), asyncio.Event()
+
+    class HeldInHandshake(ShardedTunesmithBot):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            close_http = self.http.close
+
+            async def close_and_tell() -> None:
+                await close_http()
+                http_closed.set()
+
+            self.http.close = close_and_tell  # type: ignore[method-assign]
+
+        async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+            identifying.set()
+            await http_closed.wait()
+
+    monkeypatch.setattr(bot.runner, "bot_class", lambda settings: HeldInHandshake)
+    settings: Settings = make_settings(tmp_path / "data", enabled_cogs=["plugins"], shard_count=2, shard_ids=(0,))
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_bot(settings, playground_url=playground.url, playground_token=playground.bot_token, stop=stop))
+    await asyncio.wait_for(identifying.wait(), 30)
+    stop.set()
+    assert await asyncio.wait_for(running, 30) == 0
+    await asyncio.sleep(0.2)  # a connect left running would fail here, on the closed session
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
