@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
@@ -50,6 +51,9 @@ class StyleRow:
     # The same under the second, independent judge (engine.evaluation.second_judge), when one is given.
     second_real_accuracy: float = math.nan
     second_generated_accuracy: float = math.nan
+    # The style each judge most often reads the generated pieces as instead, e.g. "pop 21%" ("" when none is misread).
+    generated_misread: str = ""
+    second_generated_misread: str = ""
     valence_agreement: float = math.nan
     arousal_agreement: float = math.nan
     # The same with every piece measured at one tempo: what the notes say, without the tempo an engine picks per mood.
@@ -101,6 +105,11 @@ class EvaluationReport:
                             pct(row.arousal_agreement), pct(row.arousal_agreement_notes), pct(row.copy_rate), num(row.longest_shared_bars),
                             num(row.metric_gap),
                             style="bold" if row is self.overall else None)
+        misread = Table(title="Most common misreading")  # the style each judge reads generated pieces as instead
+        for col in ("style", "judge 1", "judge 2"):
+            misread.add_column(col)
+        for row in self.rows:
+            misread.add_row(row.style, row.generated_misread or "-", row.second_generated_misread or "-")
         metrics = Table(title="Metrics, generated / held-out real")
         metrics.add_column("style")
         for name in METRIC_NAMES:
@@ -108,7 +117,7 @@ class EvaluationReport:
         for row in self.rows + [self.overall]:
             metrics.add_row(row.style, *[f"{num(row.metrics_generated.get(m, math.nan))}/{num(row.metrics_real.get(m, math.nan))}" for m in METRIC_NAMES],
                             style="bold" if row is self.overall else None)
-        return Group(summary, metrics)
+        return Group(summary, misread, metrics)
 
 
 _SHORT_NAMES = {"pitch_entropy": "pitch H", "pitch_class_entropy": "pc H", "scale_consistency": "scale", "groove_consistency": "groove",
@@ -179,6 +188,14 @@ def _mood_agreement(requests: Sequence[ComposeRequest], measured: Sequence[tuple
     v = float(np.mean(hits[0])) if hits[0] else math.nan
     a = float(np.mean(hits[1])) if hits[1] else math.nan
     return v, a, len(hits[0]) + len(hits[1])
+
+
+def _most_common_misreading(read: Sequence[str], style: str) -> str:
+    wrong = Counter(r for r in read if r != style)
+    if not wrong:
+        return ""
+    other, count = wrong.most_common(1)[0]
+    return f"{other} {100 * count / len(read):.0f}%"
 
 
 def _metric_table(pieces: Sequence[Piece]) -> np.ndarray:
@@ -256,6 +273,7 @@ def evaluate(
         if four_four:
             pred = classifier.predict(np.stack([piece_features(p) for p in four_four]))
             row.generated_accuracy = float(np.mean(pred == k))
+            row.generated_misread = _most_common_misreading([cache.styles[int(i)] for i in pred], base)
             pooled["gen_hits"].append(row.generated_accuracy)
         if second_judge is not None:
             if len(real_idx):
@@ -263,7 +281,9 @@ def evaluate(
                 row.second_real_accuracy = float(np.mean([r == base for r in read]))
                 pooled["second_real"].append(row.second_real_accuracy)
             if four_four:
-                row.second_generated_accuracy = float(np.mean([r == base for r in second_judge.predict_pieces(four_four)]))
+                second_read = second_judge.predict_pieces(four_four)
+                row.second_generated_accuracy = float(np.mean([r == base for r in second_read]))
+                row.second_generated_misread = _most_common_misreading(second_read, base)
                 pooled["second_gen"].append(row.second_generated_accuracy)
         measured = [estimate_valence_arousal(p) for p in pieces]
         row.valence_agreement, row.arousal_agreement, row.mood_pairs = _mood_agreement(requests, measured)

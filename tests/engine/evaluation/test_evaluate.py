@@ -96,3 +96,24 @@ def test_style_accuracy_is_also_read_by_the_second_judge(corpus, artefacts):
     assert "judge 2 real" in console.export_text()
     without = evaluate(RandomGenerator(seed=1), corpus, 6, classifier=clf, novelty=novelty)
     assert math.isnan(without.overall.second_generated_accuracy)
+
+
+def test_the_report_names_the_style_each_judge_reads_generated_pieces_as_instead(corpus, artefacts):
+    from dataclasses import replace
+
+    from engine.evaluation.second_judge import train_second_judge
+
+    clf, novelty = artefacts
+    judge = train_second_judge(corpus, per_style=40, ceiling_per_style=20)
+    real = HeldOutGenerator(corpus)
+    always_folk = evaluate(lambda requests: real([replace(r, style="folk") for r in requests]), corpus, 6, classifier=clf,
+                           novelty=novelty, second_judge=judge)
+    rows = {r.style: r for r in always_folk.rows}
+    for style in ("jazz", "rock"):
+        for misread in (rows[style].generated_misread, rows[style].second_generated_misread):
+            other, share = misread.split()
+            assert other == "folk" and int(share.rstrip("%")) >= 50
+    assert not rows["folk"].generated_misread.startswith("folk")
+    console = Console(record=True, width=220)
+    console.print(always_folk.to_table())
+    assert "Most common misreading" in console.export_text()
