@@ -12,11 +12,13 @@ import asyncio
 import gc
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import discord
 from discord.ext import commands
+from discord.gateway import KeepAliveHandler
 
 from bot.config import Settings
 from bot.engine import start_engine
@@ -185,6 +187,14 @@ class TunesmithBot(commands.Bot):
         finally:
             await self._close_storage()
         log.info("Stopped")
+
+    def stop_orphaned_heartbeats(self) -> None:
+        """Stop the heartbeat threads of gateway connections that a cancelled connect left half made: discord.py
+        starts one at the gateway's HELLO, before the connection is the client's, so closing the client misses it,
+        and it later fires on a closed event loop."""
+        for thread in threading.enumerate():
+            if isinstance(thread, KeepAliveHandler) and thread.ws._connection is self._connection:
+                thread.stop()
 
     async def _stop_engine(self) -> None:
         engine = self.services.engine

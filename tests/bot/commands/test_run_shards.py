@@ -8,9 +8,11 @@ import os
 import re
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from discord.gateway import KeepAliveHandler
 
 import bot.runner
 from bot.client import ShardedTunesmithBot
@@ -118,10 +120,12 @@ async def test_a_shard_stopped_in_its_gateway_handshake_stops_without_an_error(
     # The handshake is held until the stop has closed the bot's HTTP session, where CI once caught it by chance:
     # discord.py then logged "Failed to connect for shard_id: 0. Retrying..." with a traceback.
     identifying, http_closed = asyncio.Event(), asyncio.Event()
+    made: list[ShardedTunesmithBot] = []
 
     class HeldInHandshake(ShardedTunesmithBot):
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            made.append(self)
             close_http = self.http.close
 
             async def close_and_tell() -> None:
@@ -144,3 +148,8 @@ async def test_a_shard_stopped_in_its_gateway_handshake_stops_without_an_error(
     await asyncio.sleep(0.2)  # a connect left running would fail here, on the closed session
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
+    # The half-made connection's heartbeat thread (started at HELLO) stops too: left running, it fires on a closed loop.
+    heartbeats = [t for t in threading.enumerate() if isinstance(t, KeepAliveHandler) and t.ws._connection is made[0]._connection]
+    for thread in heartbeats:
+        thread.join(5)
+    assert not [t for t in heartbeats if t.is_alive()]
