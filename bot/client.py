@@ -98,6 +98,7 @@ class TunesmithBot(commands.Bot):
         self.shutting_down = False
         self._sync_lock = asyncio.Lock()
         self._closed = False
+        self._let_go_of_loop = False  # discord.py's close() has run: it no longer schedules events
         self._reidentify_delay = reidentify_delay
 
     @property
@@ -184,9 +185,17 @@ class TunesmithBot(commands.Bot):
         try:
             await self._stop_engine()
             await super().close()  # unloads plugins (their cog_unload runs), then closes the gateway and HTTP
+            self._let_go_of_loop = True
         finally:
             await self._close_storage()
         log.info("Stopped")
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        # A command still in flight at shutdown completes after discord.py's close() has let go of the event loop,
+        # and the tree then dispatches its completion: scheduling a listener then fails inside the command's task.
+        if self._let_go_of_loop:
+            return
+        super().dispatch(event_name, *args, **kwargs)
 
     def stop_orphaned_heartbeats(self) -> None:
         """Stop the heartbeat threads of gateway connections that a cancelled connect left half made: discord.py
