@@ -186,6 +186,7 @@ class TunesmithBot(commands.Bot):
             await self._stop_engine()
             await super().close()  # unloads plugins (their cog_unload runs), then closes the gateway and HTTP
             self._let_go_of_loop = True
+            self._stop_orphaned_heartbeats()
         finally:
             await self._close_storage()
         log.info("Stopped")
@@ -197,7 +198,7 @@ class TunesmithBot(commands.Bot):
             return
         super().dispatch(event_name, *args, **kwargs)
 
-    def stop_orphaned_heartbeats(self) -> None:
+    def _stop_orphaned_heartbeats(self) -> None:
         """Stop the heartbeat threads of gateway connections that a cancelled connect left half made: discord.py
         starts one at the gateway's HELLO, before the connection is the client's, so closing the client misses it,
         and it later fires on a closed event loop."""

@@ -134,7 +134,6 @@ async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: C
             # gateway handshake, which discord.py logs as a failed connection with a traceback and retries.
             running.cancel()
             await asyncio.wait({running})
-            bot.stop_orphaned_heartbeats()
         await bot.close()
     return _exit_code(running)
 
