@@ -195,7 +195,7 @@ class Database:
         try:
             writer = await _connect(path, busy_timeout_s)
             try:
-                await _enable_wal(writer)
+                await _enable_wal(writer, busy_timeout_s)
                 await apply_migrations(writer, discover_migrations(migrations_dir), target_version)
                 reader = await _connect(path, busy_timeout_s)
             except BaseException:
@@ -324,9 +324,24 @@ def _open_error(path: Path, error: sqlite3.Error, busy_timeout_s: float) -> Exce
     return DatabaseOpenError(f"Cannot open the database {path} ({error}). Check that the file and its folder can be read and written.")
 
 
-async def _enable_wal(connection: aiosqlite.Connection) -> None:
-    async with connection.execute("PRAGMA journal_mode = WAL") as cursor:
-        row = await cursor.fetchone()
+async def _enable_wal(connection: aiosqlite.Connection, busy_timeout_s: float) -> None:
+    # Switching a file to WAL needs its exclusive lock, and SQLite does not wait for it while another connection
+    # holds the write lock (it answers "database is locked" at once, whatever the busy timeout): two processes
+    # opening a new database together, as the shards of `tunesmith run --shards N` do, then race. So wait here.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + busy_timeout_s
+    delay = 0.005
+    while True:
+        try:
+            async with connection.execute("PRAGMA journal_mode = WAL") as cursor:
+                row = await cursor.fetchone()
+            break
+        except sqlite3.OperationalError as exc:
+            left = deadline - loop.time()
+            if not _is_busy(exc) or left <= 0:
+                raise
+            await asyncio.sleep(min(delay, left))
+            delay = min(delay * 2, 0.2)
     if row is None or str(row[0]).lower() != "wal":
         raise RuntimeError(f"SQLite refused WAL mode (journal_mode is {row[0] if row else 'unknown'})")
 

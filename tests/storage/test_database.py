@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -25,6 +26,44 @@ async def test_pragmas_wal_foreign_keys_busy_timeout(tmp_path: Path) -> None:
         assert await db.pragma("foreign_keys") == 1
         assert await db.pragma("busy_timeout") >= 1000
         assert await db.schema_version() == LATEST
+
+
+def _new_file_with_its_write_lock_held(path: Path) -> sqlite3.Connection:
+    """A new database file (rollback journal, as SQLite creates it) whose write lock another program holds: what a
+    second shard process finds while the first is creating the schema."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE other_program (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO other_program VALUES (1)")
+    return other
+
+
+async def test_opening_waits_for_a_program_that_holds_a_new_file_s_write_lock(tmp_path: Path) -> None:
+    # SQLite answers the switch to WAL with "database is locked" at once here, without its busy handler.
+    path = tmp_path / "db.sqlite3"
+    other = _new_file_with_its_write_lock_held(path)
+    asyncio.get_running_loop().call_later(0.3, other.commit)
+    try:
+        async with await Database.open(path, busy_timeout_s=30) as db:
+            assert await db.pragma("journal_mode") == "wal"
+            assert await db.schema_version() == LATEST
+    finally:
+        other.close()
+
+
+async def test_opening_a_new_file_held_past_the_busy_timeout_says_so(tmp_path: Path) -> None:
+    from storage import DatabaseBusyError
+
+    path = tmp_path / "db.sqlite3"
+    other = _new_file_with_its_write_lock_held(path)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        with pytest.raises(DatabaseBusyError, match=r"held by another program \(waited 0.5 s\)"):
+            await Database.open(path, busy_timeout_s=0.5)
+        assert loop.time() - started >= 0.4  # it did wait, as the message says
+    finally:
+        other.close()
 
 
 async def test_there_are_several_migrations_numbered_consecutively() -> None:
