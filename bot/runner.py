@@ -22,6 +22,9 @@ from storage.backup import BackupSchedule
 
 log = logging.getLogger(__name__)
 
+CONNECT_END_TIMEOUT_S = 10.0  # how long a stop waits for a cancelled connect (or, after the close, the bot) to end
+CONNECT_CANCEL_RETRY_S = 0.25  # how often the cancel of a connect is repeated while it has not ended
+
 
 class Target(StrEnum):
     AUTO = "auto"  # Discord when a token is set, else the playground
@@ -132,10 +135,24 @@ async def _serve(bot: TunesmithBot, token: str, stop: asyncio.Event, on_ready: C
         if not running.done() and not bot.is_ready():
             # Stopped while connecting: end the connect first, or the close below shuts the HTTP session under a
             # gateway handshake, which discord.py logs as a failed connection with a traceback and retries.
-            running.cancel()
-            await asyncio.wait({running})
+            await _end_connect(running)
         await bot.close()
+        if not running.done():
+            await asyncio.wait({running}, timeout=CONNECT_END_TIMEOUT_S)
     return _exit_code(running)
+
+
+async def _end_connect(running: asyncio.Task[None]) -> None:
+    """Cancel a connect in progress and wait until it ends, at most CONNECT_END_TIMEOUT_S.
+
+    The cancel is repeated: discord.py's sharded connect swallows one that lands while a shard reconnects
+    (Shard.reconnect and reidentify return on CancelledError) and then waits on its event queue for ever.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONNECT_END_TIMEOUT_S
+    while not running.done() and loop.time() < deadline:
+        running.cancel()
+        await asyncio.wait({running}, timeout=CONNECT_CANCEL_RETRY_S)
 
 
 def _announce_ready(bot: TunesmithBot, where: str, announce: Callable[[str], None]) -> None:

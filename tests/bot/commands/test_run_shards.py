@@ -153,3 +153,47 @@ async def test_a_shard_stopped_in_its_gateway_handshake_stops_without_an_error(
     for thread in heartbeats:
         thread.join(5)
     assert not [t for t in heartbeats if t.is_alive()]
+
+
+async def test_a_stop_while_a_shard_reconnects_before_ready_ends_the_connect(
+    tmp_path: Path, playground: Playground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # discord.py's sharded connect swallows a cancel that lands in a shard's reconnect (Shard.reidentify returns on
+    # CancelledError) and then waits on its event queue for ever: in CI a shard whose parent was killed never stopped.
+    reconnecting = asyncio.Event()
+
+    class ReconnectsBeforeReady(ShardedTunesmithBot):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            ws_connect, connects = self.http.ws_connect, 0
+
+            async def the_second_hangs(url: str, **options: object) -> object:
+                nonlocal connects
+                connects += 1
+                if connects > 1:  # the reconnect after the drop: a network that does not answer
+                    reconnecting.set()
+                    await asyncio.Event().wait()
+                return await ws_connect(url, **options)
+
+            self.http.ws_connect = the_second_hangs  # type: ignore[method-assign]
+
+        # READY counts as not come yet (a big bot's servers still streaming in), so the stop finds it connecting.
+        def is_ready(self) -> bool:
+            return False
+
+        async def wait_until_ready(self) -> None:
+            await asyncio.Event().wait()
+
+        async def on_connect(self) -> None:
+            await playground.drop_gateway(resumable=False)
+
+    monkeypatch.setattr(bot.runner, "bot_class", lambda settings: ReconnectsBeforeReady)
+    settings: Settings = make_settings(tmp_path / "data", enabled_cogs=["plugins"], shard_count=2, shard_ids=(0,))
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_bot(settings, playground_url=playground.url, playground_token=playground.bot_token, stop=stop))
+    try:
+        await asyncio.wait_for(reconnecting.wait(), 30)
+        stop.set()
+        assert await asyncio.wait_for(asyncio.shield(running), 30) == 0
+    finally:
+        running.cancel()
