@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -68,16 +69,22 @@ async def test_two_shard_processes_start_under_one_parent_and_die_with_it(tmp_pa
         await _both_shards_up(process, log)
         children = _shard_children(process.pid)
         assert len(children) == 2
+        # The shards share the parent's stderr, and the parent's wait ends only when they have closed it: read it all.
+        rest = asyncio.create_task(process.stderr.read())  # type: ignore[union-attr]
         process.send_signal(signum)
-        code = await asyncio.wait_for(process.wait(), 60)
         # SIGTERM: the parent stops each shard cleanly; SIGKILL: each shard gets SIGTERM from the kernel.
-        assert await wait_until_gone(children, timeout=60) == set()
+        if left := await wait_until_gone(children, timeout=60):
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            text = "".join(log) + (await asyncio.wait_for(rest, 60)).decode()
+            raise AssertionError(f"shard processes {sorted(left)} still ran 60 s after the parent's {signum.name}:\n{text[-8000:]}")
+        code = await asyncio.wait_for(process.wait(), 60)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    rest = (await process.stderr.read()).decode()  # type: ignore[union-attr]
-    text = "".join(log) + rest
+    text = "".join(log) + (await asyncio.wait_for(rest, 60)).decode()
     if signum == signal.SIGTERM:
         assert code == 0, text
         assert text.count("Stopped") >= 2 and "Traceback" not in text
