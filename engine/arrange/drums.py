@@ -29,16 +29,10 @@ def _groove_for(ctx: Context, patterns: list[dict], energy: float) -> dict:
     return weighted_choice(ctx.rng, ranked, weights)
 
 
-def _bar_as_played(ctx: Context, groove: dict, patterns: list[dict], keep_home: bool) -> list[list]:
+def _bar_as_played(ctx: Context, groove: dict, keep_home: bool) -> list[list]:
     """One of the bars drummers played on this groove; the most common one when `keep_home` (a phrase's first bar).
-
-    A style file's patterns (Impro-Visor) have no recorded variants: the file means its patterns to be
-    drawn bar by bar by weight, so they are each other's variants, the groove chosen for the section first.
-    """
-    if "variants" in groove:  # learned from recordings; a groove whose every bar held a fill plays its skeleton
-        variants = groove["variants"] or [groove]
-    else:
-        variants = [groove] + [p for p in patterns if p is not groove]
+    A groove whose every recorded bar held a fill plays its skeleton."""
+    variants = groove["variants"] or [groove]
     if keep_home:
         return variants[0]["hits"]
     return weighted_choice(ctx.rng, variants, [math.sqrt(v["weight"]) for v in variants])["hits"]
@@ -112,7 +106,7 @@ def drums(ctx: Context, style: str) -> list[Hit]:
         if here.section not in grooves:
             grooves[here.section] = _groove_for(ctx, patterns, here.energy)
         groove = grooves[here.section]
-        played = _decorated(ctx, style, _at_accent_level(_bar_as_played(ctx, groove, patterns, here.phrase_start)), here.energy, bar)
+        played = _decorated(ctx, style, _at_accent_level(_bar_as_played(ctx, groove, here.phrase_start)), here.energy, bar)
         fill_from, fill = bar, []
         if here.phrase_end and bar_start + bar < tl.play_steps or here.section_end:
             fill_from, fill = _fill(ctx, fills, light=not (here.section_end or here.builds), bar=bar)

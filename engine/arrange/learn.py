@@ -6,7 +6,7 @@ Run by hand where the data sets exist:  tunesmith arrange learn [--data DIR] [--
   with mean velocity and mean micro-timing offset per hit; swung styles are quantised to the swung grid.
 - Walking-bass phrases from the JJazzLab walking-bass database: each chord span's notes as intervals,
   with the interval to the next chord's root, so approach notes come from real bass lines.
-- Comping, bass and drum patterns from Impro-Visor style files (`.sty`), parsed from their rule text.
+- Comping and bass patterns from Impro-Visor style files (`.sty`), parsed from their rule text.
 - Pop piano comping from POP909's PIANO tracks (train split only): one-bar onset rhythms at the songs'
   annotated downbeats, the most common ones weighted by how often pianists played them.
 - How players perform (drum timing and velocity, a lead line's loudness and articulation) into
@@ -22,6 +22,7 @@ import csv
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import mido
@@ -32,7 +33,7 @@ from engine.music import STEPS_PER_BEAT, pitch_class
 PATTERNS_PATH = Path(__file__).with_name("patterns.json")
 PERFORMANCE_PATH = Path(__file__).with_name("performance.json")
 
-# Tunesmith style -> (Groove MIDI style labels, swung?). Styles absent here take drums from Impro-Visor or none.
+# Tunesmith style -> (Groove MIDI style labels, swung?). Styles absent here have no drums.
 GROOVE_STYLES: dict[str, tuple[tuple[str, ...], bool]] = {
     "blues": (("blues/shuffle", "rock/shuffle", "neworleans/shuffle"), True),
     "latin": (("latin/brazilian-bossa", "latin/brazilian-samba", "latin/samba"), False),
@@ -42,13 +43,16 @@ GROOVE_STYLES: dict[str, tuple[tuple[str, ...], bool]] = {
     "celtic": (("country",), False),
     "game": (("funk/fast", "dance/disco"), False),
     "lofi": (("hiphop", "hiphop/groove6"), True),
+    "jazz": (("jazz/swing", "jazz/mediumfast", "jazz/fast", "jazz"), True),
 }
-# Fills: the groove styles, and jazz (whose groove comes from Impro-Visor) from Groove MIDI's jazz fills.
+# Styles that keep time on the ride while kick and snare comp freely, bar by bar: their groove is the ride's
+# pattern (a stroke on every beat), and the comping is what the variants keep, so they keep more of them.
+RIDE_GROOVES = {"jazz": 48}
+# Fills: the groove styles' own, but jazz's from the labels whose one-bar fill clips are swing.
 FILL_STYLES = {**GROOVE_STYLES, "jazz": (("jazz", "jazz/swing", "jazz/mediumfast"), True)}
 FILL_DRUMS = {37, 38, 41, 43, 45, 47, 48, 50}  # snares and toms: what a fill is played on
 TOMS = FILL_DRUMS - {37, 38}
 # Impro-Visor style files used, and what for.
-IMPRO_DRUMS = {"jazz": "swing"}
 IMPRO_COMPING = {"jazz": ("swing", "swing-RedGarland", "swing-BudPowell"), "blues": ("shuffle",),
                  "folk": ("folk-rock",)}
 # Bossa guitar comps on the clave, which the bossa style file gives as its claves drum line.
@@ -61,6 +65,7 @@ CORE_KIT = {36, 37, 38, 42, 44, 46, 51, 53}  # kick, snares, hats, ride: the gro
 TIMEKEEPERS = {42, 46, 51}
 BACKBONE = {36, 37, 38}  # kick, side stick, snare: what tells one groove from another
 TIMEKEEPER_FAMILY = {42: "hat", 44: "hat", 46: "hat", 51: "ride", 53: "ride"}
+RIDES = {51, 53}
 CRASHES = {49, 52, 55, 57}
 GHOST_FLOOR = 12  # quieter strokes are brushes of the stick, not notes a listener hears
 CLAVES = 75
@@ -124,7 +129,7 @@ def _mean_hits(bars: list[list[tuple[int, int, int, float]]], keep: frozenset) -
             for (s, p), vs in sorted(acc.items())]
 
 
-def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 12) -> dict:
+def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 12, styles: Iterable[str] | None = None) -> dict:
     """Per style: the most common groove skeletons, each with the bars drummers actually played on it.
 
     A skeleton is a groove's accented hits; its `variants` are the distinct bars (ghost notes, open hats,
@@ -133,7 +138,10 @@ def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 12
     """
     rows = list(csv.DictReader((root / "info.csv").open()))
     out = {}
+    wanted = set(GROOVE_STYLES if styles is None else styles)
     for style, (labels, swung) in GROOVE_STYLES.items():
+        if style not in wanted:
+            continue
         bars: list[list[tuple[int, int, int, float]]] = []
         files = []
         for row in rows:
@@ -145,6 +153,13 @@ def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 12
         counts: Counter = Counter()
         members: dict[tuple, list] = defaultdict(list)
         for hits in bars:
+            if style in RIDE_GROOVES:
+                ride = frozenset((s, p) for s, p, v, _ in hits if v >= 30 and p in RIDES)
+                beats = {s for s, _ in ride if s % STEPS_PER_BEAT == 0}
+                if beats == {0, 4, 8, 12}:  # the ride's quarter-note pulse, the time a swing drummer keeps: in phase
+                    counts[(ride, "ride")] += 1
+                    members[(ride, "ride")].append(hits)
+                continue
             accents = frozenset((s, p) for s, p, v, _ in hits if v >= 30 and p in BACKBONE)
             time_hits = Counter(TIMEKEEPER_FAMILY[p] for _, p, v, _ in hits if v >= 30 and p in TIMEKEEPER_FAMILY)
             # A kick on the downbeat is how nearly every groove in these styles starts its bar; it also
@@ -164,7 +179,7 @@ def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 12
                 shape = _as_played(hits)
                 if shape:
                     played[shape].append(hits)
-            ranked = sorted(played.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0])))[:max_variants]
+            ranked = sorted(played.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0])))[:RIDE_GROOVES.get(style, max_variants)]
             variants = [{"weight": len(bars_), "hits": _mean_hits(bars_, shape)} for shape, bars_ in ranked]
             patterns.append({"weight": n, "hits": _mean_hits(group, skeleton), "variants": variants})
         out[style] = {"source": f"groove-midi: {', '.join(labels)} ({len(files)} beat files, {len(bars)} bars)",
@@ -454,12 +469,9 @@ def _merge(sources: list[dict]) -> dict:
 
 def learn(data: Path) -> dict:
     styles_dir = data / "impro-visor" / "styles"
-    drums = learn_groove_drums(data / "groove-midi")
-    for style, sty in IMPRO_DRUMS.items():
-        drums[style] = learn_sty_patterns(styles_dir / f"{sty}.sty", "drum")
     return {
         "about": "Learned by engine/arrange/learn.py; see docs/ARRANGEMENT.md for sources and licenses.",
-        "drums": drums,
+        "drums": learn_groove_drums(data / "groove-midi"),
         "fills": learn_groove_fills(data / "groove-midi"),
         "walking_bass": learn_walking_bass(data / "jjazzlab-bass-drums" / "bass" / "db"),
         "comping": {s: _merge([learn_sty_patterns(styles_dir / f"{n}.sty", "chord") for n in names])

@@ -79,9 +79,10 @@ def test_drums_ride_with_hihat_on_two_and_four(jazz):
     drums = [n for n in _part(arrangement, "Drums").notes if start <= n.start < end]
     ride = [n for n in drums if n.pitch in (51, 59)]
     assert len(ride) >= 2 * piece.bars, "the ride keeps time"
-    hats = [n for n in drums if n.pitch in (42, 44)]
+    # The grooves are bars drummers played (Groove MIDI): between the strokes on 2 and 4, soft feathered ones.
+    hats = [n for n in drums if n.pitch in (42, 44) and n.velocity >= 50]
     beats_in_bar = [round((n.start - start) / BEAT) % 4 for n in hats]
-    assert hats and all(b in (1, 3) for b in beats_in_bar), "hi-hat closes on 2 and 4"
+    assert len(hats) >= piece.bars - 1 and all(b in (1, 3) for b in beats_in_bar), "hi-hat closes on 2 and 4"
 
 
 def test_piano_comps_with_rootless_or_shell_voicings_off_the_beat(jazz):

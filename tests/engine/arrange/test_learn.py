@@ -117,3 +117,18 @@ def test_pop909_piano_rhythms_are_learned_from_the_train_split_only(tmp_path: Pa
     # Against the mean of all the piano's notes: (6 × 80 + 2 × 60) / 8 = 75.
     assert [velocity for *_, velocity, _ in pattern["events"]] == [107, 80, 107, 80]
 
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "groove-midi").is_dir(), reason="the shared data sets are not here")
+def test_jazz_grooves_are_learned_from_groove_midi_swing_beats_keyed_on_the_ride() -> None:
+    # Jazz drummers comp on kick and snare bar by bar: the groove is the ride's time, the comping its variants.
+    learned = learn.learn_groove_drums(SHARED_DATA / "groove-midi", styles=["jazz"])["jazz"]
+    assert learned == json.loads(PATTERNS_PATH.read_text())["drums"]["jazz"]
+    assert learned["source"].startswith("groove-midi: jazz/swing") and learned["swing"] is not None
+    for pattern in learned["patterns"]:
+        ride_beats = {step for step, drum, *_ in pattern["hits"] if drum in learn.RIDES and step % 4 == 0}
+        assert ride_beats == {0, 4, 8, 12}
+        assert 4 in {step for step, drum, *_ in pattern["hits"] if drum == 44}, "hi-hat pedal on 2"
+    assert {step for step, drum, *_ in learned["patterns"][0]["hits"] if drum == 44} == {4, 12}, "most often on 2 and 4"
+    comping = {tuple(sorted((s, d) for s, d, *_ in v["hits"] if d in (36, 38))) for p in learned["patterns"] for v in p["variants"]}
+    assert len(comping) >= 40, "kick and snare comp differently from bar to bar"
