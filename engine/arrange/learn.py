@@ -129,12 +129,31 @@ def _mean_hits(bars: list[list[tuple[int, int, int, float]]], keep: frozenset) -
             for (s, p), vs in sorted(acc.items())]
 
 
+def _groove_key(style: str, hits: list[tuple[int, int, int, float]]) -> tuple | None:
+    """Which groove a bar is played on, None for a bar that does not count (out of phase, no time kept)."""
+    if style in RIDE_GROOVES:
+        ride = frozenset((s, p) for s, p, v, _ in hits if v >= 30 and p in RIDES)
+        # The ride's quarter-note pulse is the time a swing drummer keeps; it also drops bars out of phase.
+        on_beats = {s for s, _ in ride if s % STEPS_PER_BEAT == 0}
+        return (ride, "ride") if on_beats == set(range(0, 4 * STEPS_PER_BEAT, STEPS_PER_BEAT)) else None
+    # A groove is its accented kick and snare pattern and the cymbal that keeps time; the hats' and
+    # ghost notes' detail varies bar to bar, and is what the variants keep.
+    accents = frozenset((s, p) for s, p, v, _ in hits if v >= 30 and p in BACKBONE)
+    time_hits = Counter(TIMEKEEPER_FAMILY[p] for _, p, v, _ in hits if v >= 30 and p in TIMEKEEPER_FAMILY)
+    # A kick on the downbeat is how nearly every groove in these styles starts its bar; it also
+    # drops bars the beat tracker placed out of phase. A groove also keeps time on a cymbal.
+    if (0, 36) in accents and time_hits and time_hits.most_common(1)[0][1] >= 4:
+        return accents, time_hits.most_common(1)[0][0]
+    return None
+
+
 def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 12, styles: Iterable[str] | None = None) -> dict:
     """Per style: the most common groove skeletons, each with the bars drummers actually played on it.
 
     A skeleton is a groove's accented hits; its `variants` are the distinct bars (ghost notes, open hats,
     extra kicks included) recorded over that skeleton, most common first, so a part can change from bar
-    to bar the way a drummer's does while keeping the groove.
+    to bar the way a drummer's does while keeping the groove. `max_variants` per groove, except for the
+    RIDE_GROOVES styles, which keep the number given there.
     """
     rows = list(csv.DictReader((root / "info.csv").open()))
     out = {}
@@ -148,29 +167,13 @@ def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 12
             if row["style"] in labels and row["beat_type"] == "beat" and row["time_signature"] == "4-4":
                 files.append(row["midi_filename"])
                 bars.extend(_groove_bars(root, row, swung))
-        # A groove is its accented kick and snare pattern and the cymbal that keeps time; the hats' and
-        # ghost notes' detail varies bar to bar, and is what the variants keep.
-        counts: Counter = Counter()
         members: dict[tuple, list] = defaultdict(list)
         for hits in bars:
-            if style in RIDE_GROOVES:
-                ride = frozenset((s, p) for s, p, v, _ in hits if v >= 30 and p in RIDES)
-                beats = {s for s, _ in ride if s % STEPS_PER_BEAT == 0}
-                if beats == {0, 4, 8, 12}:  # the ride's quarter-note pulse, the time a swing drummer keeps: in phase
-                    counts[(ride, "ride")] += 1
-                    members[(ride, "ride")].append(hits)
-                continue
-            accents = frozenset((s, p) for s, p, v, _ in hits if v >= 30 and p in BACKBONE)
-            time_hits = Counter(TIMEKEEPER_FAMILY[p] for _, p, v, _ in hits if v >= 30 and p in TIMEKEEPER_FAMILY)
-            # A kick on the downbeat is how nearly every groove in these styles starts its bar; it also
-            # drops bars the beat tracker placed out of phase. A groove also keeps time on a cymbal.
-            if (0, 36) in accents and time_hits and time_hits.most_common(1)[0][1] >= 4:
-                key = (accents, time_hits.most_common(1)[0][0])
-                counts[key] += 1
+            if (key := _groove_key(style, hits)) is not None:
                 members[key].append(hits)
         patterns = []
-        for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], sorted(kv[0][0]), kv[0][1]))[:max_patterns]:
-            group = members[key]
+        variants_kept = RIDE_GROOVES.get(style, max_variants)
+        for _, group in sorted(members.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0][0]), kv[0][1]))[:max_patterns]:
             # The groove's own hits: the accented strokes present in at least half of its bars.
             presence = Counter(sp for hits in group for sp in {(s, p) for s, p, v, _ in hits if v >= 30 and p in CORE_KIT})
             skeleton = frozenset(sp for sp, c in presence.items() if c >= len(group) / 2)
@@ -179,9 +182,9 @@ def learn_groove_drums(root: Path, max_patterns: int = 6, max_variants: int = 12
                 shape = _as_played(hits)
                 if shape:
                     played[shape].append(hits)
-            ranked = sorted(played.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0])))[:RIDE_GROOVES.get(style, max_variants)]
+            ranked = sorted(played.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0])))[:variants_kept]
             variants = [{"weight": len(bars_), "hits": _mean_hits(bars_, shape)} for shape, bars_ in ranked]
-            patterns.append({"weight": n, "hits": _mean_hits(group, skeleton), "variants": variants})
+            patterns.append({"weight": len(group), "hits": _mean_hits(group, skeleton), "variants": variants})
         out[style] = {"source": f"groove-midi: {', '.join(labels)} ({len(files)} beat files, {len(bars)} bars)",
                       "swing": SWING_RATIO_GUESS if swung else None, "patterns": patterns}
     return out

@@ -118,7 +118,6 @@ def test_pop909_piano_rhythms_are_learned_from_the_train_split_only(tmp_path: Pa
     assert [velocity for *_, velocity, _ in pattern["events"]] == [107, 80, 107, 80]
 
 
-
 @pytest.mark.skipif(not (SHARED_DATA / "groove-midi").is_dir(), reason="the shared data sets are not here")
 def test_jazz_grooves_are_learned_from_groove_midi_swing_beats_keyed_on_the_ride() -> None:
     # Jazz drummers comp on kick and snare bar by bar: the groove is the ride's time, the comping its variants.
