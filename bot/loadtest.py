@@ -31,6 +31,8 @@ from engine.labels import MOODS, STYLES
 MiB = 1024 * 1024
 ACK_DEADLINE_S = 3.0
 READY_TIMEOUT_S = 300.0  # the engine loads its model and starts its workers first: slow on a loaded machine
+# Arrivals measured per compose kept in flight: 100 acknowledgements for 50 in flight, so the p99 is not just the maximum.
+STEADY_ARRIVALS_PER_IN_FLIGHT = 2
 RATING_EMOJI = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"]
 MUSIC_COGS = ["plugins", "settings", "compose", "rating", "library", "recommend", "privacy", "retrain"]
 
@@ -119,6 +121,25 @@ async def compose_burst(playground: Playground, users: list[str], bars: int, cha
     """One /compose from each user, all sent at once (seeds 100, 101, ...), each followed to its answer."""
     return list(await asyncio.gather(*(compose_once(playground, user, request_options(100 + i, bars), channel_id=channel_id)
                                        for i, user in enumerate(users))))
+
+
+async def compose_steady(playground: Playground, users: list[str], bars: int, arrivals: int, channel_id: int | None = None) -> list[Outcome]:
+    """Keep one compose in flight per user (`len(users)` in all) until `arrivals` more have been sent: each time
+    a compose is answered, its user sends the next. Returns the outcomes of those later arrivals, each
+    acknowledged while the others are queued, generating or rendering (the opening burst is not among them)."""
+    seeds = iter(range(1000, 1000 + len(users) + arrivals))
+    later: list[Outcome] = []
+    sent = 0
+
+    async def user_loop(user: str) -> None:
+        nonlocal sent
+        await compose_once(playground, user, request_options(next(seeds), bars), channel_id=channel_id)
+        while sent < arrivals:
+            sent += 1  # counted before the await, so no more than `arrivals` are sent
+            later.append(await compose_once(playground, user, request_options(next(seeds), bars), channel_id=channel_id))
+
+    await asyncio.gather(*(user_loop(user) for user in users))
+    return later
 
 
 def request_options(i: int, bars: int = 8) -> dict[str, Any]:
@@ -220,10 +241,13 @@ async def bench_e2e(n: int = 20, in_flight: int = 50, bars: int = 8, retrain_ste
             start = time.perf_counter()
             burst = await compose_burst(playground, [f"user{i:03d}" for i in range(in_flight)], bars)
             elapsed = time.perf_counter() - start
-            rows.append(latency_row(f"acknowledgement with {in_flight} composes in flight", [o.ack_seconds for o in burst if o.ack_seconds], "p99 <= 100 ms",
-                                    key="e2e.ack_in_flight"))
+            rows.append(latency_row(f"acknowledgement, {in_flight} composes arriving at once", [o.ack_seconds for o in burst if o.ack_seconds],
+                                    "p99 <= 100 ms", key="e2e.ack_burst"))
             tracks = sum(o.kind == "track" for o in burst)
             rows.append(BenchRow(f"composes per second, {in_flight} at once", value=f"{tracks / elapsed:.2f}", samples=tracks, key="e2e.composes_per_second"))
+            steady = await compose_steady(playground, [f"user{i:03d}" for i in range(in_flight)], bars, arrivals=STEADY_ARRIVALS_PER_IN_FLIGHT * in_flight)
+            rows.append(latency_row(f"acknowledgement of a new compose with {in_flight} in flight", [o.ack_seconds for o in steady if o.ack_seconds],
+                                    "p99 <= 100 ms", key="e2e.ack_in_flight"))
             engine = bot.services.engine
             rows.append(BenchRow("resident memory, bot process (with the playground)", value=f"{resident_bytes() / MiB:.0f} MB", target="<= 600 MB",
                                  key="memory.bot"))
@@ -245,12 +269,12 @@ async def bench_e2e(n: int = 20, in_flight: int = 50, bars: int = 8, retrain_ste
             lag = await monitor.stop()
             rows.append(BenchRow("event-loop lag during a retrain", lag.p50_ms, lag.p99_ms, samples=lag.samples, target="p99 <= 50 ms", key="e2e.retrain_lag",
                                  value="retrain finished" if "Retrain failed" not in str(done.data) else "retrain FAILED"))
-    rows.append(await ack_burst_in_own_process(in_flight, bars))
+    rows += await ack_burst_in_own_process(in_flight, bars)
     return rows
 
 
-async def ack_burst_in_own_process(in_flight: int = 50, bars: int = 8, warm_up: int = 20) -> BenchRow:
-    """The acknowledgement burst again with the bot in a process of its own (`tunesmith run` connected to the
+async def ack_burst_in_own_process(in_flight: int = 50, bars: int = 8, warm_up: int = 20) -> list[BenchRow]:
+    """The acknowledgement rows again with the bot in a process of its own (`tunesmith run` connected to the
     playground, as a shard of one): Discord's side, the playground, then no longer shares the bot's event loop,
     as Discord does not. Same machine, so it still shares the CPU."""
     from bot.scale import ShardedBot
@@ -263,8 +287,11 @@ async def ack_burst_in_own_process(in_flight: int = 50, bars: int = 8, warm_up: 
             for i in range(warm_up):
                 await compose_once(playground, sharded.users[0], request_options(i, bars), channel_id=channel_id)
             burst = await compose_burst(playground, sharded.users, bars, channel_id=channel_id)
-    return latency_row(f"acknowledgement with {in_flight} composes in flight, bot in its own process", [o.ack_seconds for o in burst if o.ack_seconds],
-                       "p99 <= 100 ms", key="e2e.ack_in_flight_own_process")
+            steady = await compose_steady(playground, sharded.users, bars, arrivals=STEADY_ARRIVALS_PER_IN_FLIGHT * in_flight, channel_id=channel_id)
+    return [latency_row(f"acknowledgement, {in_flight} composes arriving at once, bot in its own process", [o.ack_seconds for o in burst if o.ack_seconds],
+                        "p99 <= 100 ms", key="e2e.ack_burst_own_process"),
+            latency_row(f"acknowledgement of a new compose with {in_flight} in flight, bot in its own process", [o.ack_seconds for o in steady if o.ack_seconds],
+                        "p99 <= 100 ms", key="e2e.ack_in_flight_own_process")]
 
 
 def print_rows(rows: list[BenchRow], title: str) -> None:
@@ -273,4 +300,4 @@ def print_rows(rows: list[BenchRow], title: str) -> None:
     print_table(rows, title)
 
 
-__all__ = ["LoadReport", "Outcome", "ack_burst_in_own_process", "bench_e2e", "load_test", "running_bot"]
+__all__ = ["LoadReport", "Outcome", "ack_burst_in_own_process", "bench_e2e", "compose_steady", "load_test", "running_bot"]

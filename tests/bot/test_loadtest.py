@@ -8,11 +8,12 @@ generous here, and `tunesmith bench load` (the full 1,000-compose version, with 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from bot.loadtest import load_test
+from bot.loadtest import compose_steady, load_test
 from tests.helpers.playground import TEST_ACK_DEADLINE_S
 
 pytestmark = pytest.mark.timeout(600)
@@ -30,3 +31,39 @@ async def test_load_through_the_playground(tmp_path: Path, monkeypatch: pytest.M
     assert report.count("track") >= 20  # per-user caps may turn some away as busy, but most are answered with music
     assert report.ratings_stored == report.ratings_made > 0
     assert report.errors_logged == []
+
+
+class _CountingPlayground:
+    """Discord's side for `compose_steady` alone: acknowledges at once, answers each compose with a track a
+    moment later, and records how many composes were in flight when each arrived."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.in_flight_at_arrival: list[int] = []
+
+    async def run_command(self, user: str, name: str, options: dict[str, object], channel_id: int | None = None) -> "_Handle":
+        self.in_flight += 1
+        self.in_flight_at_arrival.append(self.in_flight)
+        return _Handle(self, delay=0.005 * (int(options["seed"]) % 7))  # answers finish in a shuffled order
+
+
+class _Handle:
+    def __init__(self, playground: _CountingPlayground, delay: float) -> None:
+        self.playground, self.delay = playground, delay
+
+    async def acknowledged(self) -> dict[str, int]:
+        return {"type": 5}
+
+    async def followup(self, timeout: float) -> dict[str, object]:
+        await asyncio.sleep(self.delay)
+        self.playground.in_flight -= 1
+        return {"content": "", "attachments": [{}, {}, {}]}
+
+
+async def test_the_steady_measurement_keeps_every_user_s_compose_in_flight_and_counts_only_the_later_arrivals() -> None:
+    playground = _CountingPlayground()
+    later = await compose_steady(playground, [f"user{i}" for i in range(5)], bars=8, arrivals=12)  # type: ignore[arg-type]
+    assert len(later) == 12 and all(o.kind == "track" and o.ack_type == 5 for o in later)
+    assert len(playground.in_flight_at_arrival) == 5 + 12
+    # After the opening burst, each arrival replaces an answered compose: the fifth of five in flight, never a sixth.
+    assert playground.in_flight_at_arrival[5:] == [5] * 12
