@@ -245,9 +245,10 @@ class TrackPublisher:
 
     async def _post(self, reply: "Reply", track: Track, result: TrackResult, view: discord.ui.View) -> discord.Message | None:
         rendered = result.track
+        notes = "\n".join(f"ℹ️ {note}" for note in result.composition.plan.unmet) or None
         files = track_files(track, rendered.midi, rendered.mp3, rendered.png)
         try:
-            return await reply.edit(content=None, embed=track_embed(track), attachments=files, view=view)
+            return await reply.edit(content=notes, embed=track_embed(track), attachments=files, view=view)
         except discord.HTTPException:
             log.warning("Could not edit the original response; posting in the channel", exc_info=True)
         channel = reply.channel
@@ -255,7 +256,8 @@ class TrackPublisher:
             return None
         try:
             files = track_files(track, rendered.midi, rendered.mp3, rendered.png)
-            return await channel.send(content=f"<@{track.user_id}>" if track.user_id else None, embed=track_embed(track), files=files, view=view)  # type: ignore[union-attr]
+            mention = f"<@{track.user_id}>" if track.user_id else None
+            return await channel.send(content="\n".join(filter(None, (mention, notes))) or None, embed=track_embed(track), files=files, view=view)  # type: ignore[union-attr]
         except discord.HTTPException:
             log.exception("Could not post track %s", track.id)
             return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.labels import MOOD_ALIASES, MOODS, STYLE_ALIASES, STYLES
@@ -56,6 +57,16 @@ TEMPO_WORDS: dict[str, float] = {
 
 _BPM = re.compile(r"\b(\d{2,3})\s*bpm\b")
 
+# Dances and time signatures that are not 4/4. The model writes 4/4 only, so a prompt that names one is told
+# so with its track (MusicalPlan.unmet) rather than given 4/4 notes under another meter's name.
+METER_WORDS: dict[str, tuple[str, str]] = {  # word -> (the dance, its meter)
+    "slip jig": ("slip jig", "9/8"), "jig": ("jig", "6/8"), "jigs": ("jig", "6/8"), "waltz": ("waltz", "3/4"),
+    "waltzes": ("waltz", "3/4"), "minuet": ("minuet", "3/4"), "mazurka": ("mazurka", "3/4"), "polonaise": ("polonaise", "3/4"),
+    "sarabande": ("sarabande", "3/4"), "barcarolle": ("barcarolle", "6/8"), "tarantella": ("tarantella", "6/8"),
+    "siciliana": ("siciliana", "6/8"),
+}
+_TIME_SIGNATURE = re.compile(r"(?<![\d/])(\d{1,2})\s*/\s*(\d{1,2})(?![\d/])")
+
 
 @dataclass
 class PromptReading:
@@ -63,6 +74,7 @@ class PromptReading:
     mood: str | None = None
     tempo: int | None = None  # explicit "NNN bpm" in the text
     tempo_factor: float = 1.0  # from words like "slow" or "fast"
+    meter_asked: str | None = None  # a meter other than 4/4 the text asks for: "6/8", or "a jig (6/8)"
     matched: list[str] = field(default_factory=list)  # the keywords that decided, for explanations
 
 
@@ -101,4 +113,15 @@ def read_prompt(text: str | None) -> PromptReading:
     bpm = _BPM.search(lowered)
     if bpm:
         reading.tempo = int(bpm.group(1))
+    reading.meter_asked = _meter_asked(text, has)
     return reading
+
+
+def _meter_asked(text: str, has: Callable[[str], bool]) -> str | None:
+    for word, (dance, meter) in METER_WORDS.items():  # "slip jig" before "jig": the longer name is the dance asked for
+        if has(word):
+            return f"a {dance} ({meter})"
+    signature = _TIME_SIGNATURE.search(text)
+    if signature and 2 <= int(signature.group(1)) <= 15 and int(signature.group(2)) in (2, 4, 8, 16) and signature.group(0).replace(" ", "") != "4/4":
+        return f"{int(signature.group(1))}/{signature.group(2)}"
+    return None

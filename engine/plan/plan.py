@@ -97,6 +97,8 @@ class MusicalPlan:
     # Per beat of `harmony` left to the model (-1 there): the earlier beat whose chord, as sampled or planned, it
     # repeats (-1: none); how a varied return keeps its source's chords. Empty: no ties.
     chord_ties: tuple[int, ...] = ()
+    # What the request asked for that this plan cannot give, in words for the user (told with the track).
+    unmet: tuple[str, ...] = ()
 
     @property
     def phrases(self) -> tuple[Phrase, ...]:

@@ -56,13 +56,15 @@ def make_plan(request: ComposeRequest, styles: tuple[str, ...] | list[str] = STY
         mode = "minor" if pick(seed, "mode", 10_000) < 10_000 * MOOD_MINOR_RATE[mood.name] else "major"
         key = Key.parse(DEFAULT_KEYS[mode][pick(seed, "key", len(DEFAULT_KEYS[mode]))])
     meter = Meter(4, 4)  # the model writes 4/4 only; 3/4 and 6/8 wait for a model trained on them
+    unmet = () if reading.meter_asked is None else (
+        f"You asked for {reading.meter_asked}. Tunesmith writes in 4/4 only for now, so this piece is in 4/4.",)
     form = choose_form(style, key.mode, request.bars, random.Random(derive_seed(seed, "form", style, key.mode, request.bars)),
                        meter.beats_per_bar)
     sections = _orchestrated(form.sections, style, mood.name)
     return MusicalPlan(
         style=style, style_model=STYLE_DERIVATION.get(style, style), mood=mood, key=key, tempo=tempo, meter=meter,
         bars=request.bars, seed=seed, form=form.name, sections=sections, harmony=form.harmony, chord_ties=form.chord_ties,
-        sampler=request.sampler, temperature=request.temperature, prompt=request.prompt,
+        sampler=request.sampler, temperature=request.temperature, prompt=request.prompt, unmet=unmet,
     )
 
 

@@ -238,6 +238,11 @@ async def test_prompt_and_taste_choose_style_and_mood(playground: Playground, mu
     from_prompt = await compose(playground, prompt="rainy night in Tokyo", seed=9)
     fields = embed_fields(from_prompt)
     assert (fields["Style"], fields["Mood"]) == ("lofi", "dreamy") and fields["Prompt"] == "rainy night in Tokyo"
+    assert not from_prompt.get("content")
+
+    jig = await compose(playground, prompt="a jig for the tavern", seed=9)  # a meter the model cannot write yet: said, not faked
+    assert embed_fields(jig)["Style"] == "celtic"
+    assert jig["content"] == "ℹ️ You asked for a jig (6/8). Tunesmith writes in 4/4 only for now, so this piece is in 4/4."
 
     liked = await compose(playground, user="bob", style="celtic", mood="energetic", seed=10)
     await playground.add_reaction("carol", liked, "5️⃣")

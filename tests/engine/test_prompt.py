@@ -35,3 +35,21 @@ def test_tempo_words_and_explicit_bpm():
 def test_direct_names_beat_associations():
     r = read_prompt("happy rainy night, rock")  # rain and night suggest lofi/dreamy; the names win
     assert (r.style, r.mood) == ("rock", "happy")
+
+
+@pytest.mark.parametrize(
+    "text,asked",
+    [
+        ("a lively jig", "a jig (6/8)"),
+        ("slip jig for the pub", "a slip jig (9/8)"),  # the longer dance name, not "jig"
+        ("Waltz in 3/4", "a waltz (3/4)"),
+        ("something in 6/8", "6/8"),
+        ("a 7 / 8 groove", "7/8"),
+        ("rock in 4/4", None),
+        ("24/7 party", None),
+        ("1/2 speed", None),
+        ("rainy night", None),
+    ],
+)
+def test_meters_other_than_4_4_are_heard_in_the_text(text, asked):
+    assert read_prompt(text).meter_asked == asked

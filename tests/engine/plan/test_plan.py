@@ -158,6 +158,9 @@ def test_meters_other_than_4_4_are_not_faked():
     (meters come with the model the GPU issue trains)."""
     plan = _plan(style="celtic", prompt="a fast jig")
     assert (plan.meter.numerator, plan.meter.denominator) == (4, 4)
+    assert plan.unmet == ("You asked for a jig (6/8). Tunesmith writes in 4/4 only for now, so this piece is in 4/4.",)
+    assert "3/4" in _plan(prompt="something in 3/4").unmet[0]
+    assert _plan(style="celtic", prompt="a reel in 4/4").unmet == () and _plan(style="rock", prompt="24/7 party").unmet == ()
 
 
 @pytest.mark.parametrize("style", STYLES)
