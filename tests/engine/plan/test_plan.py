@@ -171,3 +171,21 @@ def test_pieces_open_on_the_tonic_as_often_as_the_styles_real_pieces(style):
     share = sum(opens_home) / len(opens_home)
     expected = START_ON_TONIC.get(style, 1.0)
     assert abs(share - expected) <= 0.12, (style, share, expected)
+
+
+@pytest.mark.parametrize("style", ["pop", "rock", "game", "folk"])
+def test_a_piece_s_plain_returns_are_all_exact_or_all_varied_and_as_often_as_the_style_s_rate(style):
+    """EXACT_RETURN is a per-piece rate (a later phrase repeats an earlier one, or none does), so it is drawn once
+    per piece: drawn per return, a 32-bar song with two returns came back note for note in 1 - 0.27^2 = 93%."""
+    import random
+
+    from engine.plan.forms import EXACT_RETURN, _build
+
+    layout = "verse: a a' | chorus: B B' | verse: a a' | chorus: B B'"  # the plain returns: phrases 4 (a) and 6 (B)
+    exact = 0
+    for seed in range(400):
+        phrases = [p for s in _build(style, "major", 32, layout, "test", random.Random(seed), 4).sections for p in s.phrases]
+        assert phrases[4].source == 0 and phrases[6].source == 2
+        assert (not phrases[4].varied_bars) == (not phrases[6].varied_bars), seed
+        exact += not phrases[4].varied_bars
+    assert abs(exact / 400 - EXACT_RETURN[style]) < 0.07, exact
