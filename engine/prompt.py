@@ -122,6 +122,7 @@ def _meter_asked(text: str, has: Callable[[str], bool]) -> str | None:
         if has(word):
             return f"a {dance} ({meter})"
     signature = _TIME_SIGNATURE.search(text)
-    if signature and 2 <= int(signature.group(1)) <= 15 and int(signature.group(2)) in (2, 4, 8, 16) and signature.group(0).replace(" ", "") != "4/4":
-        return f"{int(signature.group(1))}/{signature.group(2)}"
-    return None
+    if signature is None:
+        return None
+    beats, unit = int(signature.group(1)), int(signature.group(2))
+    return f"{beats}/{unit}" if 2 <= beats <= 15 and unit in (2, 4, 8, 16) and (beats, unit) != (4, 4) else None
